@@ -1,0 +1,50 @@
+"""promv5-lab: an AI-native investigation environment for Prometheus.
+
+``import promv5_lab`` is kept fast: heavy and optional dependencies load on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# public name -> module that defines it (imported on first attribute access)
+_LAZY = {
+    "Settings": "config",
+    "load_settings": "config",
+    "TimeRange": "types",
+    "QueryResult": "types",
+    "Provenance": "types",
+    "to_wide": "frames",
+    "open_backend": "backends",
+    "PrometheusBackend": "backends.prometheus",
+    "Promv5Error": "errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .backends import open_backend
+    from .backends.prometheus import PrometheusBackend
+    from .config import Settings, load_settings
+    from .errors import Promv5Error
+    from .frames import to_wide
+    from .types import Provenance, QueryResult, TimeRange
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'promv5_lab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,97 @@
+"""Typed settings: keyword arguments > ``PROMV5_*`` environment > config file > defaults.
+
+Loaded once in entry points (the CLI, the magics, the app) and passed down; nothing here reads the
+environment at import time. The config file is TOML, found at ``$PROMV5_CONFIG`` or
+``~/.config/promv5-lab/config.toml``::
+
+    backend_url = "https://prometheus.example.com"
+    bearer_token = "..."
+    timeout_s = 15
+    [headers]
+    X-Scope-OrgID = "team-a"
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("~/.config/promv5-lab/config.toml")
+
+
+def config_file_path() -> Path:
+    """Where the config file is looked for (``$PROMV5_CONFIG`` wins)."""
+    return Path(os.environ.get("PROMV5_CONFIG", str(DEFAULT_CONFIG_FILE))).expanduser()
+
+
+class Settings(BaseSettings):
+    """Everything promv5-lab can be told. Secrets are ``SecretStr`` and never printed."""
+
+    model_config = SettingsConfigDict(env_prefix="PROMV5_", extra="forbid", frozen=True)
+
+    backend_url: str | None = Field(None, description="Prometheus-compatible base URL; None = embedded demo")
+    data_dir: Path | None = Field(None, description="A simulate output or snapshot directory")
+    bearer_token: SecretStr | None = None
+    basic_auth_user: str | None = None
+    basic_auth_password: SecretStr | None = None
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="Extra HTTP headers")
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None
+    tls_client_cert: Path | None = None
+    tls_client_key: Path | None = None
+    timeout_s: float = Field(10.0, gt=0, le=600)
+    retries: int = Field(2, ge=0, le=10)
+    max_points_per_series: int = Field(11_000, gt=0)
+    cache_dir: Path = Field(Path("~/.cache/promv5-lab"))
+
+    @field_validator("backend_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"backend_url must start with http:// or https://, got {v!r}")
+        return v.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file_path()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings`, turning validation failures into a :class:`ConfigError`."""
+    from pydantic import ValidationError
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings: {problems}",
+            hint=f"Check keyword arguments, PROMV5_* environment variables and {config_file_path()}",
+        ) from exc

@@ -1,0 +1,1 @@
+"""The demo world: a deterministic simulated shop with injected incidents (history and live)."""

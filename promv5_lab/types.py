@@ -1,0 +1,202 @@
+"""Frozen value types that cross layers. Later issues add QueryPlan, Anomaly, Forecast, Finding..."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Literal
+
+from .errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+MetricType = Literal["counter", "gauge", "histogram", "summary", "gaugehistogram", "stateset", "info", "unknown"]
+ResultType = Literal["matrix", "vector", "scalar", "string"]
+
+
+def as_utc(t: datetime | float | int | str) -> datetime:
+    """Turn a datetime (naive = UTC), a Unix timestamp or an ISO 8601 string into an aware UTC datetime."""
+    if isinstance(t, datetime):
+        return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+    if isinstance(t, (int, float)):
+        if not math.isfinite(t):
+            raise InputError(f"Timestamp {t!r} is not a finite number", hint="Pass Unix seconds or ISO 8601")
+        return datetime.fromtimestamp(float(t), tz=timezone.utc)
+    if isinstance(t, str):
+        s = t.strip()
+        if s.lower() == "now":
+            return datetime.now(timezone.utc)
+        try:
+            return as_utc(float(s))
+        except ValueError:
+            pass
+        try:
+            return as_utc(datetime.fromisoformat(s.replace("Z", "+00:00")))
+        except ValueError as exc:
+            raise InputError(
+                f"Cannot read time {t!r}",
+                hint="Use ISO 8601 (2026-11-27T14:00:00Z), Unix seconds, or 'now'",
+            ) from exc
+    raise InputError(f"Cannot use {type(t).__name__} as a time", hint="Pass a datetime, Unix seconds or ISO 8601")
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def parse_duration(text: str | float | int | timedelta) -> float:
+    """Parse a Prometheus-style duration ("30s", "1h30m", "250ms") or seconds into seconds (> 0)."""
+    if isinstance(text, timedelta):
+        secs = text.total_seconds()
+    elif isinstance(text, (int, float)):
+        secs = float(text)
+    else:
+        s = str(text).strip().lower()
+        secs, i = 0.0, 0
+        if not s:
+            raise InputError("Empty duration", hint="Write durations like 30s, 5m, 1h30m, 7d")
+        try:
+            secs = float(s)
+            i = len(s)
+        except ValueError:
+            while i < len(s):
+                j = i
+                while j < len(s) and (s[j].isdigit() or s[j] == "."):
+                    j += 1
+                k = j
+                while k < len(s) and s[k].isalpha():
+                    k += 1
+                num, unit = s[i:j], s[j:k]
+                if not num or unit not in _UNITS:
+                    raise InputError(
+                        f"Cannot read duration {text!r}",
+                        hint="Write durations like 30s, 5m, 1h30m, 250ms, 7d (units: ms s m h d w y)",
+                    ) from None
+                secs += float(num) * _UNITS[unit]
+                i = k
+    if not math.isfinite(secs) or secs <= 0:
+        raise InputError(f"Duration {text!r} must be positive", hint="Write durations like 30s, 5m, 1h")
+    return secs
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A closed UTC time range with a resolution step in seconds."""
+
+    start: datetime
+    end: datetime
+    step_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", as_utc(self.start))
+        object.__setattr__(self, "end", as_utc(self.end))
+        if self.end < self.start:
+            raise InputError(
+                f"Time range ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()})",
+                hint="Swap start and end",
+            )
+        if not (self.step_s > 0 and math.isfinite(self.step_s)):
+            raise InputError(f"Step must be a positive number of seconds, got {self.step_s!r}")
+
+    @classmethod
+    def last(cls, duration: str | float, *, step: str | float | None = None, end: datetime | None = None) -> TimeRange:
+        """The last ``duration`` up to ``end`` (default now); step defaults to ~240 points."""
+        secs = parse_duration(duration)
+        stop = as_utc(end) if end is not None else datetime.now(timezone.utc)
+        step_s = parse_duration(step) if step is not None else max(1.0, round(secs / 240))
+        return cls(stop - timedelta(seconds=secs), stop, step_s)
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    def points(self) -> int:
+        """How many points a range query over this range returns per series."""
+        return int(self.seconds // self.step_s) + 1
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a result was obtained, so a person can re-run it by hand."""
+
+    promql: str
+    backend: str
+    kind: Literal["instant", "range"]
+    time: datetime | None = None
+    range: TimeRange | None = None
+
+    def describe(self) -> str:
+        if self.kind == "range" and self.range is not None:
+            r = self.range
+            return (
+                f"{self.promql}  [range {r.start.isoformat()} .. {r.end.isoformat()} step {r.step_s:g}s"
+                f" on {self.backend}]"
+            )
+        at = self.time.isoformat() if self.time else "now"
+        return f"{self.promql}  [instant at {at} on {self.backend}]"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A tidy frame (see :mod:`promv5_lab.frames`) plus where it came from."""
+
+    frame: pd.DataFrame
+    result_type: ResultType
+    provenance: Provenance
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def series_count(self) -> int:
+        from .frames import label_columns
+
+        labels = label_columns(self.frame)
+        if self.frame.empty:
+            return 0
+        if not labels:
+            return 1
+        return int(self.frame[labels].drop_duplicates().shape[0])
+
+
+@dataclass(frozen=True)
+class MetricMetadata:
+    """TYPE/HELP/UNIT of one metric family."""
+
+    name: str
+    type: MetricType = "unknown"
+    help: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One scrape target as the backend sees it."""
+
+    scrape_url: str
+    health: str
+    labels: dict[str, str] = field(default_factory=dict)
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class AlertInfo:
+    """An alert from the backend's rule evaluation."""
+
+    name: str
+    state: str
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    active_at: datetime | None = None
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """An alerting or recording rule loaded in the backend."""
+
+    name: str
+    kind: Literal["alerting", "recording"]
+    query: str
+    group: str
+    health: str = "unknown"
+    labels: dict[str, str] = field(default_factory=dict)
