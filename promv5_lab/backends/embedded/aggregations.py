@@ -1,0 +1,188 @@
+"""Aggregation operators (sum, avg, min, max, count, group, stddev, stdvar, quantile, topk, bottomk,
+count_values) with ``by``/``without``, vectorised across steps per group."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .rangefuncs import quantile_sorted, sort_nan_first
+from .values import NAME, EvalError, Labels, Scalar, Str, Vec, format_value, make_labels, merge_into, vec_from
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .evaluator import Evaluator
+
+
+def _group_key(lab: Labels, labels: list[str], without: bool) -> Labels:
+    if without:
+        drop = set(labels) | {NAME}
+        return tuple(p for p in lab if p[0] not in drop)
+    keep = set(labels)
+    return tuple(p for p in lab if p[0] in keep)
+
+
+def aggregate(ev: Evaluator, node: Any) -> Vec:
+    op = str(node.op)
+    v = ev.eval(node.expr)
+    if not isinstance(v, Vec):
+        raise EvalError(f"expected an instant vector in aggregation {op}", "bad_data")
+    mod = node.modifier
+    without = mod is not None and str(mod.type).endswith("Without")
+    by = list(mod.labels) if mod is not None else []
+    param: Any = None
+    if node.param is not None:
+        p = ev.eval(node.param)
+        param = p.val if isinstance(p, Str) else p.vals if isinstance(p, Scalar) else None
+        if param is None:
+            raise EvalError(f"expected a scalar or string parameter in aggregation {op}", "bad_data")
+    if op == "count_values":
+        return _count_values(v, param, by, without)
+    groups: dict[Labels, list[int]] = {}
+    for i, lab in enumerate(v.labels):
+        groups.setdefault(_group_key(lab, by, without), []).append(i)
+    n = v.steps
+    if op in ("topk", "bottomk"):
+        return _topk(v, groups, param, op == "topk")
+    out_labels, out_vals, out_masks = [], [], []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for key, rows in groups.items():
+            x, m = v.vals[rows], v.mask[rows]
+            present = m.any(axis=0)
+            if not present.any():
+                continue
+            cnt = m.sum(axis=0)
+            s = np.where(m, x, 0.0).sum(axis=0)
+            if op == "sum":
+                res = s
+            elif op == "avg":
+                res = s / np.maximum(cnt, 1)
+            elif op == "count":
+                res = cnt.astype(np.float64)
+            elif op == "group":
+                res = np.ones(n)
+            elif op == "min":
+                res = np.nanmin(np.where(m, x, np.nan), axis=0)
+            elif op == "max":
+                res = np.nanmax(np.where(m, x, np.nan), axis=0)
+            elif op in ("stddev", "stdvar"):
+                mean = s / np.maximum(cnt, 1)
+                d = np.where(m, x - mean[None, :], 0.0)
+                res = (d * d).sum(axis=0) / np.maximum(cnt, 1)
+                if op == "stddev":
+                    res = np.sqrt(res)
+            elif op == "quantile":
+                srt = sort_nan_first(x.T, m.T)
+                res = quantile_sorted(srt, cnt, param)
+            else:
+                raise EvalError(f"the embedded engine does not support the aggregation {op} yet", "bad_data")
+            out_labels.append(key)
+            out_vals.append(res)
+            out_masks.append(present)
+    if not out_labels:
+        return Vec.empty(n)
+    return Vec(out_labels, np.stack(out_vals), np.stack(out_masks))
+
+
+def _topk(v: Vec, groups: dict[Labels, list[int]], k: np.ndarray, top: bool) -> Vec:
+    """Each group's k largest (smallest) samples per step, exactly as Prometheus's heap picks them
+    from series in label order (this decides ties); NaN loses to any number."""
+    n = v.steps
+    with np.errstate(invalid="ignore"):
+        kk = np.where(np.isfinite(k), np.trunc(k), np.where(k > 0, 1e18, -1e18))
+    keep = np.zeros_like(v.mask)
+    for rows in groups.values():
+        rows = sorted(rows, key=lambda i: v.labels[i])
+        x, m = v.vals[rows], v.mask[rows]
+        cnt = m.sum(axis=0)
+        for j in np.flatnonzero(cnt > 0):
+            kj = kk[j]
+            if kj < 1:
+                continue
+            present = np.flatnonzero(m[:, j])
+            if kj >= len(present):
+                chosen = present
+            else:
+                chosen = present[_heap_select(x[present, j].tolist(), int(kj), top)]
+            keep[np.asarray(rows)[chosen], j] = True
+    out_rows = [i for i in range(len(v)) if keep[i].any()]
+    if not out_rows:
+        return Vec.empty(n)
+    return Vec([v.labels[i] for i in out_rows], v.vals[out_rows].copy(), keep[out_rows])
+
+
+def _heap_select(values: list[float], k: int, top: bool) -> list[int]:
+    """Indices Go's container/heap keeps for topk (top=True) or bottomk, fed ``values`` in order."""
+    isnan = math.isnan
+
+    def less(a: float, b: float) -> bool:
+        if isnan(a):
+            return True
+        return a < b if top else a > b
+
+    heap: list[int] = []
+
+    def up(j: int) -> None:
+        while True:
+            i = (j - 1) // 2
+            if i == j or j == 0 or not less(values[heap[j]], values[heap[i]]):
+                break
+            heap[i], heap[j] = heap[j], heap[i]
+            j = i
+
+    def down(i0: int) -> bool:
+        i, size = i0, len(heap)
+        while True:
+            j1 = 2 * i + 1
+            if j1 >= size:
+                break
+            j = j1
+            j2 = j1 + 1
+            if j2 < size and less(values[heap[j2]], values[heap[j1]]):
+                j = j2
+            if not less(values[heap[j]], values[heap[i]]):
+                break
+            heap[i], heap[j] = heap[j], heap[i]
+            i = j
+        return i > i0
+
+    for idx, val in enumerate(values):
+        if len(heap) < k:
+            heap.append(idx)
+            up(len(heap) - 1)
+            continue
+        head = values[heap[0]]
+        better = head < val if top else head > val
+        if better or (isnan(head) and not isnan(val)):
+            heap[0] = idx
+            if k > 1 and not down(0):
+                up(0)
+    return heap
+
+
+def _count_values(v: Vec, label: Any, by: list[str], without: bool) -> Vec:
+    if not isinstance(label, str):
+        raise EvalError("count_values needs a string label name", "bad_data")
+    import re
+
+    if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label):
+        raise EvalError(f"invalid label name {label!r}", "execution")
+    n = v.steps
+    counts: dict[Labels, np.ndarray] = {}
+    for i, lab in enumerate(v.labels):
+        base = dict(_group_key(lab, by, without))
+        for j in np.flatnonzero(v.mask[i]):
+            d = dict(base)
+            d[label] = format_value(float(v.vals[i, j]))
+            key = make_labels(d)
+            arr = counts.get(key)
+            if arr is None:
+                arr = counts[key] = np.zeros(n)
+            arr[j] += 1
+    out: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
+    for key, arr in counts.items():
+        merge_into(out, key, arr, arr > 0, "duplicate")
+    return vec_from(out, n)
