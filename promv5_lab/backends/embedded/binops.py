@@ -167,10 +167,15 @@ def _vec_vec(op: str, lhs: Vec, rhs: Vec, mod: Any, return_bool: bool) -> Vec:
         if len(js) > 1:
             dup = (one.mask[js].sum(axis=0) > 1) & any_many
             if dup.any():
-                a, b = [one.labels[j] for j in js if one.mask[j][np.argmax(dup)]][:2]
+                col = int(np.argmax(dup))
+                a, b = [one.labels[j] for j in js if one.mask[j][col]][:2]
+                if on:
+                    group = tuple((k, get(a, k)) for k in sorted(names) if get(a, k))
+                else:
+                    group = tuple(p for p in a if p[0] not in set(names) | {NAME})
                 raise EvalError(
-                    f"found duplicate series for the match group {{{', '.join(f'{k}={v!r}' for k, v in sig) if not on else sig}}} "
-                    f"on the {one_side} hand-side of the operation: [{fmt_labels(a)}, {fmt_labels(b)}];"
+                    f"found duplicate series for the match group {fmt_labels(group)} on the {one_side} "
+                    f"hand-side of the operation: [{fmt_labels(b)}, {fmt_labels(a)}];"
                     "many-to-many matching not allowed: matching labels must be unique on one side")
     out: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
     matched: dict[tuple, np.ndarray] = {}

@@ -51,9 +51,8 @@ def with_label(lab: Labels, name: str, value: str) -> Labels:
 
 
 def fmt_labels(lab: Labels) -> str:
-    name = get(lab, NAME)
-    rest = ", ".join(f'{k}="{v}"' for k, v in lab if k != NAME)
-    return f"{name}{{{rest}}}"
+    """Like Prometheus's labels.String(): {__name__="up", job="api"}."""
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in lab) + "}"
 
 
 @dataclass
