@@ -1,0 +1,31 @@
+"""Shared fixtures: one small simulated history (3 days, 2-minute step), parsed once per session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from promv5_lab.demo.simulate import SimulationSummary, simulate
+
+from .omparse import OMFile
+
+END = "2026-11-20T12:00:00Z"
+
+
+@dataclass
+class History:
+    summary: SimulationSummary
+    om: OMFile
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.summary.out_dir)
+
+
+@pytest.fixture(scope="session")
+def history(tmp_path_factory: pytest.TempPathFactory) -> History:
+    out = tmp_path_factory.mktemp("history")
+    summary = simulate(out, days=3, step_s=120, seed=5, end=END)
+    return History(summary, OMFile(out / "metrics.om"))
