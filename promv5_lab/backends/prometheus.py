@@ -233,7 +233,7 @@ class PrometheusBackend:
         params: dict[str, Any] = {"match[]": selectors}
         params.update(_window(start, end))
         data = self._api("series", params, promql=" or ".join(selectors))
-        return [dict(s) for s in data]
+        return sorted((dict(s) for s in data), key=lambda s: sorted(s.items()))
 
     def label_names(self, match: Sequence[str] = ()) -> list[str]:
         """Label names (optionally only on series matching ``match``)."""
