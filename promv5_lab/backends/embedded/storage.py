@@ -104,9 +104,11 @@ class Store:
     @classmethod
     def from_openmetrics(cls, path: str | Path) -> Store:
         """Load an OpenMetrics (or timestamped Prometheus text) file."""
-        from .openmetrics import parse_file
-
         t0 = time.perf_counter()
+        try:
+            from .fastparse import parse_file_fast as parse_file
+        except ImportError:  # pragma: no cover - pyarrow missing: the careful parser still works
+            from .openmetrics import parse_file
         parsed = parse_file(path)
         store = cls.from_columns(parsed.series, parsed.ids, parsed.ts_ms, parsed.values, parsed.metadata)
         log.info("loaded %d samples in %d series from %s in %.2fs", store.num_samples, len(store.labels),
