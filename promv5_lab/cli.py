@@ -34,15 +34,32 @@ def _root(
     """promv5-lab: ask your telemetry questions."""
     if verbose or debug:
         logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app.info = {"debug": debug}  # type: ignore[assignment]
+
+
+@app.command("demo")
+def demo_command(
+    data: str = typer.Option(None, "--data", "-d", help="Use this simulate output instead of a fresh demo history."),
+    days: float = typer.Option(3.0, "--days", min=1.0, max=30.0, help="Days of fresh demo history to simulate."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the demo world (same seed, same world)."),
+    incident: str = typer.Option(None, "--incident", "-i", help="Incident id from incidents.json (default: the latest)."),
+    out: str = typer.Option("promv5-demo", "--out", "-o", help="Where the history and the charts are written."),
+    engine: str = typer.Option("embedded", "--engine", help="embedded (no server needed) or prometheus (starts "
+                               "Debian's prometheus over the history)."),
+) -> None:
+    """The main job on the demo world: simulate a shop ending now, then investigate one of its incidents."""
+    from .demo.tour import run_demo
+
+    typer.echo(run_demo(data=data, days=days, seed=seed, incident_id=incident, out=out, engine=engine))
 
 
 def _register() -> None:
     from .backends.cli import register as register_backends
+    from .backends.embedded.cli import register as register_embedded
     from .demo.cli import register as register_demo
 
     register_demo(app)
     register_backends(app)
+    register_embedded(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone mode: the CLI library prints usage errors itself and exits 2 (SystemExit below).
+        app(args=argv, prog_name="promv5-lab")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Promv5Error as exc:
         if debug:
             raise
@@ -58,22 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             typer.echo(f"Hint: {exc.hint}", err=True)
         return 2
-    except (typer.Exit, SystemExit) as exc:  # --help, --version, explicit exits
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        return int(code or 0)
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         return 130
-    except Exception as exc:  # click usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("Aborted.", err=True)
-            return 1
-        raise
     return 0
 
 

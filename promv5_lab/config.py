@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
 
     backend_url: str | None = Field(None, description="Prometheus-compatible base URL; None = embedded demo")
     data_dir: Path | None = Field(None, description="A simulate output or snapshot directory")
+    data_engine: Literal["embedded", "prometheus"] = Field(
+        "embedded", description="What serves data_dir: the embedded engine, or a local Prometheus (needs the binary)"
+    )
     bearer_token: SecretStr | None = None
     basic_auth_user: str | None = None
     basic_auth_password: SecretStr | None = None

@@ -1,10 +1,14 @@
-"""Telemetry backends: a live Prometheus-compatible server, and (later) the embedded engine.
+"""Telemetry backends: a live Prometheus-compatible server, or a local history (``--data DIR``).
 
-:func:`open_backend` is the one way entry points turn ``--backend URL`` / ``--data DIR`` into a backend.
+:func:`telemetry` is the one way entry points turn ``--backend URL`` / ``--data DIR`` into a backend.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .base import MetricCatalogue, MetricsBackend, RuleSource
@@ -12,11 +16,13 @@ from .base import MetricCatalogue, MetricsBackend, RuleSource
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import Settings
 
-__all__ = ["MetricsBackend", "MetricCatalogue", "RuleSource", "open_backend"]
+__all__ = ["MetricsBackend", "MetricCatalogue", "RuleSource", "open_backend", "telemetry"]
+
+log = logging.getLogger(__name__)
 
 
 def open_backend(settings: Settings) -> MetricsBackend:
-    """The backend the settings name: ``backend_url`` -> Prometheus API client."""
+    """The live backend the settings name (``backend_url``)."""
     from ..errors import ConfigError
 
     if settings.backend_url:
@@ -27,3 +33,57 @@ def open_backend(settings: Settings) -> MetricsBackend:
         "No backend configured",
         hint="Pass --backend URL (or set PROMV5_BACKEND_URL), or --data DIR for a simulated history",
     )
+
+
+@contextlib.contextmanager
+def telemetry(settings: Settings) -> Iterator[MetricsBackend]:
+    """A backend for the duration of a ``with`` block.
+
+    ``backend_url`` -> that server. ``data_dir`` -> the embedded engine over that directory (default), or
+    with ``data_engine="prometheus"`` a local Prometheus started over its ``metrics.om`` (backfilled with
+    promtool; needs Debian's ``prometheus``) and stopped on exit.
+    """
+    from ..errors import ConfigError
+
+    if settings.backend_url:
+        backend = open_backend(settings)
+        try:
+            yield backend
+        finally:
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
+        return
+    if settings.data_dir is None:
+        raise ConfigError("Neither a backend URL nor a data directory was given",
+                          hint="Pass --backend URL or --data DIR")
+    if settings.data_engine == "prometheus":
+        yield from _local_prometheus(Path(settings.data_dir), settings)
+        return
+    from .embedded import EmbeddedBackend
+
+    yield EmbeddedBackend.open(settings.data_dir)
+
+
+def _local_prometheus(data_dir: Path, settings: Settings) -> Iterator[MetricsBackend]:
+    from ..config import load_settings
+    from ..errors import InputError
+    from .harness import PrometheusHarness
+    from .prometheus import PrometheusBackend
+
+    om = data_dir / "metrics.om"
+    if not om.is_file():
+        raise InputError(f"No metrics.om in {data_dir}", hint=f"Create one: promv5-lab simulate --out {data_dir}")
+    with PrometheusHarness() as harness:
+        log.info("backfilling %s into a local Prometheus", om)
+        harness.backfill(om)
+        harness.start()
+        local = load_settings(**{**settings.model_dump(exclude={"data_dir", "backend_url"}),
+                                 "backend_url": harness.url})
+        backend = PrometheusBackend.from_settings(local)
+        try:
+            yield backend
+        finally:
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
