@@ -297,3 +297,66 @@ def test_metadata_from_a_scrape(ruled):
     assert meta["promv5_test_temperature_celsius"].type == "gauge"
     assert set(ruled.metadata("promv5_test_temperature_celsius")) == {"promv5_test_temperature_celsius"}
     assert "promv5_test_requests_total" not in meta  # backfilled series carry no metadata in Prometheus
+
+
+# -- the command line --------------------------------------------------------------------------------------
+
+
+def test_cli_query_formats(prometheus_demo, demo_history, capsys):
+    import json
+
+    from promv5_lab import cli
+
+    at = _at(demo_history).isoformat()
+    assert cli.main(["query", RATE, "--backend", prometheus_demo.url, "--time", at]) == 0
+    out, err = capsys.readouterr()
+    assert all(s in out for s in SERVICES) and "instant at" in err and "5 series" in err
+    assert cli.main(["query", RATE, "-b", prometheus_demo.url, "-t", at, "--range", "10m", "--step", "1m",
+                     "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kind"] == "range" and doc["range"]["step_s"] == 60 and doc["backend"] == prometheus_demo.url
+    assert len(doc["data"]) == 11 * len(SERVICES) and {r["service"] for r in doc["data"]} == SERVICES
+    assert cli.main(["query", 'sum(up)', "-b", prometheus_demo.url, "-t", at, "-r", "2m", "-s", "30s",
+                     "-f", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "timestamp,value" and len(lines) == 1 + 5
+    assert cli.main(["query", "rate(", "-b", prometheus_demo.url]) == 2
+    assert "bad_data" in capsys.readouterr().err
+
+
+def test_cli_prometheus_up_serves_until_interrupted(tmp_path):
+    import selectors
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+
+    data = tmp_path / "sim"
+    data.mkdir()
+    _tiny_history(data / "metrics.om")
+    proc = subprocess.Popen([sys.executable, "-m", "promv5_lab.cli", "prometheus", "up", "--data", str(data)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    url = None
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline and proc.poll() is None:
+            if sel.select(timeout=0.5):
+                line = proc.stdout.readline()
+                if "serving" in line:
+                    url = line.split(" at ")[-1].strip()
+        assert url, f"no URL printed; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
+        res = PrometheusBackend(url).query('sum(promv5_test_requests_total{code="500"})')
+        assert res.frame["value"].iloc[0] > 0
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/-/ready", timeout=2)  # the Prometheus it started is gone
+    assert (data / ".prometheus" / "backfilled-from").is_file()
