@@ -85,7 +85,7 @@ def apply_fault(
         eff.lat["postgres"][sl] *= 1.0 + 0.8 * r  # the stampede on the same hot rows adds lock contention
     elif kind == "traffic_surge":
         fe = world.service("frontend")
-        eff.traffic_add[sl] += 1.25 * fe.capacity_rps * fe.replicas * ramp(elapsed, min(300.0, duration_s / 6)) * j
+        eff.traffic_add[sl] += 1.5 * fe.capacity_rps * fe.replicas * ramp(elapsed, min(300.0, duration_s / 6)) * j
     else:  # pragma: no cover - guarded by the catalogue
         raise ValueError(kind)
 
@@ -133,12 +133,13 @@ def plan_history(
                 planned.append((when, svc.name))
     bad_deploys = {i: (s.timestamp(), svc) for i, (k, svc, s, _) in enumerate(scheduled) if k == "bad_deploy"}
     version_now = {s.name: s.version for s in world.services}
+    latest = dict(version_now)
     versions: dict[str, list[tuple[float, str]]] = {s.name: [(t0, s.version)] for s in world.services}
     timeline = sorted([(w, s, None) for w, s in planned] + [(w, s, i) for i, (w, s) in bad_deploys.items()])
     bad_version: dict[int, str] = {}
     for when, svc, idx in timeline:
-        new = _bump(version_now[svc], 1 if rng.random() < 0.3 else 2)
-        version_now[svc] = new
+        new = _bump(latest[svc], 1 if rng.random() < 0.3 else 2)  # never reuse a rolled-back version
+        version_now[svc] = latest[svc] = new
         versions[svc].append((when, new))
         if idx is None:
             events.append(Event(when, svc, "deploy", new))

@@ -145,7 +145,7 @@ def evaluate(
     n = len(t)
     if noise is None:
         noise = np.exp(rng.normal(0.0, 0.03, n))
-    user_rps = BASE_RPS * seasonality(t) * noise * eff.traffic + eff.traffic_add * noise
+    user_rps = BASE_RPS * seasonality(t) * noise * eff.traffic + eff.traffic_add
 
     # --- offered load, top down; shed requests stop at the service that sheds them
     offered: dict[tuple[str, str], np.ndarray] = {(r.service, r.route): np.zeros(n) for r in world.routes}

@@ -208,6 +208,9 @@ class World:
         graph: dict[str, set[str]] = {s.name: set() for s in self.services}
         for r in self.routes:
             graph[r.service].update(c.service for c in r.calls)
+        for s in self.services:
+            if s.cache_client:  # cache misses fall through to the database
+                graph[s.name].add("postgres")
         return {k: tuple(sorted(v)) for k, v in graph.items()}
 
     def callers_of(self, service: str) -> tuple[str, ...]:
