@@ -40,13 +40,19 @@ def register(app: typer.Typer) -> None:
 
 
 def query_command(
-    promql: str = typer.Argument(..., help="The PromQL expression, e.g. 'sum by (service) (rate(http_requests_total[5m]))'."),
-    backend: Optional[str] = typer.Option(None, "--backend", "-b", help="Prometheus-compatible base URL (or PROMV5_BACKEND_URL)."),
-    at: Optional[str] = typer.Option(None, "--time", "-t", help="Evaluation time (ISO 8601, Unix seconds or 'now'); with --range, the end."),
-    range_: Optional[str] = typer.Option(None, "--range", "-r", help="Run a range query over this duration ending at --time (e.g. 1h, 30m, 7d)."),
-    step: Optional[str] = typer.Option(None, "--step", "-s", help="Range query resolution (e.g. 30s); default ~240 points."),
+    promql: str = typer.Argument(
+        ..., help="The PromQL expression, e.g. 'sum by (service) (rate(http_requests_total[5m]))'."),
+    backend: Optional[str] = typer.Option(
+        None, "--backend", "-b", help="Prometheus-compatible base URL (or PROMV5_BACKEND_URL)."),
+    at: Optional[str] = typer.Option(
+        None, "--time", "-t", help="Evaluation time (ISO 8601, Unix seconds, 'now'); with --range, the end."),
+    range_: Optional[str] = typer.Option(
+        None, "--range", "-r", help="Range query over this duration ending at --time (e.g. 1h, 30m, 7d)."),
+    step: Optional[str] = typer.Option(
+        None, "--step", "-s", help="Range query resolution (e.g. 30s); default ~240 points."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds to wait for the server (default 10)."),
+    timeout: Optional[float] = typer.Option(
+        None, "--timeout", help="Seconds to wait for the server (default 10)."),
 ) -> None:
     """Run one PromQL query against a live backend and print the result as a table, JSON or CSV."""
     from ..config import load_settings
@@ -94,8 +100,10 @@ def _print_result(result: QueryResult, fmt: OutputFormat) -> None:
             "backend": p.backend,
             "kind": p.kind,
             "time": p.time.isoformat() if p.time else None,
-            "range": {"start": p.range.start.isoformat(), "end": p.range.end.isoformat(), "step_s": p.range.step_s}
-            if p.range else None,
+            "range": (
+                {"start": p.range.start.isoformat(), "end": p.range.end.isoformat(), "step_s": p.range.step_s}
+                if p.range else None
+            ),
             "result_type": result.result_type,
             "warnings": list(result.warnings),
             "data": records,
@@ -132,10 +140,13 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def prometheus_up_command(
-    data: Path = typer.Option(..., "--data", "-d", help="A 'promv5-lab simulate' output directory (has metrics.om)."),
+    data: Path = typer.Option(
+        ..., "--data", "-d", help="A 'promv5-lab simulate' output directory (has metrics.om)."),
     port: Optional[int] = typer.Option(None, "--port", "-p", help="Port on 127.0.0.1 (default: a free one)."),
-    scrape: list[str] = typer.Option([], "--scrape", help="Also scrape this live exporter (host:port), e.g. a 'simulate --serve'."),
-    fresh: bool = typer.Option(False, "--fresh", help="Backfill again even if DIR/.prometheus is up to date."),
+    scrape: list[str] = typer.Option(
+        [], "--scrape", help="Also scrape this live exporter (host:port), e.g. a 'simulate --serve'."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Backfill again even if DIR/.prometheus is up to date."),
 ) -> None:
     """Backfill a simulated history into a local Prometheus and keep it running until Ctrl-C."""
     from ..errors import HarnessError, InputError
@@ -143,9 +154,11 @@ def prometheus_up_command(
 
     om = data / "metrics.om"
     if not om.is_file():
-        raise InputError(f"No metrics.om in {data}", hint=f"Create one: promv5-lab simulate --days 3 --out {data}")
+        raise InputError(f"No metrics.om in {data}",
+                         hint=f"Create one: promv5-lab simulate --days 3 --out {data}")
     if port is not None and not (0 < port < 65536):
-        raise InputError(f"--port {port} is not a TCP port", hint="Use 1..65535, or leave it out for a free one")
+        raise InputError(f"--port {port} is not a TCP port",
+                         hint="Use 1..65535, or leave it out for a free one")
     workdir = data / ".prometheus"
     stamp = workdir / "backfilled-from"
     st = om.stat()

@@ -269,12 +269,14 @@ def call_with_retries(fn: Callable[[], T], ctx: CallContext, *, timeout_s: float
         except BodyTimeout as exc:
             raise BackendUnavailable(
                 f"{ctx.url} did not finish answering {ctx.endpoint}: {exc}", url=ctx.url,
-                hint="Ask for less (coarser step, shorter range, aggregate) or raise timeout_s (PROMV5_TIMEOUT_S)",
+                hint="Ask for less (coarser step, shorter range, aggregate)"
+                     " or raise timeout_s (PROMV5_TIMEOUT_S)",
             ) from exc
         except requests.exceptions.SSLError as exc:
             raise BackendUnavailable(
                 f"TLS handshake with {ctx.url} failed: {_ssl_reason(exc)}", url=ctx.url,
-                hint="If the server uses a private CA, set tls_ca_file (PROMV5_TLS_CA_FILE) to its certificate;"
+                hint="If the server uses a private CA, set tls_ca_file (PROMV5_TLS_CA_FILE) to its"
+                     " certificate;"
                      " tls_verify=false skips verification (testing only)",
             ) from exc
         except requests.exceptions.ConnectionError as exc:
@@ -298,7 +300,7 @@ def call_with_retries(fn: Callable[[], T], ctx: CallContext, *, timeout_s: float
         except requests.RequestException as exc:
             raise BackendError(f"Request to {ctx.url} ({ctx.endpoint}) failed: {type(exc).__name__}",
                                url=ctx.url) from exc
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:  # JSON, but not the API's
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:  # not the API's JSON
             raise _not_prometheus(ctx) from exc
 
 
@@ -324,7 +326,8 @@ def map_status(exc: HttpStatusError, ctx: CallContext) -> BackendError:
     """Translate a non-2xx answer into the promv5 error a user can act on."""
     status, url = exc.status, ctx.url
     if status in (401, 403):
-        what = "rejected the credentials (401 Unauthorized)" if status == 401 else "refused access (403 Forbidden)"
+        what = ("rejected the credentials (401 Unauthorized)" if status == 401
+                else "refused access (403 Forbidden)")
         hint = ("Set a bearer token (PROMV5_BEARER_TOKEN) or basic auth (PROMV5_BASIC_AUTH_USER and"
                 " PROMV5_BASIC_AUTH_PASSWORD) that this server accepts")
         if status == 403:
@@ -351,7 +354,8 @@ def map_status(exc: HttpStatusError, ctx: CallContext) -> BackendError:
         hints = {
             "bad_data": "Check the PromQL syntax and the parameters (time, step, range)",
             "execution": "The query is valid but failed while running: check label matching and types",
-            "timeout": "Ask for less (shorter range, coarser step, aggregate) or raise the server's query timeout",
+            "timeout": "Ask for less (shorter range, coarser step, aggregate)"
+                       " or raise the server's query timeout",
             "canceled": "The server canceled the query (overload or shutdown); try again later",
         }
         return QueryError(
@@ -382,7 +386,8 @@ def _smaller_hint(ctx: CallContext) -> str:
 def _conn_reason(exc: Exception) -> str:
     text = str(exc)
     for needle, reason in (("Connection refused", "connection refused"), ("timed out", "connect timed out"),
-                           ("Name or service not known", "unknown host"), ("nodename nor servname", "unknown host"),
+                           ("Name or service not known", "unknown host"),
+                           ("nodename nor servname", "unknown host"),
                            ("Temporary failure in name resolution", "unknown host"),
                            ("RemoteDisconnected", "closed the connection without answering"),
                            ("Connection reset", "connection reset")):

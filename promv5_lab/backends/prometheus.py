@@ -107,7 +107,8 @@ class PrometheusBackend:
     def from_settings(cls, settings: Settings) -> PrometheusBackend:
         """The backend named by ``settings.backend_url`` with its auth, TLS, timeout and limits."""
         if not settings.backend_url:
-            raise ConfigError("No backend URL configured", hint="Pass --backend URL or set PROMV5_BACKEND_URL")
+            raise ConfigError("No backend URL configured",
+                              hint="Pass --backend URL or set PROMV5_BACKEND_URL")
         return cls(
             settings.backend_url,
             bearer_token=settings.bearer_token,
@@ -193,7 +194,7 @@ class PrometheusBackend:
         )
 
     def query_range(self, promql: str, time_range: TimeRange) -> QueryResult:
-        """Evaluate ``promql`` over a range; refuses before sending if a series would exceed the point limit."""
+        """Evaluate ``promql`` over a range; refuses before sending if a series would exceed the limit."""
         from ..frames import from_prometheus
 
         promql = _check_promql(promql)
@@ -207,7 +208,8 @@ class PrometheusBackend:
         if points > self.max_points_per_series:
             step = suggest_step(sent.seconds, self.max_points_per_series)
             raise ResultTooLarge(
-                f"A range of {format_step(sent.seconds)} at step {format_step(sent.step_s)} is {points:,} points"
+                f"A range of {format_step(sent.seconds)} at step {format_step(sent.step_s)} is"
+                f" {points:,} points"
                 f" per series, over the limit of {self.max_points_per_series:,}",
                 points=points, limit=self.max_points_per_series, url=self.url,
                 hint=f"Use step={format_step(step)} or coarser, or a shorter range",
@@ -245,10 +247,11 @@ class PrometheusBackend:
     def label_values(self, label: str, match: Sequence[str] = ()) -> list[str]:
         """Values of one label (``__name__`` lists metric names)."""
         if not isinstance(label, str) or not _LABEL_NAME.match(label):
-            raise InputError(f"{label!r} is not a label name", hint="Label names match [a-zA-Z_][a-zA-Z0-9_]*")
+            raise InputError(f"{label!r} is not a label name",
+                             hint="Label names match [a-zA-Z_][a-zA-Z0-9_]*")
         params = {"match[]": _selectors(match)} if match else {}
-        data = self._call(lambda: self._client.get_label_values(label, params=params),
-                          self._ctx(f"/api/v1/label/{label}/values", promql=" or ".join(_selectors(match)) or None))
+        ctx = self._ctx(f"/api/v1/label/{label}/values", promql=" or ".join(_selectors(match)) or None)
+        data = self._call(lambda: self._client.get_label_values(label, params=params), ctx)
         return sorted(str(x) for x in data)
 
     def metric_names(self) -> list[str]:

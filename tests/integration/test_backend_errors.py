@@ -96,7 +96,9 @@ def test_server_that_hangs_up_is_unavailable():
         finally:
             stop.set()
             t.join(timeout=2)
-    assert "closed the connection without answering" in info.value.message
+    # Depending on timing the kernel reports a clean close or a reset: both are named, neither is a traceback.
+    assert any(s in info.value.message for s in ("closed the connection without answering", "connection reset"))
+    assert "2 attempt(s)" in info.value.message
 
 
 def test_response_byte_cap_on_a_real_prometheus(prometheus_demo):
@@ -351,7 +353,7 @@ def test_secrets_never_in_errors_reprs_or_logs(proxy, tls_proxy, caplog):
     texts, kinds = [], set()
     for b in backends:
         texts += [repr(b), b.name, str(vars(b).get("url"))]
-        for call in (lambda: b.query("up"), b.metadata, lambda: b.query_range("up", TimeRange.last("5m"))):
+        for call in (lambda b=b: b.query("up"), b.metadata, lambda b=b: b.query_range("up", TimeRange.last("5m"))):
             with pytest.raises(BackendError) as info:
                 call()
             e = info.value

@@ -16,7 +16,14 @@ from promv5_lab.backends.http import (
     split_credentials,
     suggest_step,
 )
-from promv5_lab.errors import AuthError, BackendError, BackendUnavailable, ConfigError, QueryError, ResultTooLarge
+from promv5_lab.errors import (
+    AuthError,
+    BackendError,
+    BackendUnavailable,
+    ConfigError,
+    QueryError,
+    ResultTooLarge,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,20 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from _backend_stub import Reply, chunked_writer, err, ok
 
 from promv5_lab.backends import MetricCatalogue, MetricsBackend, RuleSource, open_backend
 from promv5_lab.backends.prometheus import PrometheusBackend
 from promv5_lab.config import load_settings
-from promv5_lab.errors import AuthError, BackendError, BackendUnavailable, InputError, QueryError, ResultTooLarge
+from promv5_lab.errors import (
+    AuthError,
+    BackendError,
+    BackendUnavailable,
+    InputError,
+    QueryError,
+    ResultTooLarge,
+)
 from promv5_lab.types import TimeRange
-
-from _backend_stub import Reply, chunked_writer, err, ok
 
 VECTOR = {"resultType": "vector", "result": [
     {"metric": {"__name__": "up", "job": "a"}, "value": [1700000000.5, "1"]},
