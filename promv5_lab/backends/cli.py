@@ -1,7 +1,8 @@
 """``promv5-lab query`` and ``promv5-lab prometheus up``: the live-backend commands.
 
 ``query`` runs PromQL against a Prometheus-compatible server (auth and TLS come from the settings:
-``PROMV5_BEARER_TOKEN``, ``PROMV5_BASIC_AUTH_USER``... or the config file). ``prometheus up`` backfills a
+``PROMV5_BEARER_TOKEN``, ``PROMV5_BASIC_AUTH_USER``... or the config file), or against a local history
+(``--data DIR``, through :func:`promv5_lab.backends.telemetry`). ``prometheus up`` backfills a
 ``simulate`` output into a local Prometheus and keeps it running until Ctrl-C.
 """
 
@@ -50,32 +51,36 @@ def query_command(
         None, "--range", "-r", help="Range query over this duration ending at --time (e.g. 1h, 30m, 7d)."),
     step: Optional[str] = typer.Option(
         None, "--step", "-s", help="Range query resolution (e.g. 30s); default ~240 points."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", "-d", help="A 'simulate' output or snapshot directory, read by the embedded engine."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
     timeout: Optional[float] = typer.Option(
         None, "--timeout", help="Seconds to wait for the server (default 10)."),
 ) -> None:
-    """Run one PromQL query against a live backend and print the result as a table, JSON or CSV."""
+    """Run one PromQL query against a live backend (--backend) or a local history (--data)."""
     from ..config import load_settings
     from ..errors import ConfigError, InputError
     from ..types import TimeRange, as_utc, parse_duration
-    from .prometheus import PrometheusBackend
+    from . import telemetry
 
-    settings = load_settings(backend_url=backend, timeout_s=timeout)
-    if not settings.backend_url:
+    if backend and data:
+        raise InputError("Pass either --backend or --data, not both")
+    settings = load_settings(backend_url=backend, data_dir=data, timeout_s=timeout)
+    if not settings.backend_url and settings.data_dir is None:
         raise ConfigError(
-            "promv5-lab query needs a live backend for now (the embedded engine is not there yet)",
-            hint="Pass --backend http://HOST:9090, or start one over a simulated history:"
-                 " promv5-lab simulate --out DIR && promv5-lab prometheus up --data DIR",
+            "promv5-lab query needs telemetry: a live backend or a data directory",
+            hint="Pass --backend http://HOST:9090 (or set PROMV5_BACKEND_URL), or --data DIR from"
+                 " 'promv5-lab simulate --out DIR'",
         )
     if step is not None and range_ is None:
         raise InputError("--step only makes sense with --range", hint="e.g. --range 1h --step 30s")
-    with PrometheusBackend.from_settings(settings) as prom:
+    with telemetry(settings) as source:
         if range_ is not None:
             end = as_utc(at) if at is not None else None
             tr = TimeRange.last(parse_duration(range_), step=step, end=end)
-            result = prom.query_range(promql, tr)
+            result = source.query_range(promql, tr)
         else:
-            result = prom.query(promql, time=as_utc(at) if at is not None else None)
+            result = source.query(promql, time=as_utc(at) if at is not None else None)
     _print_result(result, fmt)
 
 

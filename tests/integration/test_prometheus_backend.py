@@ -324,7 +324,7 @@ def test_cli_query_formats(prometheus_demo, demo_history, capsys):
     assert "bad_data" in capsys.readouterr().err
 
 
-def test_cli_prometheus_up_serves_until_interrupted(tmp_path):
+def test_cli_prometheus_up_serves_until_interrupted(tmp_path, capsys):
     import selectors
     import signal
     import subprocess
@@ -351,6 +351,16 @@ def test_cli_prometheus_up_serves_until_interrupted(tmp_path):
         assert url, f"no URL printed; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
         res = PrometheusBackend(url).query('sum(promv5_test_requests_total{code="500"})')
         assert res.frame["value"].iloc[0] > 0
+        # The same history through `query --data` (embedded engine) and `query --backend` (this Prometheus).
+        from promv5_lab import cli
+
+        at = str((int(time.time()) // 30 - 2) * 30)
+        answers = []
+        for source in (["--data", str(data)], ["--backend", url]):
+            assert cli.main(["query", "sum by (code) (promv5_test_requests_total)", *source, "-t", at,
+                             "-f", "csv"]) == 0
+            answers.append(capsys.readouterr().out)
+        assert answers[0] == answers[1] and answers[0].count("\n") == 3
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
     finally:
