@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     timeout_s: float = Field(10.0, gt=0, le=600)
     retries: int = Field(2, ge=0, le=10)
     max_points_per_series: int = Field(11_000, gt=0)
+    max_response_bytes: int = Field(200_000_000, gt=0, description="Refuse larger responses (no hung kernel)")
     cache_dir: Path = Field(Path("~/.cache/promv5-lab"))
 
     @field_validator("backend_url")
