@@ -21,6 +21,7 @@ service's 5xx count, with messages from a handful of templates chosen by the ste
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,14 +49,22 @@ def _ts_ms(x: float) -> str:
 
 
 class _Ids:
+    """Random ids drawn from ``rng`` in blocks (one draw per id is slow)."""
+
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
+        self._buf: list[int] = []
+
+    def _next(self) -> int:
+        if not self._buf:
+            self._buf = self.rng.integers(0, 2**63, 8192).tolist()
+        return self._buf.pop()
 
     def trace(self) -> str:
-        return "%016x%016x" % tuple(int(x) for x in self.rng.integers(0, 2**63, 2))
+        return "%016x%016x" % (self._next(), self._next())
 
     def span(self) -> str:
-        return "%016x" % int(self.rng.integers(0, 2**63))
+        return "%016x" % self._next()
 
 
 class _TraceBuilder:
@@ -255,12 +264,14 @@ def write_logs_and_traces(logs_path: Path, traces_path: Path, t: np.ndarray, ste
             if s.name == "catalog" and eff.hit_ratio[i] < 0.7:
                 logs.append((ts, _log(ts, s.name, node, "WARN",
                                       f"cache miss ratio high (miss={int(100 * (1 - eff.hit_ratio[i]))}%)", None)))
+    kills: Counter[str] = Counter()
     for ev in plan.events:
         svc = world.service(ev.service)
         if ev.kind == "oom_kill":
+            kills[ev.service] += 1
             logs.append((ev.time, _log(ev.time, ev.service, svc.node, "ERROR",
                                        f"container killed: OOMKilled (limit={svc.rss_limit_bytes // 2**20}MiB) "
-                                       f"restart_count={1}", None)))
+                                       f"restart_count={kills[ev.service]}", None)))
         logs.append((ev.time + 2.0, _log(ev.time + 2.0, ev.service, svc.node, "INFO",
                                          f"starting {ev.service} version={ev.version} reason={ev.kind}", None)))
     logs.sort(key=lambda x: x[0])
