@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         serve: bool = typer.Option(False, "--serve", help="Run the world live over HTTP instead of writing files."),
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on with --serve."),
         port: int = typer.Option(9464, "--port", help="Port to listen on with --serve (0 = any free port)."),
+        time_scale: float = typer.Option(1.0, "--time-scale",
+                                         help="With --serve: simulated seconds per wall-clock second."),
     ) -> None:
         """Generate the demo shop's metrics (OpenMetrics), incidents, logs and traces; or --serve it live.
 
@@ -36,7 +38,7 @@ def register(app: typer.Typer) -> None:
         if serve:
             from .server import serve_forever
 
-            serve_forever(host=host, port=port, seed=seed, echo=typer.echo)
+            serve_forever(host=host, port=port, seed=seed, time_scale=time_scale, echo=typer.echo)
             return
         from .simulate import default_out_dir, simulate
 

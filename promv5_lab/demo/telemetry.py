@@ -9,7 +9,7 @@
 ``traces.jsonl``: one OTLP-shaped span a line (grouped by trace, traces sorted by start)::
 
     {"trace_id": 32 hex, "span_id": 16 hex, "parent_span_id": 16 hex or null (root),
-     "service": "checkout", "operation": "POST /checkout", "kind": "SERVER"|"CLIENT",
+     "service": "checkout", "operation": "POST /checkout", "kind": "SERVER"|"CLIENT"|"INTERNAL",
      "start": ISO 8601 UTC with microseconds, "duration": milliseconds (float),
      "status": "OK"|"ERROR", "attributes": {...}}
 
@@ -140,7 +140,7 @@ class _TraceBuilder:
         noise = float(np.exp(self.rng.normal(0, 0.4)))
         if c.service == "redis":
             dur = 0.0004 * noise
-            self._span(parent, "redis", "GET", "CLIENT", start, dur, not bad, {"db.system": "redis"})
+            self._span(parent, "redis", "GET", "SERVER", start, dur, not bad, {"db.system": "redis"})
             svc = self.world.service(client)
             hit = eff.hit_ratio[i]
             if svc.cache_client and self.rng.random() > hit:
@@ -160,7 +160,7 @@ class _TraceBuilder:
             if pool_bad:
                 return wait
         dur = float(d.db_latency_s[i]) * float(np.exp(self.rng.normal(0, 0.5)))
-        self._span(parent, "postgres", op, "CLIENT", start + wait, dur, not bad,
+        self._span(parent, "postgres", op, "SERVER", start + wait, dur, not bad,
                    {"db.system": "postgresql", **({"error": "No space left on device"} if bad else {})})
         return wait + dur
 
@@ -238,6 +238,16 @@ def write_logs_and_traces(logs_path: Path, traces_path: Path, t: np.ndarray, ste
                     ts = float(t[i] - step + rng.random() * step)
                     logs.append((ts, _log(ts, s.name, node, "INFO",
                                           f"{r.method} {r.route} completed 200 in {ms}ms", ids.trace())))
+            for r in world.routes_of(s.name):  # slow-request warnings when a route is far above its norm
+                med = d.routes[(s.name, r.route)].median_s
+                slow = med > 2.5 * float(np.median(med))
+                n_slow = rng.poisson(np.where(slow, 0.6, 0.0))
+                for i in np.flatnonzero(n_slow).tolist():
+                    for _ in range(int(n_slow[i])):
+                        ms = int(med[i] * 1000 * float(np.exp(rng.normal(0.3, 0.3))))
+                        ts = float(t[i] - step + rng.random() * step)
+                        logs.append((ts, _log(ts, s.name, node, "WARN",
+                                              f"slow request: {r.method} {r.route} took {ms}ms", ids.trace())))
             for i in np.flatnonzero(n_errl).tolist():
                 for _ in range(int(n_errl[i])):
                     cause = cnames[int(rng.choice(len(cnames), p=cw[i] / cw[i].sum()))]

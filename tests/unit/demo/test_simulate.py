@@ -1,5 +1,6 @@
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,24 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     assert all(da[f] != dc[f] for f in ("metrics.om", "logs.jsonl", "traces.jsonl"))
     assert a.series == b.series and a.samples == b.samples
     assert a.samples == sum(1 for ln in (a.out_dir / "metrics.om").open() if not ln.startswith("#"))
+
+
+def test_bytes_do_not_depend_on_the_process(tmp_path):
+    code = ("import sys; from promv5_lab.demo.simulate import simulate; "
+            f"simulate(sys.argv[1], days=0.3, step_s=300, seed=4, end={END!r})")
+    digests = []
+    for i, hashseed in enumerate(("1", "2")):
+        out = tmp_path / str(i)
+        r = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": hashseed}, cwd=Path(__file__).resolve().parents[3])
+        assert r.returncode == 0, r.stderr
+        digests.append(_digests(out))
+    assert digests[0] == digests[1]
+
+
+def test_progress_bar(tmp_path, capsys):
+    simulate(tmp_path, days=0.1, step_s=300, seed=1, end=END, progress=True)
+    assert "simulate" in capsys.readouterr().err
 
 
 def test_end_defaults_to_now_rounded_to_step(tmp_path):

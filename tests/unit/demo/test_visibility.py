@@ -226,3 +226,10 @@ def test_error_logs_link_to_error_traces(history, logs, spans):
     linked = [r for r in logs if r["level"] == "ERROR" and r["service"] == inc.root_cause_service
               and inc.start <= as_utc(r["timestamp"]) <= inc.end]
     assert linked and sum(r["trace_id"] in err_traces for r in linked) >= len(linked) // 3
+
+
+def test_bad_deploy_shows_slow_request_warnings(history, logs):
+    for inc in _windows(history, "bad_deploy"):
+        inside, outside = _density(logs, inc, lambda r: r["service"] == inc.root_cause_service
+                                   and r["message"].startswith("slow request"))
+        assert inside > 5 * max(outside, 0.1), (inside, outside)
