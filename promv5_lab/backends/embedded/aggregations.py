@@ -89,10 +89,12 @@ def aggregate(ev: Evaluator, node: Any) -> Vec:
 
 def _topk(v: Vec, groups: dict[Labels, list[int]], k: np.ndarray, top: bool) -> Vec:
     """Each group's k largest (smallest) samples per step, exactly as Prometheus's heap picks them
-    from series in label order (this decides ties); NaN loses to any number."""
+    from series in label order (this decides ties); a NaN at the heap head is always replaced."""
     n = v.steps
-    with np.errstate(invalid="ignore"):
-        kk = np.where(np.isfinite(k), np.trunc(k), np.where(k > 0, 1e18, -1e18))
+    bad = ~((k <= 9.223372036854775807e18) & (k >= -9.223372036854775808e18))
+    if bad.any():
+        raise EvalError(f"Scalar value {format_value(float(k[np.argmax(bad)]))} overflows int64")
+    kk = np.trunc(k)
     keep = np.zeros_like(v.mask)
     for rows in groups.values():
         rows = sorted(rows, key=lambda i: v.labels[i])
@@ -115,51 +117,60 @@ def _topk(v: Vec, groups: dict[Labels, list[int]], k: np.ndarray, top: bool) -> 
 
 
 def _heap_select(values: list[float], k: int, top: bool) -> list[int]:
-    """Indices Go's container/heap keeps for topk (top=True) or bottomk, fed ``values`` in order."""
+    """Indices Prometheus 2.42's aggregation keeps for topk (top=True) or bottomk, fed ``values`` in
+    order: the first sample seeds the heap; later ones enter while it is not full, or when they beat
+    the head or the head is NaN (k == 1 replaces in place, else heap.Pop then heap.Push)."""
     isnan = math.isnan
 
-    def less(a: float, b: float) -> bool:
-        if isnan(a):
+    def less(a: int, b: int) -> bool:  # vectorByValueHeap / vectorByReverseValueHeap
+        va, vb = values[heap[a]], values[heap[b]]
+        if isnan(va):
             return True
-        return a < b if top else a > b
+        return va < vb if top else va > vb
 
     heap: list[int] = []
 
+    def swap(a: int, b: int) -> None:
+        heap[a], heap[b] = heap[b], heap[a]
+
     def up(j: int) -> None:
-        while True:
+        while j > 0:
             i = (j - 1) // 2
-            if i == j or j == 0 or not less(values[heap[j]], values[heap[i]]):
+            if not less(j, i):
                 break
-            heap[i], heap[j] = heap[j], heap[i]
+            swap(i, j)
             j = i
 
-    def down(i0: int) -> bool:
-        i, size = i0, len(heap)
+    def down(i0: int, n: int) -> None:
+        i = i0
         while True:
             j1 = 2 * i + 1
-            if j1 >= size:
+            if j1 >= n:
                 break
             j = j1
-            j2 = j1 + 1
-            if j2 < size and less(values[heap[j2]], values[heap[j1]]):
-                j = j2
-            if not less(values[heap[j]], values[heap[i]]):
+            if j1 + 1 < n and less(j1 + 1, j1):
+                j = j1 + 1
+            if not less(j, i):
                 break
-            heap[i], heap[j] = heap[j], heap[i]
+            swap(i, j)
             i = j
-        return i > i0
 
     for idx, val in enumerate(values):
-        if len(heap) < k:
+        if not heap:
             heap.append(idx)
-            up(len(heap) - 1)
             continue
         head = values[heap[0]]
-        better = head < val if top else head > val
-        if better or (isnan(head) and not isnan(val)):
-            heap[0] = idx
-            if k > 1 and not down(0):
-                up(0)
+        if len(heap) < k or (head < val if top else head > val) or isnan(head):
+            if len(heap) == k:
+                if k == 1:
+                    heap[0] = idx
+                    continue
+                n = len(heap) - 1  # heap.Pop
+                swap(0, n)
+                down(0, n)
+                heap.pop()
+            heap.append(idx)  # heap.Push
+            up(len(heap) - 1)
     return heap
 
 

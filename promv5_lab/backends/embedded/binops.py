@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
 ARITH = {"+", "-", "*", "/", "%", "^", "atan2"}
 COMPARE = {"==", "!=", ">", "<", ">=", "<="}
 SETOPS = {"and", "or", "unless"}
+# Prometheus 2.42 quirk: atan2 is arithmetic but keeps the metric name (shouldDropMetricName omits it)
+DROPS_NAME = ARITH - {"atan2"}
 
 
 def _arith(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -79,7 +81,7 @@ def _vec_scalar(op: str, v: Vec, s: np.ndarray, *, swap: bool, return_bool: bool
         val, keep = keep.astype(np.float64), np.ones_like(keep)
     mask = v.mask & keep
     labels = v.labels
-    if op in ARITH or return_bool:
+    if op in DROPS_NAME or return_bool:
         labels = [drop_name(lab) for lab in labels]
     return dedupe(Vec(list(labels), np.array(val, dtype=np.float64), mask))
 
@@ -134,7 +136,7 @@ def _setop(op: str, lhs: Vec, rhs: Vec, mod: Any) -> Vec:
 def _result_labels(many: Labels, one: Labels, op: str, on: bool, names: list[str], card: str,
                    include: list[str]) -> Labels:
     d = dict(many)
-    if op in ARITH:
+    if op in DROPS_NAME:
         d.pop(NAME, None)
     if card == "OneToOne":
         if on:

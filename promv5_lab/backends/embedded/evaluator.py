@@ -189,6 +189,9 @@ class Evaluator:
         self.times = times
         self.start_ms = start_ms
         self.end_ms = end_ms
+        # Prometheus 2.42 quirk: an @ selector directly under predict_linear (an "@-unsafe" function
+        # with a range argument) slides with the step: its reference is @ + (t - query start).
+        self.at_slides = False
 
     @property
     def n(self) -> int:
@@ -196,6 +199,14 @@ class Evaluator:
 
     def child(self, times: np.ndarray) -> Evaluator:
         return Evaluator(self.engine, times, self.start_ms, self.end_ms)
+
+    def eval_sliding_at(self, node: Any) -> Any:
+        """Evaluate a range argument of predict_linear with Prometheus's sliding-@ behaviour."""
+        self.at_slides = True
+        try:
+            return self.eval(node)
+        finally:
+            self.at_slides = False
 
     def eval(self, node: Any) -> Vec | Scalar | Str | Ranges:
         kind = type(node).__name__
@@ -254,6 +265,8 @@ class Evaluator:
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
                 raise EvalError("the embedded engine does not support negative @ timestamps", "bad_data") from None
+        if self.at_slides:
+            return (t - off) + (times - self.start_ms)
         return np.full(len(times), t - off, dtype=np.int64)
 
     def _eval_VectorSelector(self, node: Any, *, keep_ts: bool = False) -> Vec:
@@ -285,10 +298,22 @@ class Evaluator:
     def _eval_MatrixSelector(self, node: Any) -> Ranges:
         vs = node.vector_selector
         ids = self.store.select(self.matchers(vs))
-        return Ranges([self.store.labels[i] for i in ids], [self.store.range_ts[i] for i in ids],
-                      [self.store.range_vals[i] for i in ids], self.ref_times(vs), ms(node.range))
+        rng = ms(node.range)
+        ts = [self.store.range_ts[i] for i in ids]
+        vals = [self.store.range_vals[i] for i in ids]
+        ends = self.ref_times(vs)
+        if self.at_slides and vs.at is not None:
+            # the sliding window only sees the samples Prometheus loaded for the pinned window
+            static = int(ends[0] - (self.times[0] - self.start_ms))
+            cut = [(np.searchsorted(t, static - rng, "left"), np.searchsorted(t, static, "right")) for t in ts]
+            ts = [t[a:b] for t, (a, b) in zip(ts, cut)]
+            vals = [v[a:b] for v, (a, b) in zip(vals, cut)]
+        return Ranges([self.store.labels[i] for i in ids], ts, vals, ends, rng)
 
     def _eval_SubqueryExpr(self, node: Any) -> Ranges:
+        if self.at_slides and node.at is not None and self.n > 1:
+            raise EvalError("the embedded engine does not support predict_linear over a subquery with @ "
+                            "in range queries", "bad_data")
         step = ms(node.step) or self.engine.default_subquery_step_ms
         rng = ms(node.range)
         ref = self.ref_times(node)

@@ -71,7 +71,7 @@ def call(ev: Evaluator, node: Any) -> Any:
 
 def _range_call(ev: Evaluator, name: str, args: list[Any]) -> Vec:
     mat_i = 1 if name in ("quantile_over_time",) else 0
-    rng = ev.eval(args[mat_i])
+    rng = ev.eval_sliding_at(_unwrap(args[mat_i])) if name == "predict_linear" else ev.eval(args[mat_i])
     if not isinstance(rng, Ranges):
         raise EvalError(f"expected a range vector in call to {name}()", "bad_data")
     others = [_scalar_arg(ev, a) for i, a in enumerate(args) if i != mat_i]
@@ -271,9 +271,9 @@ def _label_replace(ev: Evaluator, args: list[Any]) -> Vec:
     try:
         rx = re.compile(f"(?:{regex})")
     except re.error as exc:
-        raise EvalError(f"invalid regular expression in label_replace(): {regex}", "bad_data") from exc
+        raise EvalError(f"invalid regular expression in label_replace(): {regex}", "execution") from exc
     if not _LABEL_NAME.fullmatch(dst):
-        raise EvalError(f"invalid destination label name in label_replace(): {dst}", "bad_data")
+        raise EvalError(f"invalid destination label name in label_replace(): {dst}", "execution")
     labels = []
     for lab in v.labels:
         m = rx.fullmatch(get(lab, src))
@@ -291,7 +291,7 @@ def _label_join(ev: Evaluator, args: list[Any]) -> Vec:
     strs = _str_args(ev, args[1:])
     dst, sep, srcs = strs[0], strs[1], strs[2:]
     if not _LABEL_NAME.fullmatch(dst):
-        raise EvalError(f"invalid destination label name in label_join(): {dst}", "bad_data")
+        raise EvalError(f"invalid destination label name in label_join(): {dst}", "execution")
     labels = []
     for lab in v.labels:
         d = dict(lab)

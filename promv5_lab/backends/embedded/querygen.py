@@ -56,6 +56,7 @@ def queries(cat: Catalogue, at_ms: int | None = None) -> list[str]:
               f"sum by ({lab}) (rate({h}_sum[5m])) / sum by ({lab}) (rate({h}_count[5m]))",
               f"count_values(\"le\", {h}_bucket)", f"{h}_count > bool 1000"]
     q += _cross(cat)
+    q += _edges(cat, at_ms)
     if at_ms is not None:
         secs = at_ms / 1000
         for m in list(cat.gauges)[:2] + list(cat.counters)[:2]:
@@ -66,7 +67,7 @@ def queries(cat: Catalogue, at_ms: int | None = None) -> list[str]:
 def _cross(cat: Catalogue) -> list[str]:
     q: list[str] = []
     cs, gs = list(cat.counters), list(cat.gauges)
-    c0 = cs[0] if cs else gs[0]
+    c0 = max(cs, key=lambda c: (len(cat.labels[c]), c)) if cs else gs[0]
     g0, g1 = gs[0], gs[min(1, len(gs) - 1)]
     lab = cat.labels[c0][0] if cat.labels[c0] else "job"
     vals = list(cat.values.get(lab, ["x"]))
@@ -113,6 +114,49 @@ def _cross(cat: Catalogue) -> list[str]:
     return q
 
 
+def _edges(cat: Catalogue, at_ms: int | None) -> list[str]:
+    """Corners where engines differ: @ with step-dependent functions, odd subquery steps, NaN/Inf."""
+    c0 = max(cat.counters, key=lambda c: (len(cat.labels[c]), c)) if cat.counters else list(cat.gauges)[0]
+    g0 = list(cat.gauges)[0]
+    lab = cat.labels[c0][0] if cat.labels[c0] else "job"
+    at = f"{at_ms / 1000:.3f}" if at_ms is not None else "end()"
+    q = [
+        f"predict_linear({g0}[10m] @ {at}, 600)", f"timestamp({g0} @ {at})", f"time() - timestamp({g0})",
+        f"max_over_time({g0}[10m:1m] @ {at})", f"max_over_time(rate({c0}[5m])[30m:5m] offset 1h)",
+        f"avg_over_time({g0}[7m:45s])", f"sum_over_time(rate({c0}[2m])[13m:17s])", f"rate({c0}[1m])",
+        f"irate({c0}[1m])", f"absent({g0} == -12345)", f"topk(scalar(count({g0})) - 1, {g0})",
+        f"sort_desc({g0} / 0)", f"sort({g0} - {g0} + 0 / 0)", f"{g0} > bool on(instance) group_left {g0}"
+        if "instance" in cat.labels[g0] else f"{g0} > bool {g0}",
+        f"{g0} offset 1h @ start()", f"sum({g0}) without ()", f"sum by () ({g0})",
+        f"stddev_over_time(vector(1)[10m:1m])", f"deriv(vector(3)[10m:1m])", f"exp({g0} * 1000)",
+        f"-{g0} % 0", f"ln({g0} * 0)", f"vector(1) and on() {g0}", f"{g0} or vector(0)",
+        f"scalar({g0}) * {g0}", f"round(-{g0} / 7)", f"round(vector(-2.5))", f"round(vector(2.5))",
+        f"count_values(\"x\", {g0} / 3)", f"quantile(-0.5, {g0})", f"quantile(2, {g0})",
+        f"quantile_over_time(1.5, {g0}[5m])", f"histogram_quantile(0.5, vector(1))",
+        f"label_replace({g0}, \"dst\", \"$name\", \"{lab}\", \"(?P<name>.+)\")",
+        f"label_replace({g0}, \"dst\", \"$1x\", \"{lab}\", \"(.+)\")",
+        f"count({c0}) by (__name__)",
+        f"changes({g0}[1h]) > 2", f"resets({c0}[2h])", f"increase({c0}[90s])",
+        f"clamp_min({g0}, scalar(min({g0})))", f"{g0} == bool scalar(max({g0}))",
+        f"minute({g0})", f"days_in_month(vector(1706745600))", f"day_of_week(vector(-86400))",
+        f"year(vector(4102444800))", f"{c0} unless on({lab}) {c0}", f"{c0} / on({lab}) group_left sum by ({lab}) ({c0})",
+        f"max by ({lab}) ({c0}) / ignoring(nonexistent) group_left max by ({lab}) ({c0})",
+        f"sum by ({lab}) ({c0}) * on({lab}) group_right {c0}", f"{g0} <= 0.5", f"{g0} <= bool {g0}",
+        f"deg({g0})", f"rad({g0})", f"sin({g0})", f"cos({g0})", f"tan({g0})", f"asin(clamp({g0}, -1, 1))",
+        f"acos(clamp({g0}, -1, 1))", f"atan({g0})", f"sinh(clamp({g0}, -5, 5))", f"cosh(clamp({g0}, -5, 5))",
+        f"tanh({g0})", f"asinh({g0})", f"acosh({g0} + 1)", f"atanh(clamp({g0}, -0.5, 0.5))",
+    ]
+    return q
+
+
+def instant_only(cat: Catalogue) -> list[str]:
+    """Queries whose range results are not deterministic in Prometheus itself: topk/bottomk ties over a
+    computed input follow Go map order across steps (instant queries keep the input order)."""
+    g0 = list(cat.gauges)[0]
+    return [f"bottomk(2, {g0} * 0)", f"topk(1, -{g0} / 0)", f"topk(3, {g0} > bool 0)", f"topk(2, {g0} - {g0} + 0 / 0)",
+            f"bottomk(1, ({g0} > 0.5) / 0)"]
+
+
 def catalogue_from_store(store) -> Catalogue:
     """Build a catalogue from an embedded :class:`Store` (TYPE metadata decides counters/histograms)."""
     names = store.metric_names()
@@ -132,3 +176,62 @@ def catalogue_from_store(store) -> Catalogue:
         labels[n] = [x for x in store.label_names(ids) if x not in ("__name__", "le")]
     values = {k: store.label_values(k)[:3] for k in store.label_names() if k != "__name__"}
     return Catalogue(counters, gauges, hists, labels, values)
+
+
+def features(promql: str) -> set[str]:
+    """What a query exercises: 'fn:rate', 'agg:sum', 'op:+', 'mod:offset', 'mod:@', 'mod:subquery'..."""
+    import promql_parser
+
+    out: set[str] = set()
+
+    def walk(n) -> None:
+        kind = type(n).__name__
+        if kind == "Call":
+            out.add(f"fn:{n.func.name}")
+            for a in n.args:
+                walk(a)
+        elif kind == "AggregateExpr":
+            out.add(f"agg:{n.op}")
+            if n.modifier is not None:
+                out.add("mod:without" if str(n.modifier.type).endswith("Without") else "mod:by")
+            walk(n.expr)
+            if n.param is not None:
+                walk(n.param)
+        elif kind == "BinaryExpr":
+            out.add(f"op:{n.op}")
+            m = n.modifier
+            if m is not None:
+                if m.return_bool:
+                    out.add("mod:bool")
+                if m.matching is not None:
+                    out.add("mod:on" if str(m.matching.type).endswith("Include") else "mod:ignoring")
+                card = str(m.card).rsplit(".", 1)[-1]
+                if card == "ManyToOne":
+                    out.add("mod:group_left")
+                elif card == "OneToMany":
+                    out.add("mod:group_right")
+            walk(n.lhs)
+            walk(n.rhs)
+        elif kind in ("ParenExpr", "UnaryExpr"):
+            if kind == "UnaryExpr":
+                out.add("op:unary-")
+            walk(n.expr)
+        elif kind == "SubqueryExpr":
+            out.add("mod:subquery")
+            _mods(n)
+            walk(n.expr)
+        elif kind == "MatrixSelector":
+            out.add("sel:range")
+            _mods(n.vector_selector)
+        elif kind == "VectorSelector":
+            out.add("sel:instant")
+            _mods(n)
+
+    def _mods(n) -> None:
+        if n.offset is not None and n.offset.total_seconds() != 0:
+            out.add("mod:offset")
+        if n.at is not None:
+            out.add("mod:@")
+
+    walk(promql_parser.parse(promql))
+    return out

@@ -74,7 +74,7 @@ def quantile_sorted(sorted_vals: np.ndarray, n: np.ndarray, q: np.ndarray) -> np
         lower = np.maximum(0, np.floor(rank))
         upper = np.minimum(n - 1, lower + 1)
         weight = rank - np.floor(rank)
-    good = ok & np.isfinite(rank)
+    good = ok & np.isfinite(rank) & (q >= 0) & (q <= 1)
     li = np.where(good, lower, 0).astype(np.int64)
     ui = np.where(good, upper, 0).astype(np.int64)
     rows = np.arange(len(n))
@@ -132,9 +132,10 @@ def extrapolated_rate(t, v, lo, hi, range_start, range_end, range_s, *, counter:
             dur_start = np.where(zero & (to_zero < dur_start), to_zero, dur_start)
         thr = avg * 1.1
         ext = sampled + np.where(dur_start < thr, dur_start, avg / 2) + np.where(dur_end < thr, dur_end, avg / 2)
-        result = result * (ext / np.where(sampled == 0, 1, sampled))
+        factor = ext / np.where(sampled == 0, 1, sampled)
         if rate:
-            result = result / range_s
+            factor = factor / range_s
+        result = result * factor  # the factor first, like Prometheus 2.42 (bit-exact rounding)
     return result, ok
 
 

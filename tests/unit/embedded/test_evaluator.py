@@ -197,3 +197,24 @@ def test_range_query_limits(engine):
     engine.range("g", 0, 11_000_000, 1000)  # exactly at the limit is allowed
     with pytest.raises(EvalError, match="invalid expression type"):
         engine.range("g[5m]", 0, 10_000, 1000)
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("values", "k", "top", "expected"),
+    [
+        ([1, 5, 3, 4], 2, True, {1, 3}),
+        ([1, 5, 3, 4], 2, False, {0, 2}),
+        ([2, 2, 3, 2], 2, True, {2, 1}),  # ties: traced through Go's container/heap by hand
+        ([NAN, NAN, NAN], 1, True, {2}),  # a NaN head is always replaced
+        ([NAN] * 6, 2, True, {0, 5}),
+        ([NAN] * 6, 3, True, {0, 1, 5}),
+        ([NAN, 1, NAN], 1, False, {1}),  # a number head is not replaced by NaN
+    ],
+)
+def test_topk_heap_matches_prometheus(values, k, top, expected):
+    from promv5_lab.backends.embedded.aggregations import _heap_select
+
+    assert set(_heap_select([float(v) for v in values], k, top)) == expected
