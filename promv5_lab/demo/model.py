@@ -133,10 +133,6 @@ def congestion(u: np.ndarray) -> np.ndarray:
     return 1.0 + 0.35 * uc / (1.0 - uc) + 4.0 * np.clip(u - 0.97, 0.0, None)
 
 
-def _order_top_down(world: World) -> list[str]:
-    return ["frontend", "checkout", "cart", "catalog", "payments"]
-
-
 def evaluate(
     t: np.ndarray, step_s: float, eff: Effects, rng: np.random.Generator, *, noise: np.ndarray | None = None,
     world: World = WORLD,
@@ -158,7 +154,7 @@ def evaluate(
     db_write = {s.name: np.zeros(n) for s in world.services if s.db_pool_max}
     lookups = np.zeros(n)
     hit = np.clip(eff.hit_ratio, 0.0, 1.0)
-    for svc_name in _order_top_down(world):
+    for svc_name in reversed(world.http_services_bottom_up()):
         svc = world.service(svc_name)
         total = sum(offered[(svc_name, r.route)] for r in world.routes_of(svc_name))
         u = total / (svc.capacity_rps * svc.replicas * eff.cap[svc_name])

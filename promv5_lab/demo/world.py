@@ -230,10 +230,26 @@ class World:
     def metric(self, name: str) -> MetricFamily:
         return next(m for m in self.metrics if m.name == name)
 
+    def http_services_bottom_up(self) -> tuple[str, ...]:
+        """HTTP services, callees before callers (a depth-first post-order of the call graph)."""
+        graph = self.call_graph()
+        http = [s.name for s in self.services if s.kind == "http"]
+        order: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in order or name not in http:
+                return
+            for callee in graph[name]:
+                visit(callee)
+            order.append(name)
+
+        for name in http:
+            visit(name)
+        return tuple(order)
+
     def http_routes(self) -> tuple[Route, ...]:
         """Routes with HTTP metrics, callees before callers (the order latency and errors are computed in)."""
-        order = ["payments", "cart", "catalog", "checkout", "frontend"]
-        return tuple(r for s in order for r in self.routes_of(s))
+        return tuple(r for s in self.http_services_bottom_up() for r in self.routes_of(s))
 
 
 _FS_ROOT = Filesystem("/dev/sda1", "/", "ext4", 80 * GIB, 0.35)

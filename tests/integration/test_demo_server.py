@@ -42,6 +42,12 @@ def test_metrics_pass_promtool_check(srv):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     res = _promtool_check(r.text)
     assert res.returncode == 0, res.stdout + res.stderr
+    for kind in CATALOGUE:  # still valid with every fault active
+        assert requests.post(srv.url + "/admin/faults", json={"type": kind}, timeout=10).status_code == 201
+    time.sleep(1.0)
+    r = requests.get(srv.url + "/metrics", timeout=10)
+    res = _promtool_check(r.text)
+    assert res.returncode == 0, res.stdout + res.stderr
     for fam in ("http_requests_total", "http_request_duration_seconds_bucket", "db_connections_in_use",
                 "kube_pod_container_status_restarts_total", "cache_misses_total", "queue_depth", "up"):
         assert fam in r.text
