@@ -81,18 +81,29 @@ def _range_call(ev: Evaluator, name: str, args: list[Any]) -> Vec:
         for lo, hi in bounds:
             any_present |= hi > lo
         return _absent(args[0], ~any_present, ev.n)
-    labels, vals, masks = [], [], []
-    for i, (lo, hi) in enumerate(bounds):
-        if not (hi > lo).any():
-            continue
-        res, ok = rangefuncs.evaluate(name, rng.ts[i], rng.vals[i], lo, hi, rng.ends, rng.range_ms,
-                                      ev.times, others)
-        labels.append(rng.labels[i] if name == "last_over_time" else drop_name(rng.labels[i]))
-        vals.append(res)
-        masks.append(ok & (hi > lo))
-    if not labels:
+    # all series at once: concatenate the samples the windows touch and flatten (series, step)
+    keep = [i for i, (lo, hi) in enumerate(bounds) if (hi > lo).any()]
+    if not keep:
         return Vec.empty(ev.n)
-    return dedupe(Vec(labels, np.stack(vals), np.stack(masks)))
+    ts_parts, v_parts, lo_parts, hi_parts = [], [], [], []
+    off = 0
+    for i in keep:
+        lo, hi = bounds[i]
+        a, b = int(lo.min()), int(hi.max())
+        ts_parts.append(rng.ts[i][a:b])
+        v_parts.append(rng.vals[i][a:b])
+        lo_parts.append(lo - a + off)
+        hi_parts.append(hi - a + off)
+        off += b - a
+    flat_lo, flat_hi = np.concatenate(lo_parts), np.concatenate(hi_parts)
+    reps = len(keep)
+    res, ok = rangefuncs.evaluate(
+        name, np.concatenate(ts_parts), np.concatenate(v_parts), flat_lo, flat_hi, np.tile(rng.ends, reps),
+        rng.range_ms, np.tile(ev.times, reps), [np.tile(x, reps) for x in others])
+    shape = (reps, ev.n)
+    mask = (ok & (flat_hi > flat_lo)).reshape(shape)
+    labels = [rng.labels[i] if name == "last_over_time" else drop_name(rng.labels[i]) for i in keep]
+    return dedupe(Vec(labels, np.asarray(res, dtype=np.float64).reshape(shape), mask))
 
 
 def _absent_labels(node: Any) -> dict[str, str]:

@@ -214,6 +214,9 @@ RANGE_FUNCS = {
 def evaluate(name: str, t: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray, ends: np.ndarray,
              range_ms: int, step_times: np.ndarray, args: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """One range function over one series: returns (values, present) per step."""
+    a, b = int(lo.min()), int(hi.max())
+    if a > 0 or b < len(t):  # work on the samples the windows touch, not the whole history
+        t, v, lo, hi = t[a:b], v[a:b], lo - a, hi - a
     cnt = hi - lo
     present = cnt > 0
     if name in SIMPLE:
