@@ -114,14 +114,20 @@ def iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _route_sel(route: str | None) -> str:
+    if not route:
+        return ""
+    return f',route=~"{route}"' if "|" in route else f',route="{route}"'
+
+
 def _ratio_5xx(service: str, route: str | None = None) -> str:
-    sel = f'service="{service}"' + (f',route=~"{route}"' if route else "")
+    sel = f'service="{service}"' + _route_sel(route)
     return (f'sum(rate(http_requests_total{{{sel},code=~"5.."}}[5m])) / '
             f"sum(rate(http_requests_total{{{sel}}}[5m]))")
 
 
 def _p90(service: str, route: str | None = None) -> str:
-    sel = f'service="{service}"' + (f',route=~"{route}"' if route else "")
+    sel = f'service="{service}"' + _route_sel(route)
     return f"histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))"
 
 
@@ -136,6 +142,21 @@ def frontend_routes_reaching(service: str, world: World = WORLD) -> tuple[str, .
         return any(reaches(c.service, c.route) for c in r.calls)
 
     return tuple(r.route for r in world.routes_of("frontend") if reaches("frontend", r.route))
+
+
+def frontend_route_for(service: str, world: World = WORLD) -> str | None:
+    """The frontend route where ``service`` weighs most: the one reaching it through the fewest services."""
+    def subtree(svc: str, route: str | None) -> set[str]:
+        out = {svc}
+        if route is not None:
+            for c in world.route(svc, route).calls:
+                out |= subtree(c.service, c.route)
+        elif svc == "redis":
+            out.add("postgres")
+        return out
+
+    best = [(len(subtree("frontend", r)), r) for r in frontend_routes_reaching(service, world)]
+    return min(best)[1] if best else None
 
 
 def user_facing(kind: str, culprit: str) -> str:
@@ -156,7 +177,9 @@ def symptoms_for(kind: str, culprit: str, version: str | None = None, world: Wor
     if kind == "bad_deploy":
         out += [Symptom(_p90(culprit), "up", 2.0, f"p90 latency of {culprit} regresses", culprit)]
         if culprit != "frontend":
-            out.append(Symptom(_p90("frontend", fr), "up", 1.3, "frontend routes calling it slow down", "frontend"))
+            route = frontend_route_for(culprit, world)
+            out.append(Symptom(_p90("frontend", route), "up", 1.3, f"frontend {route} (which calls it) slows down",
+                               "frontend"))
         out.append(Symptom(f'max(shop_build_info{{service="{culprit}",version="{version}"}})', "up", 1.0,
                            f"the bad version {version} is running", culprit))
     elif kind == "memory_leak":

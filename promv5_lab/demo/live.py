@@ -249,7 +249,8 @@ class LiveWorld:
 
     def _resolve(self, fault_id: str) -> Fault:
         f = self.faults.pop(fault_id)
-        self.leak_since.pop(f.service, None) if f.type == "memory_leak" else None
+        if f.type == "memory_leak":
+            self.leak_since.pop(f.service, None)
         return f
 
     # ------------------------------------------------------------------ actions
@@ -305,7 +306,13 @@ class LiveWorld:
             self.cache_cold_until = self.t + 10.0
             return {"flushed": True}
         if action == "clear_disk":
-            node, mount = data_mount(service, self.world) if "node" not in params else (params["node"], None)
+            if "node" in params:
+                if params["node"] not in self.world.node_names:
+                    raise InputError(f"Unknown node {params['node']!r}",
+                                     hint=f"Nodes: {', '.join(self.world.node_names)}")
+                node = params["node"]
+                return {"node": node, "mountpoint": self.world.node(node).filesystems[-1].mountpoint}
+            node, mount = data_mount(service, self.world)
             return {"node": node, "mountpoint": mount}
         raise AssertionError(action)  # pragma: no cover
 

@@ -88,7 +88,9 @@ def test_disk_fill_and_clear_disk(lw):
     size = _sample(text, "node_filesystem_size_bytes", mountpoint="/var/lib/postgresql")
     assert avail / size < 0.02
     assert not lw.act("clear_disk", "checkout").effective
-    res = lw.act("clear_disk", "postgres")
+    with pytest.raises(InputError, match="Unknown node"):
+        lw.act("clear_disk", "postgres", {"node": "node-9"})
+    res = lw.act("clear_disk", "postgres", {"node": "node-3"})
     assert res.effective
     lw.clock.t += 10
     text = lw.metrics_text("node")
