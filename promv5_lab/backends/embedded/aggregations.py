@@ -182,18 +182,20 @@ def _count_values(v: Vec, label: Any, by: list[str], without: bool) -> Vec:
     if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label):
         raise EvalError(f"invalid label name {label!r}", "execution")
     n = v.steps
-    counts: dict[Labels, np.ndarray] = {}
+    groups: dict[Labels, list[int]] = {}
     for i, lab in enumerate(v.labels):
-        base = dict(_group_key(lab, by, without))
-        for j in np.flatnonzero(v.mask[i]):
-            d = dict(base)
-            d[label] = format_value(float(v.vals[i, j]))
-            key = make_labels(d)
-            arr = counts.get(key)
-            if arr is None:
-                arr = counts[key] = np.zeros(n)
-            arr[j] += 1
+        groups.setdefault(_group_key(lab, by, without), []).append(i)
     out: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
-    for key, arr in counts.items():
-        merge_into(out, key, arr, arr > 0, "duplicate")
+    for key, rows in groups.items():
+        x, m = v.vals[rows], v.mask[rows]
+        if not m.any():
+            continue
+        uniq, inverse = np.unique(x[m], return_inverse=True)
+        counts = np.zeros((len(uniq), n))
+        np.add.at(counts, (np.asarray(inverse).reshape(-1), np.nonzero(m)[1]), 1)
+        base = dict(key)
+        for u, row in zip(uniq.tolist(), counts):
+            d = dict(base)
+            d[label] = format_value(u)
+            merge_into(out, make_labels(d), row, row > 0, "duplicate")
     return vec_from(out, n)
