@@ -118,6 +118,7 @@ def test_promtool_backfills_it(tmp_path):
     assert len(parts) >= 3
     assert sum(1 for p in parts for ln in p.open() if not ln.startswith("#")) == s.samples
     for p in parts[:2]:
+        assert set(OMFile(p).families) == {m.family for m in WORLD.metrics}  # every part is a valid file
         r = subprocess.run(["/usr/bin/promtool", "tsdb", "create-blocks-from", "openmetrics", str(p),
                             str(tmp_path / "blocks2")], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
