@@ -31,7 +31,7 @@ REQUIRED = {
         "last_over_time present_over_time histogram_quantile absent absent_over_time scalar vector time "
         "timestamp abs ceil floor exp ln log2 log10 sqrt sgn round clamp clamp_min clamp_max label_replace "
         "label_join sort sort_desc hour minute month year day_of_week day_of_month day_of_year "
-        "days_in_month").split()),
+        "days_in_month holt_winters acos asin atan sin cos tan deg rad").split()),
     *(f"agg:{a}" for a in "sum avg min max count stddev stdvar quantile topk bottomk count_values group".split()),
     *(f"op:{o}" for o in "+ - * / % ^ == != > < >= <= and or unless".split()),
     *(f"mod:{m}" for m in "offset @ subquery bool on ignoring group_left group_right by without".split()),
@@ -117,7 +117,8 @@ def test_demo_history_matches_prometheus(demo):
 @pytest.mark.parametrize(
     "promql",
     ["sum(", "rate(up)", "up{", "", "nosuchfunction(up)", "foo)", "up + on() up", "sum(up) + on(job) up",
-     'label_replace(up, "a-b", "x", "job", ".*")', "topk(scalar(vector(0)/0), up)"],
+     'label_replace(up, "a-b", "x", "job", ".*")', "topk(scalar(vector(0)/0), up)", "mad_over_time(up[5m])",
+     "limitk(1, up)", "holt_winters(up[5m], 2, 0.5)", 'sort_by_label(up, "job")'],
 )
 def test_errors_match_prometheus(synthetic, promql):
     engine, url = synthetic

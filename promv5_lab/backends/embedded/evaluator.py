@@ -44,19 +44,69 @@ class Result:
     scalar: tuple[int, float | str] | None = None
 
 
+# Prometheus 2.42's functions and aggregations: promql-parser knows newer ones (mad_over_time,
+# limitk...), which 2.42 rejects as unknown, and lacks holt_winters (renamed in 3.0), registered here.
+FUNCTIONS_242 = frozenset("""
+abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil changes clamp clamp_max
+clamp_min cos cosh count_over_time days_in_month day_of_month day_of_week day_of_year deg delta deriv exp
+floor histogram_count histogram_fraction histogram_quantile histogram_sum holt_winters hour idelta increase
+irate label_replace label_join last_over_time ln log10 log2 max_over_time min_over_time minute month pi
+predict_linear present_over_time quantile_over_time rad rate resets round scalar sgn sin sinh sort sort_desc
+sqrt stddev_over_time stdvar_over_time sum_over_time tan tanh time timestamp vector year""".split())
+AGGREGATIONS_242 = frozenset("sum avg count min max group stddev stdvar topk bottomk count_values quantile".split())
+_registered = False
+
+
+def _register_242(pp: Any) -> None:
+    global _registered
+    if _registered:
+        return
+    vt = pp.ValueType
+    try:
+        pp.register_extra_functions([pp.Function("holt_winters", [vt.Matrix, vt.Scalar, vt.Scalar], vt.Vector)])
+    except ValueError:  # already known (a newer parser, or registered by someone else)
+        pass
+    _registered = True
+
+
+def _check_242(promql: str, node: Any) -> None:
+    """Reject what Prometheus 2.42 does not know, with its parse error."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        kind = type(n).__name__
+        if kind == "Call":
+            if n.func.name not in FUNCTIONS_242:
+                col = promql.find(n.func.name + "(") + 1 or 1
+                raise EvalError(f'1:{col}: parse error: unknown function with name "{n.func.name}"', "bad_data")
+            stack.extend(n.args)
+        elif kind == "AggregateExpr":
+            if str(n.op) not in AGGREGATIONS_242:
+                col = promql.find(str(n.op)) + 1 or 1
+                raise EvalError(f'1:{col}: parse error: unknown function with name "{n.op}"', "bad_data")
+            stack.append(n.expr)
+        elif kind == "BinaryExpr":
+            stack += [n.lhs, n.rhs]
+        elif kind in ("ParenExpr", "UnaryExpr", "SubqueryExpr"):
+            stack.append(n.expr)
+
+
 def parse(promql: str) -> Any:
     from ..._deps import require
 
     pp = require("promql_parser", "engine")
+    _register_242(pp)
     if not promql.strip():
         raise EvalError("1:1: parse error: no expression found in input", "bad_data")
     try:
-        return pp.parse(promql)
+        node = pp.parse(promql)
     except BaseException as exc:  # the Rust binding raises ValueError, or a PanicException (BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise EvalError(f"{_position(promql, msg)}: parse error: {_prometheus_wording(msg)}", "bad_data") from None
+    _check_242(promql, node)
+    return node
 
 
 def _prometheus_wording(msg: str) -> str:

@@ -311,6 +311,13 @@ def _label_join(ev: Evaluator, args: list[Any]) -> Vec:
     return dedupe(Vec(labels, v.vals.copy(), v.mask.copy()))
 
 
+def _native_histogram_only(ev: Evaluator, args: list[Any]) -> Vec:
+    """histogram_count/sum/fraction read native histogram samples only; the store holds floats."""
+    for a in args:
+        ev.eval(a)
+    return Vec.empty(ev.n)
+
+
 def _histogram_quantile(ev: Evaluator, args: list[Any]) -> Vec:
     from .histograms import histogram_quantile
 
@@ -322,6 +329,7 @@ _HANDLERS = {
     "time": _time, "vector": _vector, "scalar": _scalar, "timestamp": _timestamp, "absent": _absent_fn,
     "clamp": _clamp, "clamp_min": _clamp_min, "clamp_max": _clamp_max, "round": _round, "pi": _pi,
     "sort": _sort, "sort_desc": _sort, "label_replace": _label_replace, "label_join": _label_join,
-    "histogram_quantile": _histogram_quantile,
+    "histogram_quantile": _histogram_quantile, "histogram_count": _native_histogram_only,
+    "histogram_sum": _native_histogram_only, "histogram_fraction": _native_histogram_only,
     **{n: _time_fn(n) for n in TIME_FUNCS},
 }

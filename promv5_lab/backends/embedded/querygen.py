@@ -145,6 +145,8 @@ def _edges(cat: Catalogue, at_ms: int | None) -> list[str]:
         f"deg({g0})", f"rad({g0})", f"sin({g0})", f"cos({g0})", f"tan({g0})", f"asin(clamp({g0}, -1, 1))",
         f"acos(clamp({g0}, -1, 1))", f"atan({g0})", f"sinh(clamp({g0}, -5, 5))", f"cosh(clamp({g0}, -5, 5))",
         f"tanh({g0})", f"asinh({g0})", f"acosh({g0} + 1)", f"atanh(clamp({g0}, -0.5, 0.5))",
+        f"holt_winters({g0}[10m], 0.5, 0.3)", f"holt_winters(rate({c0}[5m])[1h:2m], 0.1, 0.9)",
+        f"histogram_count({g0})", f"histogram_sum({g0})", f"histogram_fraction(0, 1, {g0})",
     ]
     return q
 
@@ -180,7 +182,7 @@ def catalogue_from_store(store) -> Catalogue:
 
 def features(promql: str) -> set[str]:
     """What a query exercises: 'fn:rate', 'agg:sum', 'op:+', 'mod:offset', 'mod:@', 'mod:subquery'..."""
-    import promql_parser
+    from .evaluator import parse
 
     out: set[str] = set()
 
@@ -233,5 +235,5 @@ def features(promql: str) -> set[str]:
         if n.at is not None:
             out.add("mod:@")
 
-    walk(promql_parser.parse(promql))
+    walk(parse(promql))
     return out

@@ -181,6 +181,33 @@ def linear_regression(t, v, lo, hi, intercept_ms: np.ndarray):
     return slope, icpt
 
 
+def holt_winters(v, lo, hi, sf: np.ndarray, tf: np.ndarray):
+    """Double exponential smoothing per window (2.42's funcHoltWinters), all windows in lockstep."""
+    bad = ~((sf > 0) & (sf < 1))
+    if bad.any():
+        raise EvalError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf[np.argmax(bad)]:f}")
+    bad = ~((tf > 0) & (tf < 1))
+    if bad.any():
+        raise EvalError(f"invalid trend factor. Expected: 0 < tf < 1, got: {tf[np.argmax(bad)]:f}")
+    out = np.full(len(lo), np.nan)
+    for sl, w, m, _ in _gather(v, lo, hi):
+        cnt = m.sum(axis=1)
+        s_f, t_f = sf[sl], tf[sl]
+        s0 = np.zeros(len(cnt))
+        s1 = w[:, 0].copy()
+        b = (w[:, 1] - w[:, 0]) if w.shape[1] > 1 else np.zeros(len(cnt))
+        for i in range(1, w.shape[1]):
+            live = i < cnt
+            x = s_f * w[:, i]
+            nb = b if i == 1 else t_f * (s1 - s0) + (1 - t_f) * b
+            y = (1 - s_f) * (s1 + nb)
+            s0 = np.where(live, s1, s0)
+            s1 = np.where(live, x + y, s1)
+            b = np.where(live, nb, b)
+        out[sl] = s1
+    return out
+
+
 def changes_resets(v, lo, hi, *, resets: bool):
     if len(v) > 1:
         if resets:
@@ -207,6 +234,7 @@ SIMPLE: dict[str, Callable] = {
 RANGE_FUNCS = {
     "rate", "increase", "delta", "irate", "idelta", "deriv", "predict_linear", "resets", "changes",
     "count_over_time", "present_over_time", "last_over_time", "quantile_over_time", "absent_over_time",
+    "holt_winters",
     *SIMPLE,
 }
 
@@ -234,6 +262,8 @@ def evaluate(name: str, t: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.nda
                                  counter=name != "delta", rate=name == "rate")
     if name in ("irate", "idelta"):
         return instant_value(t, v, lo, hi, rate=name == "irate")
+    if name == "holt_winters":
+        return holt_winters(v, lo, hi, args[0], args[1]), cnt >= 2
     if name in ("resets", "changes"):
         return changes_resets(v, lo, hi, resets=name == "resets"), present
     if name == "deriv":
