@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .values import NAME, EvalError, Labels, Scalar, Vec, dedupe, drop_name, fmt_labels, get, merge_into, vec_from
+from .values import (
+    NAME,
+    EvalError,
+    Labels,
+    Scalar,
+    Vec,
+    dedupe,
+    drop_name,
+    fmt_labels,
+    get,
+    merge_into,
+    vec_from,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluator import Evaluator

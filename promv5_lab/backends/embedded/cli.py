@@ -12,7 +12,6 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -89,7 +88,7 @@ def import_command(
 def query_command(
     promql: str = typer.Argument(..., help="The PromQL expression."),
     data: Path = typer.Option(..., "--data", help="A store directory, a directory with metrics.om, or an .om file."),
-    at: Optional[str] = typer.Option(None, "--time", "-t", help="Evaluation time (default: the end of the data)."),
+    at: str | None = typer.Option(None, "--time", "-t", help="Evaluation time (default: the end of the data)."),
 ) -> None:
     """Evaluate one instant query on the embedded engine and print Prometheus's JSON."""
     from ...types import as_utc

@@ -46,14 +46,8 @@ class Result:
 
 # Prometheus 2.42's functions and aggregations: promql-parser knows newer ones (mad_over_time,
 # limitk...), which 2.42 rejects as unknown, and lacks holt_winters (renamed in 3.0), registered here.
-FUNCTIONS_242 = frozenset("""
-abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil changes clamp clamp_max
-clamp_min cos cosh count_over_time days_in_month day_of_month day_of_week day_of_year deg delta deriv exp
-floor histogram_count histogram_fraction histogram_quantile histogram_sum holt_winters hour idelta increase
-irate label_replace label_join last_over_time ln log10 log2 max_over_time min_over_time minute month pi
-predict_linear present_over_time quantile_over_time rad rate resets round scalar sgn sin sinh sort sort_desc
-sqrt stddev_over_time stdvar_over_time sum_over_time tan tanh time timestamp vector year""".split())
-AGGREGATIONS_242 = frozenset("sum avg count min max group stddev stdvar topk bottomk count_values quantile".split())
+FUNCTIONS_242 = frozenset(["abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "days_in_month", "day_of_month", "day_of_week", "day_of_year", "deg", "delta", "deriv", "exp", "floor", "histogram_count", "histogram_fraction", "histogram_quantile", "histogram_sum", "holt_winters", "hour", "idelta", "increase", "irate", "label_replace", "label_join", "last_over_time", "ln", "log10", "log2", "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time", "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort", "sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year"])
+AGGREGATIONS_242 = frozenset(["sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk", "count_values", "quantile"])
 _registered = False
 
 

@@ -87,5 +87,5 @@ def import_prometheus(url: str, match: Sequence[str], start_ms: int, end_ms: int
     except BackendError as exc:
         log.info("no metadata from %s: %s", url, exc)
     labels = [dict(k) for k in series]
-    cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)  # noqa: E731
+    cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)
     return Store.from_columns(labels, cat(ids, np.int64), cat(tss, np.int64), cat(vals, np.float64), md)

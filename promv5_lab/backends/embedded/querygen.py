@@ -76,10 +76,10 @@ def _cross(cat: Catalogue) -> list[str]:
         "time()", "vector(1)", "vector(time())", "pi()", "scalar(sum(rate(%s[5m])))" % c0, "1 + 2 * 3",
         "2 > bool 1", "hour()", "minute()", "day_of_week()", "day_of_month()", "day_of_year()",
         "days_in_month()", "month()", "year()", "hour(timestamp(%s))" % g0,
-        f"absent({c0})", f'absent(nonexistent_metric{{job="x",a=~"b"}})', f"absent(sum({c0}))",
-        f'absent_over_time(nonexistent{{job="y"}}[5m])',
+        f"absent({c0})", 'absent(nonexistent_metric{job="x",a=~"b"})', f"absent(sum({c0}))",
+        'absent_over_time(nonexistent{job="y"}[5m])',
         f'{c0}{{{lab}="{v0}"}}', f'{c0}{{{lab}!="{v0}"}}', f'{c0}{{{lab}=~"{v0[:2]}.*"}}',
-        f'{c0}{{{lab}!~"{v0}|zzz"}}', f'{{__name__=~"{c0[:4]}.*"}}', f'count by (__name__) ({{__name__=~".+"}})',
+        f'{c0}{{{lab}!~"{v0}|zzz"}}', f'{{__name__=~"{c0[:4]}.*"}}', 'count by (__name__) ({__name__=~".+"})',
         f'rate({{__name__="{c0}", {lab}=~".+"}}[5m])',
         f"sort(sum by ({lab}) (rate({c0}[5m])))", f"sort_desc(sum by ({lab}) (rate({c0}[5m])))",
         f"topk(3, rate({c0}[5m]))", f"bottomk(2, sum by ({lab}) (rate({c0}[5m])))",
@@ -128,18 +128,18 @@ def _edges(cat: Catalogue, at_ms: int | None) -> list[str]:
         f"sort_desc({g0} / 0)", f"sort({g0} - {g0} + 0 / 0)", f"{g0} > bool on(instance) group_left {g0}"
         if "instance" in cat.labels[g0] else f"{g0} > bool {g0}",
         f"{g0} offset 1h @ start()", f"sum({g0}) without ()", f"sum by () ({g0})",
-        f"stddev_over_time(vector(1)[10m:1m])", f"deriv(vector(3)[10m:1m])", f"exp({g0} * 1000)",
+        "stddev_over_time(vector(1)[10m:1m])", "deriv(vector(3)[10m:1m])", f"exp({g0} * 1000)",
         f"-{g0} % 0", f"ln({g0} * 0)", f"vector(1) and on() {g0}", f"{g0} or vector(0)",
-        f"scalar({g0}) * {g0}", f"round(-{g0} / 7)", f"round(vector(-2.5))", f"round(vector(2.5))",
+        f"scalar({g0}) * {g0}", f"round(-{g0} / 7)", "round(vector(-2.5))", "round(vector(2.5))",
         f"count_values(\"x\", {g0} / 3)", f"quantile(-0.5, {g0})", f"quantile(2, {g0})",
-        f"quantile_over_time(1.5, {g0}[5m])", f"histogram_quantile(0.5, vector(1))",
+        f"quantile_over_time(1.5, {g0}[5m])", "histogram_quantile(0.5, vector(1))",
         f"label_replace({g0}, \"dst\", \"$name\", \"{lab}\", \"(?P<name>.+)\")",
         f"label_replace({g0}, \"dst\", \"$1x\", \"{lab}\", \"(.+)\")",
         f"count({c0}) by (__name__)",
         f"changes({g0}[1h]) > 2", f"resets({c0}[2h])", f"increase({c0}[90s])",
         f"clamp_min({g0}, scalar(min({g0})))", f"{g0} == bool scalar(max({g0}))",
-        f"minute({g0})", f"days_in_month(vector(1706745600))", f"day_of_week(vector(-86400))",
-        f"year(vector(4102444800))", f"{c0} unless on({lab}) {c0}", f"{c0} / on({lab}) group_left sum by ({lab}) ({c0})",
+        f"minute({g0})", "days_in_month(vector(1706745600))", "day_of_week(vector(-86400))",
+        "year(vector(4102444800))", f"{c0} unless on({lab}) {c0}", f"{c0} / on({lab}) group_left sum by ({lab}) ({c0})",
         f"max by ({lab}) ({c0}) / ignoring(nonexistent) group_left max by ({lab}) ({c0})",
         f"sum by ({lab}) ({c0}) * on({lab}) group_right {c0}", f"{g0} <= 0.5", f"{g0} <= bool {g0}",
         f"deg({g0})", f"rad({g0})", f"sin({g0})", f"cos({g0})", f"tan({g0})", f"asin(clamp({g0}, -1, 1))",
@@ -165,7 +165,7 @@ def catalogue_from_store(store) -> Catalogue:
     typ = {m.name: m.type for m in store.metadata.values()}
     counters, gauges, hists = [], [], []
     for n in names:
-        base = n[:-6] if n.endswith("_total") else n
+        base = n.removesuffix("_total")
         if n.endswith("_total") and typ.get(base) == "counter":
             counters.append(n)
         elif n.endswith("_bucket") and typ.get(n[:-7]) == "histogram":

@@ -209,10 +209,10 @@ class _Handler(BaseHTTPRequestHandler):
         status, body = self.api.handle(path, params)
         self._send(status, json.dumps(body, separators=(",", ":")).encode())
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._dispatch(parse_qs(urlsplit(self.path).query, keep_blank_values=True))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         params = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
         if length > 10 * 1024 * 1024:

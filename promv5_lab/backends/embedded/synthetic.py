@@ -26,7 +26,7 @@ def _key(name: str, labels: dict[str, str]) -> str:
 
 def _fmt(x: float) -> str:
     r = repr(float(x))
-    return r[:-2] if r.endswith(".0") else r
+    return r.removesuffix(".0")
 
 
 def write_history(path: str | Path, *, hours: float = 6.0, step_s: int = 30, start: int = START,

@@ -142,6 +142,9 @@ def format_value(v: float) -> str:
     """Go's strconv.FormatFloat(v, 'f', -1, 64) as Prometheus uses for sample values and count_values."""
     if np.isnan(v):
         return "NaN"
-    if np.isinf(v):
+    if v in (np.inf, -np.inf):
         return "+Inf" if v > 0 else "-Inf"
-    return np.format_float_positional(v, trim="-")
+    r = repr(float(v))  # shortest round-trip digits, like Go's -1 precision
+    if "e" in r:
+        return np.format_float_positional(v, trim="-")
+    return r.removesuffix(".0")

@@ -218,3 +218,28 @@ def test_topk_heap_matches_prometheus(values, k, top, expected):
     from promv5_lab.backends.embedded.aggregations import _heap_select
 
     assert set(_heap_select([float(v) for v in values], k, top)) == expected
+
+
+def test_staleness_markers_end_a_series_and_are_skipped_in_ranges():
+    import numpy as np
+
+    from promv5_lab.backends.embedded.storage import STALE_NAN_BITS
+
+    stale = np.array([STALE_NAN_BITS], dtype=np.uint64).view(np.float64)[0]
+    store = Store.from_columns([{"__name__": "s"}], np.zeros(4, dtype=np.int64),
+                               np.array([0, 10_000, 20_000, 30_000]), np.array([1.0, 2.0, stale, 4.0]))
+    eng = Engine(store)
+    assert eng.instant("s", 25_000).series == []  # the marker hides the older sample at once
+    assert float(eng.instant("s", 15_000).series[0][2][0]) == 2.0
+    assert float(eng.instant("count_over_time(s[1m])", 30_000).series[0][2][0]) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.1, "0.1"), (1.0, "1"), (-0.0, "-0"), (1e16, "10000000000000000"), (1.5e-7, "0.00000015"),
+     (float("nan"), "NaN"), (float("inf"), "+Inf"), (float("-inf"), "-Inf")],
+)
+def test_values_render_like_go(value, text):
+    from promv5_lab.backends.embedded.values import format_value
+
+    assert format_value(value) == text

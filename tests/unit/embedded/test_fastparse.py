@@ -24,7 +24,7 @@ c 7 12
 
 
 def _same(a, b):
-    key = lambda p: sorted(zip([tuple(sorted(p.series[i].items())) for i in p.ids], p.ts_ms.tolist(),  # noqa: E731
+    key = lambda p: sorted(zip([tuple(sorted(p.series[i].items())) for i in p.ids], p.ts_ms.tolist(),
                                [repr(v) for v in p.values.tolist()]))
     assert key(a) == key(b)
     assert a.metadata == b.metadata
