@@ -41,7 +41,8 @@ def telemetry(settings: Settings) -> Iterator[MetricsBackend]:
 
     ``backend_url`` -> that server. ``data_dir`` -> the embedded engine over that directory (default), or
     with ``data_engine="prometheus"`` a local Prometheus started over its ``metrics.om`` (backfilled with
-    promtool; needs Debian's ``prometheus``) and stopped on exit.
+    promtool; needs Debian's ``prometheus``) and stopped on exit. Neither -> the bundled demo history
+    (generated into ``cache_dir`` when missing or stale, ending now) on the same engine.
     """
     from ..errors import ConfigError
 
@@ -55,14 +56,17 @@ def telemetry(settings: Settings) -> Iterator[MetricsBackend]:
                 close()
         return
     if settings.data_dir is None:
-        raise ConfigError("Neither a backend URL nor a data directory was given",
-                          hint="Pass --backend URL or --data DIR")
+        from ..demo.bundled import demo_history
+
+        data_dir = demo_history(settings.cache_dir)
+    else:
+        data_dir = Path(settings.data_dir)
     if settings.data_engine == "prometheus":
-        yield from _local_prometheus(Path(settings.data_dir), settings)
+        yield from _local_prometheus(data_dir, settings)
         return
     from .embedded import EmbeddedBackend
 
-    yield EmbeddedBackend.open(settings.data_dir)
+    yield EmbeddedBackend.open(data_dir)
 
 
 def _local_prometheus(data_dir: Path, settings: Settings) -> Iterator[MetricsBackend]:

@@ -57,21 +57,16 @@ def query_command(
     timeout: Optional[float] = typer.Option(
         None, "--timeout", help="Seconds to wait for the server (default 10)."),
 ) -> None:
-    """Run one PromQL query against a live backend (--backend) or a local history (--data)."""
+    """Run one PromQL query against a live backend (--backend), a local history (--data), or by default the
+    bundled demo history (generated on first use, always ending now)."""
     from ..config import load_settings
-    from ..errors import ConfigError, InputError
+    from ..errors import InputError
     from ..types import TimeRange, as_utc, parse_duration
     from . import telemetry
 
     if backend and data:
         raise InputError("Pass either --backend or --data, not both")
     settings = load_settings(backend_url=backend, data_dir=data, timeout_s=timeout)
-    if not settings.backend_url and settings.data_dir is None:
-        raise ConfigError(
-            "promv5-lab query needs telemetry: a live backend or a data directory",
-            hint="Pass --backend http://HOST:9090 (or set PROMV5_BACKEND_URL), or --data DIR from"
-                 " 'promv5-lab simulate --out DIR'",
-        )
     if step is not None and range_ is None:
         raise InputError("--step only makes sense with --range", hint="e.g. --range 1h --step 30s")
     with telemetry(settings) as source:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
+import json
 import logging
 import socket
 import ssl
@@ -111,10 +112,16 @@ def test_response_byte_cap_on_a_real_prometheus(prometheus_demo):
     assert "300,000 bytes" in info.value.message and "max_response_bytes" in info.value.hint
 
 
+def test_cli_query_defaults_to_the_bundled_demo(capsys, tmp_path, monkeypatch):
+    """With neither --backend nor --data, the bundled demo history is generated (ending now) and queried."""
+    monkeypatch.setenv("PROMV5_CACHE_DIR", str(tmp_path))
+    assert cli.main(["query", 'count(up{job="node"})', "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["backend"].startswith("embedded:") and str(tmp_path) in doc["backend"]
+    assert doc["data"][0]["value"] == 3  # the demo shop has three nodes, all scraped "now"
+
+
 def test_cli_errors_are_message_and_hint(capsys):
-    assert cli.main(["query", "up"]) == 2
-    err = capsys.readouterr().err
-    assert "needs telemetry" in err and "--backend" in err and "--data" in err and "Traceback" not in err
     url = f"http://127.0.0.1:{free_port()}"
     assert cli.main(["query", "up", "--backend", url, "--timeout", "2"]) == 2
     err = capsys.readouterr().err
