@@ -77,7 +77,7 @@ def apply_fault(
         else:
             eff.err[service][sl] += 0.3 * near_full
     elif kind == "db_pool_exhaustion":
-        sat = ramp(elapsed, min(600.0, duration_s / 4)) * np.clip(j, 0.95, 1.0)  # a few leaks get reclaimed
+        sat = ramp(elapsed, min(300.0, duration_s / 6)) * np.clip(j, 0.95, 1.0)  # a few leaks get reclaimed
         eff.pool_sat[service][sl] = np.maximum(eff.pool_sat[service][sl], sat)
     elif kind == "cache_failure":
         r = ramp(elapsed, min(90.0, duration_s / 10))

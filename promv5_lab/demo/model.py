@@ -188,7 +188,7 @@ def evaluate(
         leaked = sat * mx
         free = np.maximum(mx - leaked, 0.0)
         natural = np.clip(1.0 - free / np.maximum(demand, 1e-9), 0.0, 1.0)
-        p_err = np.clip(np.maximum(natural, 0.75 * np.clip((sat - 0.85) / 0.15, 0, 1)), 0.0, 0.98)
+        p_err = np.clip(np.maximum(natural, 0.93 * np.clip((sat - 0.8) / 0.15, 0, 1)), 0.0, 0.98)
         pool_err[c] = p_err
         pool_wait[c] = POOL_TIMEOUT_S * np.clip((sat - 0.6) / 0.4, 0, 1) ** 2 + POOL_TIMEOUT_S * natural
         pool_in_use[c] = np.minimum(mx, np.round(leaked + demand + rng.poisson(np.maximum(demand, 0.05) * 2, n)))

@@ -278,10 +278,10 @@ WORLD = World(
     ),
     routes=(
         Route("frontend", "/", "GET", 0.012, 0.0008,
-              (Call("catalog", "/products"), Call("cart", "/cart")), share=0.45),
+              (Call("catalog", "/products"), Call("cart", "/cart")), share=0.44),
         Route("frontend", "/product/{id}", "GET", 0.010, 0.0008, (Call("catalog", "/products/{id}"),), share=0.35),
         Route("frontend", "/cart", "POST", 0.008, 0.0010, (Call("cart", "/cart/items"),), share=0.13),
-        Route("frontend", "/checkout", "POST", 0.015, 0.0010, (Call("checkout", "/checkout"),), share=0.07),
+        Route("frontend", "/checkout", "POST", 0.015, 0.0010, (Call("checkout", "/checkout"),), share=0.08),
         Route("catalog", "/products", "GET", 0.006, 0.0005, (Call("redis", None, 3.0),)),
         Route("catalog", "/products/{id}", "GET", 0.004, 0.0005, (Call("redis", None, 1.0),)),
         Route("cart", "/cart", "GET", 0.003, 0.0005, (Call("redis", None, 1.0),)),
