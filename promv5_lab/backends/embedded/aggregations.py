@@ -69,9 +69,7 @@ def aggregate(ev: Evaluator, node: Any) -> Vec:
             elif op == "max":
                 res = np.nanmax(np.where(m, x, np.nan), axis=0)
             elif op in ("stddev", "stdvar"):
-                mean = s / np.maximum(cnt, 1)
-                d = np.where(m, x - mean[None, :], 0.0)
-                res = (d * d).sum(axis=0) / np.maximum(cnt, 1)
+                res = _welford(x, m) / np.maximum(cnt, 1)
                 if op == "stddev":
                     res = np.sqrt(res)
             elif op == "quantile":
@@ -85,6 +83,23 @@ def aggregate(ev: Evaluator, node: Any) -> Vec:
     if not out_labels:
         return Vec.empty(n)
     return Vec(out_labels, np.stack(out_vals), np.stack(out_masks))
+
+
+def _welford(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Sum of squared deviations per step, updated series by series as Prometheus does (the first
+    sample only seeds the mean, so a lone NaN or Inf gives variance 0, not NaN)."""
+    n = x.shape[1]
+    count, mean, value = np.zeros(n), np.zeros(n), np.zeros(n)
+    for row, present in zip(x, m):
+        first = present & (count == 0)
+        later = present & ~first
+        count += present
+        mean = np.where(first, row, mean)
+        delta = row - mean
+        new_mean = mean + delta / np.maximum(count, 1)
+        value = np.where(later, value + delta * (row - new_mean), value)
+        mean = np.where(later, new_mean, mean)
+    return value
 
 
 def _topk(v: Vec, groups: dict[Labels, list[int]], k: np.ndarray, top: bool) -> Vec:

@@ -48,6 +48,8 @@ def queries(cat: Catalogue, at_ms: int | None = None) -> list[str]:
               f"absent_over_time({g}[1m])", f"{g} @ end()", f"avg_over_time({g}[10m] @ start())"]
     for h in cat.histograms:
         lab = cat.labels[h + "_bucket"][0]
+        q += [f'histogram_quantile(0.5, {h}_bucket{{le!="+Inf"}})', f"histogram_quantile(0.75, {h}_bucket * 0)",
+              f'histogram_quantile(0.5, {h}_bucket{{le=~"0.1|\\\\+Inf"}})']
         q += [f"histogram_quantile(0.9, sum by (le) (rate({h}_bucket[5m])))",
               f"histogram_quantile(0.5, sum by (le, {lab}) (rate({h}_bucket[10m])))",
               f"histogram_quantile(0.99, rate({h}_bucket[1h]))",
@@ -147,6 +149,13 @@ def _edges(cat: Catalogue, at_ms: int | None) -> list[str]:
         f"tanh({g0})", f"asinh({g0})", f"acosh({g0} + 1)", f"atanh(clamp({g0}, -0.5, 0.5))",
         f"holt_winters({g0}[10m], 0.5, 0.3)", f"holt_winters(rate({c0}[5m])[1h:2m], 0.1, 0.9)",
         f"histogram_count({g0})", f"histogram_sum({g0})", f"histogram_fraction(0, 1, {g0})",
+        f"max_over_time(max_over_time(rate({c0}[5m])[20m:2m])[1h:10m])", f"avg_over_time({g0}[30m:1m] @ end())",
+        f"sum_over_time(({g0} @ start())[20m:3m])", f"rate({c0}[5m] @ start() offset 10m)",
+        f"{c0} * on({lab}) group_left(code) topk by ({lab}) (1, {c0})" if "code" in cat.labels[c0]
+        else f"{c0} * on({lab}) group_left topk by ({lab}) (1, {c0})",
+        f"{g0} or on() vector(0)", f"{g0} and ignoring(instance) {g0}", f"sort({g0} / 0)",
+        f"count_values by ({lab}) (\"v\", {c0} > 0)", f"count_values without (instance) (\"v\", ceil({g0}))",
+        f"timestamp(sum({g0}))", f"timestamp(rate({c0}[5m]))", f"absent_over_time({g0}{{{lab}=\"zz\"}}[10m])",
     ]
     return q
 

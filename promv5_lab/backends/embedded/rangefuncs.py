@@ -118,10 +118,16 @@ def extrapolated_rate(t, v, lo, hi, range_start, range_end, range_s, *, counter:
             drop = np.zeros(len(v))
             if len(v) > 1:
                 drop[1:] = np.where(v[1:] < v[:-1], v[:-1], 0.0)
-            cs = np.concatenate([[0.0], np.cumsum(drop)])
+            # a reset adds the value before it (finite or +Inf): prefix sums of the finite part and a
+            # count of the infinite ones, so an Inf elsewhere in the history cannot poison this window
+            inf = np.isinf(drop)
+            cs = np.concatenate([[0.0], np.cumsum(np.where(inf, 0.0, drop))])
+            ci = np.concatenate([[0], np.cumsum(inf)])
             # counter resets at sample indices lo+1 .. hi-1
             a = np.minimum(lo + 1, len(v))
-            result = result + np.where(ok, cs[np.maximum(hi, a)] - cs[a], 0.0)
+            b = np.maximum(hi, a)
+            corr = (cs[b] - cs[a]) + np.where(ci[b] > ci[a], np.inf, 0.0)
+            result = result + np.where(ok, corr, 0.0)
         dur_start = (first_t - range_start) / 1000.0
         dur_end = (range_end - last_t) / 1000.0
         sampled = (last_t - first_t) / 1000.0

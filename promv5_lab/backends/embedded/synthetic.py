@@ -25,6 +25,10 @@ def _key(name: str, labels: dict[str, str]) -> str:
 
 
 def _fmt(x: float) -> str:
+    if x != x:
+        return "NaN"
+    if x in (float("inf"), float("-inf")):
+        return "+Inf" if x > 0 else "-Inf"
     r = repr(float(x))
     return r.removesuffix(".0")
 
@@ -94,6 +98,12 @@ def write_history(path: str | Path, *, hours: float = 6.0, step_s: int = 30, sta
             g0 = n // 3
             keep[g0: g0 + 1200 // step_s] = False
         series("queue_depth", {"job": job}, vals[keep], ts[keep])
+    out.append("# TYPE odd_ratio gauge\n# HELP odd_ratio A ratio that is sometimes NaN or infinite.\n")
+    for job in JOBS[:2]:
+        vals = rng.uniform(0, 2, n).round(3)
+        vals[rng.random(n) < 0.05] = np.nan
+        vals[rng.random(n) < 0.01] = np.inf
+        series("odd_ratio", {"job": job}, vals, jitter())
     out.append("# TYPE up gauge\n# HELP up Target health.\n")
     for job in JOBS:
         for inst in instances:
