@@ -1,0 +1,219 @@
+"""The orchestrator: question -> plan -> backend -> answer, keeping the conversation's context.
+
+``Investigation(backend).ask("p99 latency of checkout")`` plans with the offline planner against the
+backend's catalogue, runs the PromQL, and returns an :class:`Answer` (the plan, the PromQL, the result and
+one sentence). Follow-ups ("and for payments?", "break it down by route", "over the last week instead",
+"compare with yesterday") refine the previous turn's plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import Promv5Error
+from .types import Clarification, QueryPlan, QueryResult, as_utc
+
+__all__ = ["Answer", "Investigation"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One turn: the question, the plan (or a clarification), the PromQL run, its result, one sentence."""
+
+    question: str
+    plan: QueryPlan | None
+    clarification: Clarification | None
+    promql: str | None
+    result: QueryResult | None
+    answer: str
+    planning_ms: float = 0.0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: promql, kind, start, end, step, answer, confidence, series (and the rest)."""
+        p = self.plan
+        out: dict[str, Any] = {
+            "question": self.question, "promql": self.promql, "answer": self.answer,
+            "kind": p.kind if p else None, "start": None, "end": None, "step": None, "time": None,
+            "confidence": p.confidence if p else 0.0, "alternatives": list(p.alternatives) if p else [],
+            "notes": list(p.notes) if p else [], "planning_ms": round(self.planning_ms, 2), "series": [],
+            "clarification": None, "error": self.error,
+        }
+        if p and p.kind == "range" and p.range is not None:
+            out.update(start=p.range.start.isoformat(), end=p.range.end.isoformat(), step=p.range.step_s)
+        elif p and p.time is not None:
+            out.update(time=p.time.isoformat(), start=p.time.isoformat(), end=p.time.isoformat())
+        if self.clarification is not None:
+            out["clarification"] = {"message": self.clarification.message,
+                                    "candidates": list(self.clarification.candidates),
+                                    "reason": self.clarification.reason}
+        if self.result is not None:
+            out["series"] = _series(self.result)
+        return out
+
+
+def _series(result: QueryResult) -> list[dict[str, Any]]:
+    from .frames import TIME, VALUE, label_columns
+
+    frame = result.frame
+    if frame.empty:
+        return []
+    labels = label_columns(frame)
+    out = []
+    groups = frame.groupby(labels, sort=True, dropna=False) if labels else [((), frame)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        lab = {k: v for k, v in zip(labels, key) if isinstance(v, str)}
+        vals = [[ts.timestamp(), (None if not math.isfinite(v) else float(v))]
+                for ts, v in zip(g[TIME], g[VALUE])]
+        out.append({"labels": lab, "values": vals})
+    return out
+
+
+def _fmt(v: float, plan: QueryPlan) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    name = plan.metric
+    if plan.ratio is not None and not plan.compare_offset_s:
+        return f"{v * 100:.1f}%"
+    if plan.transform in ("quantile", "mean") or name.endswith("_seconds") and plan.transform == "value":
+        return f"{v * 1000:.0f} ms" if abs(v) < 1 else f"{v:.2f} s"
+    if "bytes" in name:
+        for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+            if abs(v) >= size:
+                return f"{v / size:.2f} {unit}" + ("/s" if plan.transform == "rate" else "")
+        return f"{v:.0f} B" + ("/s" if plan.transform == "rate" else "")
+    suffix = "/s" if plan.transform == "rate" else ""
+    return f"{v:.3g}{suffix}"
+
+
+def describe(plan: QueryPlan, result: QueryResult) -> str:
+    """One sentence about the result."""
+    from .frames import VALUE, label_columns
+
+    frame = result.frame
+    what = plan.question.strip().rstrip("?") or plan.metric
+    if frame.empty:
+        return f"No data for {what!r}" + (" (no series matched the filter)" if plan.comparison else "") + "."
+    labels = label_columns(frame)
+    last = frame.groupby(labels, sort=False, dropna=False)[VALUE].last() if labels else frame[VALUE].iloc[-1:]
+    n = len(last)
+    when = "over the range (latest values)" if plan.kind == "range" else "now" if plan.time is None else \
+        f"at {plan.time.strftime('%Y-%m-%d %H:%M UTC')}"
+    if n == 1:
+        return f"{what}: {_fmt(float(last.iloc[0]), plan)} {when}."
+    top_key = last.idxmax()
+    key = top_key if isinstance(top_key, tuple) else (top_key,)
+    label_txt = ", ".join(f"{k}={v}" for k, v in zip(labels, key) if isinstance(v, str)) or "one series"
+    return f"{what}: {n} series {when}; highest {label_txt} at {_fmt(float(last.max()), plan)}."
+
+
+@dataclass
+class Turn:
+    answer: Answer
+    at: float = field(default_factory=time.time)
+
+
+class Investigation:
+    """A conversation over one backend. ``now`` (a datetime) pins the clock for reproducible answers."""
+
+    def __init__(self, backend: Any, *, now: datetime | str | float | None = None, planner: Any = None,
+                 use_embeddings: bool = True) -> None:
+        self.backend = backend
+        self._now = as_utc(now) if now is not None else None
+        self._planner = planner
+        self._use_embeddings = use_embeddings
+        self.history: list[Turn] = []
+
+    @property
+    def now(self) -> datetime:
+        return self._now or datetime.now(timezone.utc)
+
+    @property
+    def planner(self) -> Any:
+        if self._planner is None:
+            from .nl.catalogue import catalogue_for
+            from .nl.planner import OfflinePlanner
+
+            self._planner = OfflinePlanner(catalogue_for(self.backend), now=self._now,
+                                           use_embeddings=self._use_embeddings)
+        return self._planner
+
+    def refresh(self) -> None:
+        """Re-read the backend's catalogue (new metrics, new label values)."""
+        from .nl.catalogue import catalogue_for
+        from .nl.planner import OfflinePlanner
+
+        self._planner = OfflinePlanner(catalogue_for(self.backend, refresh=True), now=self._now,
+                                       use_embeddings=self._use_embeddings)
+
+    def last_plan(self) -> QueryPlan | None:
+        for turn in reversed(self.history):
+            if turn.answer.plan is not None:
+                return turn.answer.plan
+        return None
+
+    def plan(self, question: str) -> QueryPlan | Clarification:
+        return self.planner.plan(question, context=self.last_plan())
+
+    def ask(self, question: str) -> Answer:
+        """Plan, run and describe ``question``; backend errors become an answer with ``error`` set."""
+        from .nl.render import render
+
+        self.planner  # noqa: B018 - build the planner (catalogue, model) outside the planning timer
+        t0 = time.perf_counter()
+        planned = self.plan(question)
+        planning_ms = (time.perf_counter() - t0) * 1000
+        if isinstance(planned, Clarification):
+            ans = Answer(question, None, planned, None, None, planned.message, planning_ms)
+            self.history.append(Turn(ans))
+            return ans
+        promql = render(planned)
+        try:
+            if planned.kind == "range":
+                result = self.backend.query_range(promql, planned.range)
+            else:
+                result = self.backend.query(promql, planned.time or self.now)
+        except Promv5Error as exc:
+            ans = Answer(question, planned, None, promql, None, f"The backend could not answer: {exc.message}",
+                         planning_ms, error=str(exc))
+            self.history.append(Turn(ans))
+            return ans
+        ans = Answer(question, planned, None, promql, result, describe(planned, result), planning_ms)
+        self.history.append(Turn(ans))
+        return ans
+
+    def recall(self, topic: str) -> list[Answer]:
+        """Earlier turns about ``topic`` (words of the question, the metric or the PromQL), newest first."""
+        from .nl.catalogue import tokens
+
+        want = set(tokens(topic))
+        out = []
+        for turn in reversed(self.history):
+            a = turn.answer
+            have = set(tokens(a.question)) | set(tokens(a.promql or ""))
+            if want & have:
+                out.append(a)
+        return out
+
+    def suggest(self) -> list[str]:
+        """Next best actions for the last answer (later features fill these in)."""
+        plan = self.last_plan()
+        if plan is None:
+            return ["Ask about latency, errors, traffic or saturation of a service, e.g. 'p95 latency by service'"]
+        out = []
+        if plan.kind == "instant":
+            out.append("over the last 6 hours")
+        else:
+            out.append("compare with yesterday")
+        if not plan.by:
+            out.append("break it down by service")
+        out += ["forecast this", "show the logs around the spike", "find anomalies in this"]
+        return out

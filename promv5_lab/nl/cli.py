@@ -1,0 +1,44 @@
+"""``promv5-lab ask "QUESTION"``: plan, run and answer one question (``--json`` for one JSON object)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ask")
+    def ask_command(
+        question: str = typer.Argument(..., help="The question in plain language, e.g. 'p95 latency of checkout'."),
+        backend: str = typer.Option(None, "--backend", "-b", help="Prometheus-compatible base URL."),
+        data: str = typer.Option(None, "--data", "-d", help="A 'promv5-lab simulate' output (embedded engine)."),
+        at: str = typer.Option(None, "--at", help="Evaluate as if now were this time (ISO 8601 or Unix seconds)."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object (promql, kind, start, end, step, "
+                                     "answer, confidence, series)."),
+        lexical: bool = typer.Option(False, "--lexical", help="Do not load the embedding model (lexical only)."),
+    ) -> None:
+        """Answer a question about your metrics: the PromQL it ran, the result and one sentence."""
+        from ..backends import telemetry
+        from ..config import load_settings
+        from ..errors import ConfigError
+        from ..investigation import Investigation
+        from ..types import as_utc
+
+        if not backend and not data:
+            raise ConfigError("ask needs something to ask", hint="Pass --backend URL (a Prometheus) or --data DIR "
+                              "(create one with: promv5-lab simulate --out DIR)")
+        now = as_utc(at) if at else None
+        with telemetry(load_settings(backend_url=backend, data_dir=data)) as b:
+            inv = Investigation(b, now=now, use_embeddings=not lexical)
+            ans = inv.ask(question)
+        if as_json:
+            typer.echo(json.dumps(ans.to_json(), default=str))
+        else:
+            typer.echo(ans.answer)
+            if ans.promql:
+                typer.echo(f"PromQL: {ans.promql}")
+            if ans.plan and ans.plan.alternatives:
+                typer.echo(f"Other candidates: {', '.join(ans.plan.alternatives)}")
+        if ans.error:
+            raise typer.Exit(1)
