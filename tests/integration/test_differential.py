@@ -53,10 +53,15 @@ def demo(demo_history, prometheus_demo):
 def _run(engine: Engine, url: str, cases: list[Case], ordered: set[str]) -> list[str]:
     session = requests.Session()
     failures = []
+    answered = 0
     for c in cases:
-        diff = compare(ask_prometheus(session, url, c), ask_engine(engine, c), ordered=c.promql in ordered)
+        prom = ask_prometheus(session, url, c)
+        answered += prom.get("status") == "success"
+        diff = compare(prom, ask_engine(engine, c), ordered=c.promql in ordered)
         if diff:
             failures.append(f"{c.describe()}: {diff}")
+    # the generated queries are meant to be valid: comparing two errors would prove little
+    assert answered >= 0.97 * len(cases), f"only {answered} of {len(cases)} cases succeeded on Prometheus"
     return failures
 
 

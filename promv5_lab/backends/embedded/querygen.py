@@ -122,6 +122,7 @@ def _edges(cat: Catalogue, at_ms: int | None) -> list[str]:
     g0 = list(cat.gauges)[0]
     lab = cat.labels[c0][0] if cat.labels[c0] else "job"
     at = f"{at_ms / 1000:.3f}" if at_ms is not None else "end()"
+    other = next((x for x in cat.labels[c0] if x != lab), "nonexistent")
     q = [
         f"predict_linear({g0}[10m] @ {at}, 600)", f"timestamp({g0} @ {at})", f"time() - timestamp({g0})",
         f"max_over_time({g0}[10m:1m] @ {at})", f"max_over_time(rate({c0}[5m])[30m:5m] offset 1h)",
@@ -151,8 +152,7 @@ def _edges(cat: Catalogue, at_ms: int | None) -> list[str]:
         f"histogram_count({g0})", f"histogram_sum({g0})", f"histogram_fraction(0, 1, {g0})",
         f"max_over_time(max_over_time(rate({c0}[5m])[20m:2m])[1h:10m])", f"avg_over_time({g0}[30m:1m] @ end())",
         f"sum_over_time(({g0} @ start())[20m:3m])", f"rate({c0}[5m] @ start() offset 10m)",
-        f"{c0} * on({lab}) group_left(code) topk by ({lab}) (1, {c0})" if "code" in cat.labels[c0]
-        else f"{c0} * on({lab}) group_left topk by ({lab}) (1, {c0})",
+        f"{c0} * on({lab}) group_left({other}) topk by ({lab}) (1, {c0})",
         f"{g0} or on() vector(0)", f"{g0} and ignoring(instance) {g0}", f"sort({g0} / 0)",
         f"count_values by ({lab}) (\"v\", {c0} > 0)", f"count_values without (instance) (\"v\", ceil({g0}))",
         f"timestamp(sum({g0}))", f"timestamp(rate({c0}[5m]))", f"absent_over_time({g0}{{{lab}=\"zz\"}}[10m])",
