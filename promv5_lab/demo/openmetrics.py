@@ -14,6 +14,7 @@ from typing import IO
 
 import numpy as np
 
+from ..backends.harness import split_by_time  # noqa: F401  (re-exported: it moved to the harness)
 from .world import MetricFamily
 
 
@@ -103,44 +104,3 @@ def prometheus_text(families: Iterable[tuple[MetricFamily, list[tuple[str, Mappi
         out.append(f"# HELP {type_name} {escape_help(fam.help)}\n# TYPE {type_name} {fam.kind}\n")
         out.extend(f"{series_key(n, lab)} {fmt_number(v)}\n" for n, lab, v in samples)
     return "".join(out)
-
-
-def split_by_time(path: str | Path, out_dir: str | Path, window_s: float = 7200.0) -> list[Path]:
-    """Split an OpenMetrics history into files of ``window_s`` (aligned to the epoch) for fast backfill.
-
-    ``promtool tsdb create-blocks-from openmetrics`` re-reads its whole input once per 2 h block, so one
-    big file costs (blocks x size); files of one block each cost (size). Each part repeats the
-    HELP/TYPE/UNIT lines of the families it holds and ends with ``# EOF``. Streams (one open file per
-    part); returns the parts in time order.
-    """
-    src, out = Path(path), Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    handles: dict[int, IO[str]] = {}
-    emitted: dict[int, int] = {}  # part -> number of the family whose header it last wrote
-    header: list[str] = []
-    fam_no, fam_name = -1, ""
-    try:
-        with open(src) as fh:
-            for line in fh:
-                if line.startswith("#"):
-                    if line.startswith("# EOF"):
-                        break
-                    parts = line.split(" ", 3)
-                    if len(parts) >= 3 and parts[2] != fam_name:  # a new family's first metadata line
-                        fam_name, header = parts[2], []
-                        fam_no += 1
-                    header.append(line)
-                    continue
-                k = int(float(line.rsplit(" ", 1)[1]) // window_s)
-                h = handles.get(k)
-                if h is None:
-                    h = handles[k] = open(out / f"{src.stem}-{int(k * window_s)}.om", "w", buffering=1 << 20)
-                if emitted.get(k) != fam_no:
-                    h.writelines(header)
-                    emitted[k] = fam_no
-                h.write(line)
-    finally:
-        for h in handles.values():
-            h.write("# EOF\n")
-            h.close()
-    return [out / f"{src.stem}-{int(k * window_s)}.om" for k in sorted(handles)]
