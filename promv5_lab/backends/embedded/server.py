@@ -30,6 +30,14 @@ MIN_TIME_MS = -(2**62)
 MAX_TIME_MS = 2**62
 
 
+_EMPTY = {
+    "/api/v1/targets": lambda: {"activeTargets": [], "droppedTargets": []},
+    "/api/v1/rules": lambda: {"groups": []},
+    "/api/v1/alerts": lambda: {"alerts": []},
+    "/api/v1/query_exemplars": lambda: [],
+}
+
+
 class APIError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
@@ -164,6 +172,8 @@ class API:
             return out
         if path == "/api/v1/status/buildinfo":
             return self.backend.buildinfo()
+        if path in _EMPTY:  # a file store has no scrape targets, rules, alerts or exemplars
+            return _EMPTY[path]()
         raise APIError("not_found", f"unknown API endpoint {path}")
 
     def _select(self, matches: list[str], p: dict[str, list[str]]) -> list[int] | None:

@@ -133,6 +133,9 @@ def test_prometheus_api_client_works_unchanged(server):
         ("get", "/api/v1/label/a-b/values", {}, 400, "bad_data"),
         ("get", "/api/v1/metadata", {"metric": "up"}, 200, {"up": [{"type": "gauge", "help": "Target health.", "unit": ""}]}),
         ("get", "/api/v1/nope", {}, 404, "not_found"),
+        ("get", "/api/v1/rules", {}, 200, {"groups": []}),
+        ("get", "/api/v1/alerts", {}, 200, {"alerts": []}),
+        ("get", "/api/v1/targets", {}, 200, {"activeTargets": [], "droppedTargets": []}),
     ],
 )
 def test_http_api_shapes(server, method, path, params, status, expect):
