@@ -47,13 +47,8 @@ def telemetry(settings: Settings) -> Iterator[MetricsBackend]:
     from ..errors import ConfigError
 
     if settings.backend_url:
-        backend = open_backend(settings)
-        try:
+        with _closing(open_backend(settings)) as backend:
             yield backend
-        finally:
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()
         return
     if settings.data_dir is None:
         from ..demo.bundled import demo_history
@@ -67,6 +62,17 @@ def telemetry(settings: Settings) -> Iterator[MetricsBackend]:
     from .embedded import EmbeddedBackend
 
     yield EmbeddedBackend.open(data_dir)
+
+
+@contextlib.contextmanager
+def _closing(backend: MetricsBackend) -> Iterator[MetricsBackend]:
+    """Close the backend's connections on exit, if it has any."""
+    try:
+        yield backend
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
 
 
 def _local_prometheus(data_dir: Path, settings: Settings) -> Iterator[MetricsBackend]:
@@ -84,10 +90,5 @@ def _local_prometheus(data_dir: Path, settings: Settings) -> Iterator[MetricsBac
         harness.start()
         local = load_settings(**{**settings.model_dump(exclude={"data_dir", "backend_url"}),
                                  "backend_url": harness.url})
-        backend = PrometheusBackend.from_settings(local)
-        try:
+        with _closing(PrometheusBackend.from_settings(local)) as backend:
             yield backend
-        finally:
-            close = getattr(backend, "close", None)
-            if close is not None:
-                close()

@@ -11,7 +11,9 @@ Public API (imported lazily, so ``import promv5_lab.demo`` stays cheap)::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _LAZY = {
     "SimulationSummary": "simulate",
@@ -37,11 +39,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .world import WORLD, World
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'promv5_lab.demo' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())
