@@ -21,7 +21,7 @@ __all__ = ["Catalogue", "MetricInfo", "catalogue_for", "tokens"]
 log = logging.getLogger(__name__)
 
 _SPLIT = re.compile(r"[^a-z0-9]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[a-z])(?=[0-9])")
 MAX_VALUES_PER_LABEL = 2000  # labels with more values than this are not used for value matching
 
 

@@ -26,7 +26,7 @@ def is_followup(it: Intent, planner: OfflinePlanner) -> bool:
     value_words = {v.word.lower() for v in it.values}
     concept_words = {w for trig, _ in CONCEPTS.values() for w in trig}
     content = [w for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and w not in value_words
-               and not w.isdigit() and w not in {"it", "instead", "compare", "split", "group", "zoom", "only",
+               and not w.isdigit() and not re.fullmatch(r"p\d+|median|percentile", w) and w not in {"it", "instead", "compare", "split", "group", "zoom", "only",
                                                  "just", "same", "ok", "okay", "then", "also", "break"}]
     if not content:
         return True

@@ -29,7 +29,9 @@ class ValueMatch:
 
 
 def _host(v: str) -> str:
-    return v.split(":", 1)[0] if ":" in v and not v.startswith("/") else v
+    """``node-2`` for ``node-2:9100`` (host:port only; URLs and paths stay whole)."""
+    m = re.fullmatch(r"([^:/]+):\d+", v)
+    return m.group(1) if m else v
 
 
 def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset()) -> list[ValueMatch]:
@@ -59,10 +61,14 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
         score = 1.0
         if cands is None and not w.startswith("/") and "/" + w in index and hint:
             cands = index["/" + w]
-        if cands is None and len(w) >= 4 and w not in LABEL_WORDS:
+        if cands is None and len(w) >= 5 and w not in LABEL_WORDS:
             close = difflib.get_close_matches(w, keys, n=1, cutoff=0.8)
             if close:
                 cands, score = index[close[0]], 0.85
+        if cands is None and "." in w and len(w) >= 6:  # a host name inside a URL value
+            hits = [k for k in keys if w in k]
+            if len(hits) == 1:
+                cands = index[hits[0]]
         if not cands:
             continue
         labs = tuple(dict.fromkeys(c[0] for c in cands))

@@ -23,7 +23,8 @@ from .catalogue import Catalogue, MetricInfo, tokens
 from .labels import ValueMatch, find_values, resolve_label_word, value_matcher
 from .shapes import error_matchers, shape_plan
 from .timeexpr import UNIT_SECONDS, TimeSpec, parse_time
-from .vocab import CONCEPTS, COUNT_PHRASES, HIGH_WORDS, LABEL_WORDS, LOW_WORDS, RATIO_WORDS, STOPWORDS, SYNONYMS
+from .vocab import (CONCEPTS, COUNT_PHRASES, HIGH_WORDS, LABEL_WORDS, LOW_WORDS, QUALIFIERS, RATIO_WORDS,
+                    REQUEST_TOKENS, STOPWORDS, SYNONYMS)
 
 __all__ = ["Planner", "OfflinePlanner", "Intent", "default_step"]
 
@@ -67,8 +68,8 @@ class Intent:
 
 
 _CMP = re.compile(r"\b(above|over|greater than|more than|exceeds?|exceeding|higher than|at least|below|under|"
-                  r"less than|lower than|at most|beyond)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|ms|milliseconds?|s|"
-                  r"seconds?|m|minutes?|gb|gib|mb|mib|kb|kib|k|b|bytes)?")
+                  r"less than|lower than|at most|beyond)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|gib|gb|mib|mb|kib|kb|"
+                  r"bytes|b|k|ms|milliseconds?|minutes?|m|seconds?|s)?\b")
 _SIZE = {"gb": 1e9, "gib": 2**30, "mb": 1e6, "mib": 2**20, "kb": 1e3, "kib": 2**10, "k": 1e3, "b": 1, "bytes": 1}
 _QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
 
@@ -120,6 +121,7 @@ class OfflinePlanner:
         spec = parse_time(question, now)
         raw = spec.rest
         text = re.sub(r"[?!,;]", " ", raw)
+        per_second = re.search(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", text)
         text = re.sub(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", " ", text)
         words = [_typo_fix(w, self._vocab) for w in re.findall(r"[a-z0-9_%./{}:-]+", text)]
         words = [w.strip(".") for w in words if w.strip(".")]
@@ -175,7 +177,7 @@ class OfflinePlanner:
                 elif LOW_WORDS & set(words):
                     it.bottomk = 1
         it.ratio = bool(RATIO_WORDS & set(words)) or "%" in raw or "saturation" in it.concepts
-        it.count = any(p in joined for p in COUNT_PHRASES)
+        it.count = any(p in joined for p in COUNT_PHRASES) and not per_second
         m = _CMP.search(joined)
         if m:
             op = ">" if m.group(1) in ("above", "over", "greater than", "more than", "exceeds", "exceed", "exceeding",
@@ -265,8 +267,21 @@ class OfflinePlanner:
                 b += 0.25
         if ("restarts" in it.concepts or "throughput" in it.concepts) and info.type == "histogram":
             b -= 0.2
-        if "up" in it.concepts and info.name == "up":
+        if "up" in it.concepts and info.name == "up" and all(
+                v.prefix or any(info.has_value(lab, v.value) for lab in v.labels) for v in it.values):
             b += 0.4
+        name_t = self._metric_tokens[info.name][0]
+        asked = set(it.words)
+        for w in it.words:
+            asked.update(SYNONYMS.get(w, ()))
+        if (name_t & QUALIFIERS) - asked:
+            b -= 0.08
+        if it.concepts & {"latency", "errors", "throughput"} and name_t & REQUEST_TOKENS and not (
+                asked & QUALIFIERS):
+            b += 0.08
+        for w in it.by_words:
+            if resolve_label_word(w, info.labels) is None:
+                b -= 0.1
         if it.ratio and info.type == "gauge" and _sibling(info, self.catalogue) is not None:
             b += 0.1
         return b
@@ -306,8 +321,8 @@ class OfflinePlanner:
     def _unknown_value(self, it: Intent) -> Clarification | None:
         """ "the billing service" when no label holds 'billing': list the real values instead of guessing."""
         matched = {v.word.lower() for v in it.values}
-        for m in re.finditer(r"\b(?:the\s+)?([a-z0-9/_-]{3,})\s+(service|route|endpoint|node|host|pod|job|app|queue|"
-                             r"namespace|container)\b", it.text):
+        for m in re.finditer(r"\b(?:the\s+)?([a-z0-9/_-]{3,})\s+(service|route|endpoint|handler|path|node|host|pod|job|"
+                             r"app|queue|namespace|container|deployment|database)\b", it.text):
             word, label_word = m.group(1), m.group(2)
             if word in matched or word in STOPWORDS or word in self._vocab and word not in matched and \
                     word in {w for trig, _ in CONCEPTS.values() for w in trig}:

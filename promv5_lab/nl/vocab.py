@@ -7,12 +7,12 @@ from __future__ import annotations
 # concept -> (trigger words in questions, tokens that metric names/HELP use for it)
 CONCEPTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "latency": (frozenset({"latency", "latencies", "slow", "slowness", "slower", "duration", "durations",
-                           "response", "percentile", "median", "p50", "p90", "p95", "p99", "p999"}),
+                           "response", "percentile", "median", "slowest", "fastest", "quickest", "quick", "fast", "p50", "p90", "p95", "p99", "p999"}),
                 frozenset({"duration", "latency", "seconds", "time", "response"})),
     "errors": (frozenset({"error", "errors", "failing", "failures", "failure", "failed", "fail", "fails",
                           "5xx", "faults", "exceptions", "broken", "erroring"}),
                frozenset({"error", "errors", "failed", "failures", "fail", "exceptions"})),
-    "throughput": (frozenset({"requests", "request", "traffic", "throughput", "rps", "qps", "load", "calls",
+    "throughput": (frozenset({"requests", "request", "traffic", "throughput", "rps", "qps", "calls",
                               "hits", "reqs", "volume", "served"}),
                    frozenset({"requests", "request", "http", "calls", "served"})),
     "cpu": (frozenset({"cpu", "cpus", "processor", "cores", "compute"}), frozenset({"cpu"})),
@@ -26,7 +26,7 @@ CONCEPTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "restarts": (frozenset({"restart", "restarts", "restarted", "restarting", "crash", "crashes", "crashing",
                             "crashloop", "crashlooping"}), frozenset({"restarts", "restart"})),
     "up": (frozenset({"up", "down", "alive", "reachable", "unreachable", "healthy", "unhealthy", "scrape",
-                      "targets", "target", "dead", "offline", "online", "availability"}), frozenset({"up"})),
+                      "targets", "target", "dead", "offline", "online", "availability"}), frozenset({"up", "success"})),
     "saturation": (frozenset({"saturation", "saturated", "exhausted", "exhaustion", "pool", "utilisation",
                               "utilization", "capacity", "full"}),
                    frozenset({"in", "use", "used", "max", "limit", "pool"})),
@@ -40,7 +40,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "traffic": ("requests", "http"), "throughput": ("requests", "total"), "rps": ("requests",), "qps": ("queries", "requests"),
     "load": ("requests",), "calls": ("requests", "calls"), "ram": ("memory", "mem"), "rss": ("resident", "memory"),
     "mem": ("memory",), "memory": ("mem", "resident"), "disk": ("filesystem", "fs", "disk"),
-    "storage": ("filesystem", "disk"), "space": ("filesystem", "avail", "bytes"), "restarts": ("restarts", "restart"),
+    "storage": ("filesystem", "disk"), "space": ("filesystem", "avail", "bytes"), "restarts": ("restarts", "restart"), "restart": ("restarts",),
     "crash": ("restarts",), "crashes": ("restarts",), "crashing": ("restarts",), "restarted": ("restarts",),
     "bandwidth": ("network", "bytes"), "ingress": ("receive",), "egress": ("transmit",), "inbound": ("receive",),
     "outbound": ("transmit",), "received": ("receive",), "sent": ("transmit",), "rx": ("receive",),
@@ -48,7 +48,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "sql": ("db", "queries"), "queries": ("queries", "query"), "query": ("queries", "query"), "connections": ("connections", "conn"),
     "pool": ("connections", "pool"), "backlog": ("queue", "depth"), "queued": ("queue", "depth"),
     "waiting": ("queue", "depth"), "lag": ("lag", "queue"), "cache": ("cache",), "hit": ("hits",), "miss": ("misses",),
-    "misses": ("misses",), "hits": ("hits",), "down": ("up",), "alive": ("up",), "reachable": ("up",),
+    "misses": ("misses",), "hits": ("hits",), "down": ("up", "success"), "up": ("up", "success"), "alive": ("up",), "reachable": ("up",),
     "free": ("avail", "available", "free"), "available": ("avail", "available"), "processor": ("cpu",),
     "cores": ("cpu",), "uptime": ("start", "time"), "started": ("start",), "version": ("build", "info", "version"),
     "deployed": ("build", "info", "version"), "build": ("build", "info"), "running": ("build", "info", "up"),
@@ -98,7 +98,17 @@ STOPWORDS = frozenset(
     "last past since between compared versus vs than above below over under more less greater exceeds "
     "percent percentage ratio fraction share proportion usage used utilisation utilization happening going "
     "being getting seeing look whether if as much right now instead again also too same one ones break "
-    "down it's doesn't don't isn't".split())
+    "down it's doesn't don't isn't anything something everything nothing stuff things thing using use uses "
+    "serving serve doing looks wondering seeing having gets get going want need know check think should "
+    "been has happen happened happens whether still yet maybe really quite very much lot lots bit "
+    "moment times time quick one okay thanks thank hello hey".split())
+
+# words in metric names that qualify a subsystem: a metric carrying one the question does not mention is
+# a worse match for an unqualified question ("latency of cart" is the service's requests, not its db queries)
+QUALIFIERS = frozenset({"db", "database", "sql", "cache", "queue", "node", "kube", "container", "pod", "filesystem",
+                        "network", "redis", "postgres", "pg", "mysql", "kafka", "go", "jvm", "apiserver", "etcd",
+                        "coredns", "scrape", "grpc", "client", "consumer", "producer"})
+REQUEST_TOKENS = frozenset({"request", "requests", "http", "server", "rpc", "handler"})
 
 HIGH_WORDS = frozenset({"most", "highest", "worst", "top", "biggest", "largest", "busiest", "slowest", "heaviest", "max"})
 LOW_WORDS = frozenset({"least", "lowest", "bottom", "smallest", "fastest", "quietest", "min"})
