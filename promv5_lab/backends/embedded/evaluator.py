@@ -318,6 +318,23 @@ class Evaluator:
         ref = self.ref_times(node)
         lb = self.engine.lookback_ms
         labels, vals, masks, tss = [], [], [], []
+        if len(ref) == 1:  # instant queries: scalar lookups, no per-series array temporaries
+            r = int(ref[0])
+            for i in ids:
+                t = self.store.ts[i]
+                k = int(t.searchsorted(r, "right")) - 1
+                if k < 0 or t[k] < r - lb:
+                    continue
+                x = self.store.vals[i][k]
+                if x != x and is_stale(np.array([x]))[0]:
+                    continue
+                labels.append(self.store.labels[i])
+                vals.append(x)
+                tss.append(t[k])
+            if not labels:
+                return Vec.empty(1)
+            return Vec(labels, np.array(vals, dtype=np.float64)[:, None], np.ones((len(labels), 1), dtype=bool),
+                       np.array(tss, dtype=np.int64)[:, None] if keep_ts else None)
         for i in ids:
             t, v = self.store.ts[i], self.store.vals[i]
             if not len(t):
