@@ -183,3 +183,30 @@ def test_import_snapshot_holds_the_same_samples(synthetic, tmp_path):
         j = snap.labels.index(engine.store.labels[i])
         np.testing.assert_array_equal(snap.ts[j], engine.store.ts[i])
         np.testing.assert_array_equal(snap.vals[j], engine.store.vals[i])
+
+
+def test_cli_import_then_query(synthetic, tmp_path):
+    """``promv5-lab embedded import`` snapshots a live server; ``embedded query`` answers from the snapshot."""
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from promv5_lab.backends.embedded.cli import register
+
+    engine, url = synthetic
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """test root"""
+
+    register(app)
+    lo, hi = engine.store.time_bounds()
+    out = tmp_path / "snap"
+    r = CliRunner().invoke(app, ["embedded", "import", "--from", url, "--match", "up", "--match", "queue_depth",
+                                 "--start", str(lo / 1000), "--end", str(hi / 1000), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["embedded", "query", "--data", str(out), "--time", str(hi / 1000), "count(up)"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["result"][0]["value"][1] == "6"
