@@ -31,6 +31,7 @@ CASES = ROOT / "benchmarks" / "nl_cases.yaml"
 class CaseResult:
     question: str
     tag: str
+    split: str
     ok: bool
     got: str | None
     want: str | None
@@ -128,7 +129,7 @@ def run(cases_path: Path = CASES, *, data_dir: Path | None = None, lexical: bool
     if embed.LOAD_SECONDS is not None:
         report.model_load_s = embed.LOAD_SECONDS
     for c in cases:
-        q, tag = c["question"], c.get("tag", "")
+        q, tag, split = c["question"], c.get("tag", ""), c.get("split", "dev")
         ctx = None
         for prev in c.get("context", []):
             p = planner.plan(prev, context=ctx)
@@ -138,11 +139,11 @@ def run(cases_path: Path = CASES, *, data_dir: Path | None = None, lexical: bool
         ms = (time.perf_counter() - t) * 1000
         if c.get("clarify"):
             ok = isinstance(plan, Clarification)
-            report.results.append(CaseResult(q, tag, ok, None if ok else render(plan), "(clarification)", ms))
+            report.results.append(CaseResult(q, tag, split, ok, None if ok else render(plan), "(clarification)", ms))
             continue
         want = c["promql"]
         if isinstance(plan, Clarification):
-            report.results.append(CaseResult(q, tag, False, f"CLARIFY: {plan.message}", want, ms))
+            report.results.append(CaseResult(q, tag, split, False, f"CLARIFY: {plan.message}", want, ms))
             continue
         got = render(plan)
         if c.get("kind", "instant") == "range":
@@ -158,12 +159,12 @@ def run(cases_path: Path = CASES, *, data_dir: Path | None = None, lexical: bool
         try:
             res = _execute(backend, got, plan.kind, plan.time, plan.range)
         except Promv5Error as exc:
-            report.results.append(CaseResult(q, tag, False, got, want, ms, f"error: {exc.message}"))
+            report.results.append(CaseResult(q, tag, split, False, got, want, ms, f"error: {exc.message}"))
             continue
         ok, detail = same(res.frame, ref.frame)
         if ok and plan.kind != c.get("kind", "instant"):
             ok, detail = False, f"kind {plan.kind} != {c.get('kind', 'instant')}"
-        report.results.append(CaseResult(q, tag, ok, got, want, ms, detail))
+        report.results.append(CaseResult(q, tag, split, ok, got, want, ms, detail))
     return report
 
 
@@ -182,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in rep.results:
         by_tag.setdefault(r.tag, []).append(r.ok)
         if args.verbose and not r.ok:
-            print(f"FAIL [{r.tag}] {r.question!r}\n   got:  {r.got}\n   want: {r.want}\n   {r.detail}")
+            print(f"FAIL [{r.split}/{r.tag}] {r.question!r}\n   got:  {r.got}\n   want: {r.want}\n   {r.detail}")
     n = len(rep.results)
     print(f"cases: {n}   execution accuracy: {rep.accuracy * 100:.1f}% ({sum(r.ok for r in rep.results)}/{n})")
+    for split in sorted({r.split for r in rep.results}):
+        rs = [r for r in rep.results if r.split == split]
+        print(f"  {split}: {sum(r.ok for r in rs)}/{len(rs)} = {100 * sum(r.ok for r in rs) / len(rs):.1f}%")
     print("by tag: " + ", ".join(f"{t} {sum(v)}/{len(v)}" for t, v in sorted(by_tag.items())))
     print(f"planning latency (excluding the backend): p50 {statistics.median(r.planning_ms for r in rep.results):.1f} ms,"
           f" p95 {rep.latency(95):.1f} ms, max {max(r.planning_ms for r in rep.results):.1f} ms")

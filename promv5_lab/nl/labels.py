@@ -39,6 +39,7 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
     words = [w.strip(".,?!;:'\"()") for w in _WORD.findall(text)]
     lowered = [w.lower() for w in words]
     index: dict[str, list[tuple[str, str, bool]]] = {}
+    part_index: dict[str, list[tuple[str, str, bool]]] = {}
     for lab, vals in cat.label_values.items():
         if lab in _SKIP_LABELS:
             continue
@@ -49,8 +50,15 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
             h = _host(v).lower()
             if h != v.lower():
                 index.setdefault(h, []).append((lab, v, True))
+            parts = [p for p in re.split(r"[-_/.]", v.lower()) if len(p) >= 5]
+            if len(parts) > 1:  # "fulfilment" names "order-fulfilment"
+                for p in parts:
+                    part_index.setdefault(p, []).append((lab, v, False))
     out: list[ValueMatch] = []
     keys = list(index)
+    for p, cands in part_index.items():
+        if p not in index and len({c[1] for c in cands}) == 1:
+            index[p] = cands
     for i, w in enumerate(lowered):
         if not w or w in STOPWORDS or len(w) < 2 or w.isdigit() and len(w) < 3:
             continue

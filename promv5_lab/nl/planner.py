@@ -74,10 +74,11 @@ _SIZE = {"gb": 1e9, "gib": 2**30, "mb": 1e6, "mib": 2**20, "kb": 1e3, "kib": 2**
 _QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
 
 
-def _typo_fix(word: str, vocab: set[str]) -> str:
+def _typo_fix(word: str, vocab: set[str], targets: list[str]) -> str:
+    """A misspelt content word -> the vocabulary word it is close to (never to a stop word)."""
     if len(word) < 4 or word in vocab or word.isdigit():
         return word
-    close = difflib.get_close_matches(word, vocab, n=1, cutoff=0.8)
+    close = difflib.get_close_matches(word, targets, n=1, cutoff=0.8)
     return close[0] if close else word
 
 
@@ -99,6 +100,10 @@ class OfflinePlanner:
             help_t = set(tokens(m.help)) - STOPWORDS
             self._metric_tokens[m.name] = (name_t, help_t)
             self._vocab |= name_t
+        self._vocab |= RATIO_WORDS
+        # typo targets: content words only (a stop word is never what a misspelt word meant)
+        self._typo_targets = sorted((self._vocab - STOPWORDS) | RATIO_WORDS | HIGH_WORDS | LOW_WORDS | {
+            "average", "total", "maximum", "minimum", "between", "since", "compared", "yesterday", "today"})
         self._names = sorted(catalogue.metrics)
         self._reserved = frozenset(w for trig, _ in CONCEPTS.values() for w in trig)
         self._embedder = embed.get_embedder() if use_embeddings else None
@@ -123,7 +128,7 @@ class OfflinePlanner:
         text = re.sub(r"[?!,;]", " ", raw)
         per_second = re.search(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", text)
         text = re.sub(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", " ", text)
-        words = [_typo_fix(w, self._vocab) for w in re.findall(r"[a-z0-9_%./{}:-]+", text)]
+        words = [_typo_fix(w, self._vocab, self._typo_targets) for w in re.findall(r"[a-z0-9_%./{}:-]+", text)]
         words = [w.strip(".") for w in words if w.strip(".")]
         it = Intent(text=" ".join(words), words=words, time=spec)
         joined = f" {it.text} "
@@ -131,7 +136,8 @@ class OfflinePlanner:
             if trig & set(words):
                 it.concepts.add(concept)
         it.by_which = False
-        if " response time" in joined or "how long" in joined:
+        if re.search(r"\b(?:response|request|query|processing|execution|wait|waiting|load|round.?trip)\s+times?\b",
+                     f" {spec.rest} ") or "how long" in joined:
             it.concepts.add("latency")
         m = _QUANT.search(joined)
         if m:
@@ -243,6 +249,13 @@ class OfflinePlanner:
         out.sort(key=lambda x: (-x[0], x[1]))
         return out
 
+    def _matched_words(self, it: Intent, name: str) -> int:
+        """How many content words of the question the metric's name or HELP explains."""
+        name_t, help_t = self._metric_tokens[name]
+        values = {v.word.lower() for v in it.values}
+        return sum(1 for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and w not in values
+                   and ({w, *SYNONYMS.get(w, ()), w.rstrip("s")} & (name_t | help_t)))
+
     def _lexical_coverage(self, it: Intent, name: str) -> float:
         name_t, help_t = self._metric_tokens[name]
         words = [w for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and not w.isdigit()
@@ -304,7 +317,7 @@ class OfflinePlanner:
         unknown_value = self._unknown_value(it)
         if unknown_value is not None:
             return unknown_value
-        if best_score < MIN_SCORE or (it.unknown and self._lexical_coverage(it, best) < 0.5):
+        if best_score < MIN_SCORE or (it.unknown and len(it.unknown) > self._matched_words(it, best)):
             cands = tuple(n for _, n in ranked[:5])
             return Clarification(question, "I could not find a metric that matches the question. Closest metrics: "
                                  + ", ".join(cands), cands, "unknown")

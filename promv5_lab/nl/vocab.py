@@ -112,6 +112,6 @@ REQUEST_TOKENS = frozenset({"request", "requests", "http", "server", "rpc", "han
 
 HIGH_WORDS = frozenset({"most", "highest", "worst", "top", "biggest", "largest", "busiest", "slowest", "heaviest", "max"})
 LOW_WORDS = frozenset({"least", "lowest", "bottom", "smallest", "fastest", "quietest", "min"})
-RATIO_WORDS = frozenset({"ratio", "percentage", "percent", "fraction", "share", "proportion", "%", "pct",
+RATIO_WORDS = frozenset({"busy", "ratio", "percentage", "percent", "fraction", "share", "proportion", "%", "pct",
                          "usage", "utilisation", "utilization", "saturation", "saturated", "full", "used"})
 COUNT_PHRASES = ("how many", "number of", "count of", "total number", "how often")
