@@ -136,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             t_eng.append(statistics.median(pe))
             t_http.append(statistics.median(ph))
             t_prom.append(statistics.median(pp))
-            if compare(body, res, ordered=c.promql.startswith("sort")):
+            diff = compare(body, res, ordered=c.promql.startswith("sort"))
+            if diff:
                 diffs += 1
+                print(f"DIFFERS {c.describe()}: {diff[:300]}")
     finally:
         prom.stop()
         if "server" in locals():

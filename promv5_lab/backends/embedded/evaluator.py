@@ -208,8 +208,8 @@ def _instant_order(node: Any, val: Vec) -> list[int]:
     present = [i for i in range(len(val)) if val.mask[i, 0]]
     if type(node).__name__ == "Call" and node.func.name in ("sort", "sort_desc"):
         desc = node.func.name == "sort_desc"
-        # Prometheus 2.42 sorts NaN first in both directions
-        return sorted(present, key=lambda i: (not np.isnan(val.vals[i, 0]),
+        # Prometheus 2.42 puts NaN last in both directions (it reverses a NaN-first sort)
+        return sorted(present, key=lambda i: (bool(np.isnan(val.vals[i, 0])),
                                               -val.vals[i, 0] if desc else val.vals[i, 0]))
     return sorted(present, key=lambda i: val.labels[i])
 

@@ -243,3 +243,10 @@ def test_values_render_like_go(value, text):
     from promv5_lab.backends.embedded.values import format_value
 
     assert format_value(value) == text
+
+
+@pytest.mark.parametrize(("q", "expected"), [("sort(n)", [1.0, 3.0, "nan"]), ("sort_desc(n)", [3.0, 1.0, "nan"])])
+def test_sort_puts_nan_last_like_prometheus_2_42(q, expected):
+    eng = Engine(Store.from_text('n{a="x"} 1 10\nn{a="y"} NaN 10\nn{a="z"} 3 10\n# EOF\n'))
+    got = [float(v[0]) for _, _, v in eng.instant(q, 10_000).series]
+    assert [("nan" if math.isnan(v) else v) for v in got] == expected
