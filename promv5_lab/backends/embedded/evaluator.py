@@ -90,6 +90,10 @@ def parse(promql: str) -> Any:
 
     pp = require("promql_parser", "engine")
     _register_242(pp)
+    import re
+
+    if re.search(r"@\s*-\s*[0-9.]", promql):  # the parser binding panics reading a negative @ time
+        raise EvalError("the embedded engine does not support negative @ timestamps (before 1970)", "bad_data")
     if not promql.strip():
         raise EvalError("1:1: parse error: no expression found in input", "bad_data")
     try:

@@ -163,7 +163,10 @@ class API:
             return self.backend.store.label_values(name, ids)
         if path == "/api/v1/metadata":
             metric = self._one(p, "metric")
-            limit = int(self._one(p, "limit", "-1") or -1)
+            try:
+                limit = int(self._one(p, "limit", "-1") or -1)
+            except ValueError:
+                raise APIError("bad_data", "limit must be a number") from None
             out = {}
             for name, m in self.backend.metadata(metric).items():
                 if 0 <= limit <= len(out):
