@@ -56,10 +56,12 @@ def _register() -> None:
     from .backends.cli import register as register_backends
     from .backends.embedded.cli import register as register_embedded
     from .demo.cli import register as register_demo
+    from .nl.cli import register as register_nl
 
     register_demo(app)
     register_backends(app)
     register_embedded(app)
+    register_nl(app)
 
 
 def main(argv: list[str] | None = None) -> int:
