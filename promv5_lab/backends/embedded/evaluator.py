@@ -7,6 +7,12 @@ Semantics follow Prometheus 2.42: instant selection looks back 5 minutes (``[t-5
 closed); range windows are ``[t-range, t]``; ``@`` pins the reference time (``start()``/``end()`` are the
 query's); subqueries evaluate on absolute multiples of their step. Unsupported constructs raise an
 :class:`EvalError` naming them.
+
+2.42 quirks matched on purpose (each found by the differential test): ``atan2`` keeps ``__name__``;
+topk/bottomk replay Go's heap (ties, and a NaN head is always replaced); ``sort``/``sort_desc`` put
+NaN last; ``predict_linear(x[r] @ t)`` in a range query slides its window with the step and only sees
+samples loaded for the pinned window; rate multiplies by one factor (same rounding); stddev/stdvar
+aggregate Welford-style (a lone NaN gives 0). Not supported: negative ``@`` times, native histograms.
 """
 
 from __future__ import annotations
