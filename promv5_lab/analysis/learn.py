@@ -1,0 +1,102 @@
+"""Learned per-series thresholds and the batch ``detect`` over a wide frame.
+
+The detector (:mod:`.detect`) gives each sample a score in [0, 1]; 0.5 means "as unusual as the most
+unusual thing this series did lately". A flag needs ``score >= threshold``, where each series'
+threshold is learned from its own scores on a training span: the ``1 - target_fpr`` quantile, never
+below ``floor`` nor above ``cap``. Two defaults, measured by the benchmarks:
+
+* :data:`NAB_THRESHOLD` (0.6), the single corpus-wide threshold NAB's standard profile chose for the
+  default detector (``benchmarks/nab_score.py``); ``promv5-lab detect`` flags with it;
+* :data:`DEFAULT_FLOOR` (0.7), the floor of the per-series thresholds for fleet scans, where a false
+  alarm costs an operator's attention (``benchmarks/demo_detection.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError
+from .detect import DetectorConfig, score_frame
+from .results import Anomaly, AnomalyScores
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["DEFAULT_FLOOR", "NAB_THRESHOLD", "detect", "flags_to_anomalies", "learn_thresholds"]
+
+log = logging.getLogger(__name__)
+
+NAB_THRESHOLD = 0.6
+DEFAULT_FLOOR = 0.7
+
+
+def learn_thresholds(scores: pd.DataFrame, *, target_fpr: float = 0.005, floor: float = DEFAULT_FLOOR,
+                     cap: float = 0.95) -> dict[str, float]:
+    """Per-series threshold: the ``1 - target_fpr`` quantile of its scores, clipped to ``[floor, cap]``."""
+    if not 0.0 < target_fpr < 1.0:
+        raise InputError(f"target_fpr must be in (0, 1), got {target_fpr}",
+                         hint="a false-positive rate such as 0.001 (one flag per 1000 samples)")
+    if not 0.0 <= floor <= cap <= 1.0:
+        raise InputError(f"need 0 <= floor <= cap <= 1, got floor={floor}, cap={cap}")
+    out = {}
+    for col in scores.columns:
+        s = scores[col].to_numpy(dtype=float)
+        s = s[np.isfinite(s)]
+        q = float(np.quantile(s, 1.0 - target_fpr)) if s.size else floor
+        out[str(col)] = float(min(max(q, floor), cap))
+    return out
+
+
+def flags_to_anomalies(scores: pd.DataFrame, flags: pd.DataFrame, thresholds: dict[str, float],
+                       merge_gap: int = 5) -> tuple[Anomaly, ...]:
+    """Group each series' flagged samples into episodes (flags at most ``merge_gap`` samples apart)."""
+    out = []
+    idx = scores.index
+    for col in flags.columns:
+        hits = np.flatnonzero(flags[col].to_numpy(dtype=bool))
+        if hits.size == 0:
+            continue
+        breaks = np.flatnonzero(np.diff(hits) > merge_gap + 1)
+        starts = np.r_[hits[0], hits[breaks + 1]]
+        ends = np.r_[hits[breaks], hits[-1]]
+        s = scores[col].to_numpy(dtype=float)
+        for a, b in zip(starts, ends):
+            seg = s[a:b + 1]
+            j = a + int(np.nanargmax(seg))
+            out.append(Anomaly(str(col), idx[a].to_pydatetime(), idx[b].to_pydatetime(), float(s[j]),
+                               idx[j].to_pydatetime(), thresholds[str(col)], int(b - a + 1)))
+    return tuple(sorted(out, key=lambda a: (a.start, a.series)))
+
+
+def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_fpr: float = 0.005,
+           floor: float = DEFAULT_FLOOR, train: slice | None = None, counters: Sequence[bool] | None = None,
+           merge_gap: int = 5, progress: bool = True) -> AnomalyScores:
+    """Score every series of a wide frame, learn per-series thresholds, flag and group into anomalies.
+
+    ``train`` selects the rows (a positional or time slice) whose scores calibrate the thresholds;
+    the default uses every row, which is retrospective (it looks at the whole span): give a slice
+    that ends before the span of interest for an honest, forward-looking calibration.
+    """
+    import pandas as pd
+
+    if not isinstance(wide, pd.DataFrame) or wide.shape[1] == 0:
+        raise InputError("detect() needs a wide frame with at least one series",
+                         hint="build it with promv5_lab.frames.to_wide()")
+    cfg = config or DetectorConfig()
+    scores = score_frame(wide, cfg, counters=counters, progress=progress)
+    calib = scores if train is None else (scores.iloc[train] if isinstance(train.start, (int, type(None)))
+                                          and isinstance(train.stop, (int, type(None))) else scores.loc[train])
+    thresholds = learn_thresholds(calib, target_fpr=target_fpr, floor=floor)
+    thr = pd.Series(thresholds).reindex([str(c) for c in scores.columns]).to_numpy()
+    flags = pd.DataFrame(scores.to_numpy() >= thr[None, :], index=scores.index, columns=scores.columns)
+    anomalies = flags_to_anomalies(scores, flags, thresholds, merge_gap)
+    params = {"detector": "promv5_lab.analysis.detect", "config": asdict(cfg), "target_fpr": target_fpr,
+              "floor": floor, "train": repr(train), "start": str(wide.index[0]) if len(wide) else None,
+              "end": str(wide.index[-1]) if len(wide) else None, "step": str(wide.index.freq)}
+    log.info("scored %d series x %d samples: %d anomalies", wide.shape[1], wide.shape[0], len(anomalies))
+    return AnomalyScores(scores, flags, thresholds, anomalies, params)
