@@ -51,7 +51,7 @@ class Report:
 
     def latency(self, pct: float) -> float:
         xs = sorted(r.planning_ms for r in self.results)
-        return xs[min(len(xs) - 1, int(math.ceil(pct / 100 * len(xs))) - 1)] if xs else 0.0
+        return xs[min(len(xs) - 1, math.ceil(pct / 100 * len(xs)) - 1)] if xs else 0.0
 
 
 def world_dir(spec: dict, base: Path | None = None) -> Path:

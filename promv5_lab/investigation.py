@@ -13,6 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from .errors import Promv5Error
@@ -125,11 +126,12 @@ class Investigation:
     """A conversation over one backend. ``now`` (a datetime) pins the clock for reproducible answers."""
 
     def __init__(self, backend: Any, *, now: datetime | str | float | None = None, planner: Any = None,
-                 use_embeddings: bool = True) -> None:
+                 use_embeddings: bool = True, cache_dir: str | Path | None = None) -> None:
         self.backend = backend
         self._now = as_utc(now) if now is not None else None
         self._planner = planner
         self._use_embeddings = use_embeddings
+        self._cache_dir = cache_dir
         self.history: list[Turn] = []
 
     @property
@@ -143,7 +145,7 @@ class Investigation:
             from .nl.planner import OfflinePlanner
 
             self._planner = OfflinePlanner(catalogue_for(self.backend), now=self._now,
-                                           use_embeddings=self._use_embeddings)
+                                           use_embeddings=self._use_embeddings, cache_dir=self._cache_dir)
         return self._planner
 
     def refresh(self) -> None:
@@ -152,7 +154,7 @@ class Investigation:
         from .nl.planner import OfflinePlanner
 
         self._planner = OfflinePlanner(catalogue_for(self.backend, refresh=True), now=self._now,
-                                       use_embeddings=self._use_embeddings)
+                                       use_embeddings=self._use_embeddings, cache_dir=self._cache_dir)
 
     def last_plan(self) -> QueryPlan | None:
         for turn in reversed(self.history):

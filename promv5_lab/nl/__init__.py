@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY = {"Catalogue": "catalogue", "catalogue_for": "catalogue", "OfflinePlanner": "planner",
          "Planner": "planner", "render": "render"}
-__all__ = list(_LAZY)
+__all__ = ["Catalogue", "OfflinePlanner", "Planner", "catalogue_for", "render"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalogue import Catalogue, catalogue_for

@@ -29,8 +29,9 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("ask needs something to ask", hint="Pass --backend URL (a Prometheus) or --data DIR "
                               "(create one with: promv5-lab simulate --out DIR)")
         now = as_utc(at) if at else None
-        with telemetry(load_settings(backend_url=backend, data_dir=data)) as b:
-            inv = Investigation(b, now=now, use_embeddings=not lexical)
+        settings = load_settings(backend_url=backend, data_dir=data)
+        with telemetry(settings) as b:
+            inv = Investigation(b, now=now, use_embeddings=not lexical, cache_dir=settings.cache_dir)
             ans = inv.ask(question)
         if as_json:
             typer.echo(json.dumps(ans.to_json(), default=str))

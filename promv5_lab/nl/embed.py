@@ -17,7 +17,7 @@ from typing import Any
 
 from .._deps import require
 
-__all__ = ["Embedder", "get_embedder", "LOAD_ERROR", "LOAD_SECONDS"]
+__all__ = ["LOAD_ERROR", "LOAD_SECONDS", "Embedder", "get_embedder"]
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,34 @@ class Embedder:
             self._queries.popitem(last=False)
         return vec
 
-    def encode_docs(self, key: str, texts: list[str]) -> Any:
-        """Document vectors, cached under ``key`` (a catalogue's content hash)."""
+    def encode_docs(self, key: str, texts: list[str], cache_dir: str | Path | None = None) -> Any:
+        """Document vectors, cached under ``key`` (a catalogue's content hash) in memory and, with
+        ``cache_dir``, on disk (``<cache_dir>/embeddings/<key>.npy``)."""
         hit = self._docs.get(key)
-        if hit is None:
-            hit = self.encode(texts) if texts else None
-            self._docs[key] = hit
+        if hit is not None or not texts:
+            return hit
+        import numpy as np
+
+        path = Path(cache_dir).expanduser() / "embeddings" / f"{key}.npy" if cache_dir else None
+        if path is not None and path.is_file():
+            try:
+                hit = np.load(path)
+            except (OSError, ValueError) as exc:
+                log.info("ignoring unreadable embedding cache %s: %s", path, exc)
+        if hit is None or len(hit) != len(texts):
+            # batches of similar length waste little on padding
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            hit = np.zeros((len(texts), 384), dtype=np.float32)
+            for start in range(0, len(order), 64):
+                idx = order[start:start + 64]
+                hit[idx] = self.encode([texts[i] for i in idx])
+            if path is not None:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(path, hit)
+                except OSError as exc:
+                    log.info("could not cache embeddings in %s: %s", path, exc)
+        self._docs[key] = hit
         return hit
 
 

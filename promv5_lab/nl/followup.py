@@ -78,4 +78,4 @@ def without_label(plan: QueryPlan, label: str) -> QueryPlan:
     return replace(plan, matchers=tuple(m for m in plan.matchers if m.label != label))
 
 
-__all__ += ["without_label", "LabelMatcher", "LABEL_WORDS"]
+__all__ += ["LABEL_WORDS", "LabelMatcher", "without_label"]

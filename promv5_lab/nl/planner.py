@@ -14,19 +14,29 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import InputError
-from ..types import Clarification, Comparison, LabelMatcher, QueryPlan, Ratio, TimeRange, as_utc
+from ..types import Clarification, Comparison, QueryPlan, TimeRange, as_utc, parse_duration
 from . import embed
 from .catalogue import Catalogue, MetricInfo, tokens
-from .labels import ValueMatch, find_values, resolve_label_word, value_matcher
-from .shapes import error_matchers, shape_plan
-from .timeexpr import UNIT_SECONDS, TimeSpec, parse_time
-from .vocab import (CONCEPTS, COUNT_PHRASES, HIGH_WORDS, LABEL_WORDS, LOW_WORDS, QUALIFIERS, RATIO_WORDS,
-                    REQUEST_TOKENS, STOPWORDS, SYNONYMS)
+from .labels import ValueMatch, find_values
+from .scoring import MetricIndex
+from .shapes import shape_plan
+from .timeexpr import TimeSpec, parse_time
+from .vocab import (
+    CONCEPTS,
+    COUNT_PHRASES,
+    HIGH_WORDS,
+    LABEL_WORDS,
+    LOW_WORDS,
+    RATIO_WORDS,
+    STOPWORDS,
+    SYNONYMS,
+)
 
-__all__ = ["Planner", "OfflinePlanner", "Intent", "default_step"]
+__all__ = ["Intent", "OfflinePlanner", "Planner", "default_step"]
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +96,10 @@ class OfflinePlanner:
     """Plans questions against one catalogue. ``now`` is injectable (a datetime or a zero-arg callable)."""
 
     def __init__(self, catalogue: Catalogue, *, now: datetime | None = None, use_embeddings: bool = True,
-                 default_window: str = "5m") -> None:
+                 default_window: str | float = "5m", cache_dir: str | Path | None = None) -> None:
         self.catalogue = catalogue
         self._now = now
-        self.window_s = UNIT_SECONDS["m"] * 5 if default_window == "5m" else float(default_window)
+        self.window_s = parse_duration(default_window)
         self.notes: tuple[str, ...] = ()
         self._vocab = set(STOPWORDS) | set(SYNONYMS) | set(LABEL_WORDS)
         for trig, _ in CONCEPTS.values():
@@ -104,7 +114,8 @@ class OfflinePlanner:
         # typo targets: content words only (a stop word is never what a misspelt word meant)
         self._typo_targets = sorted((self._vocab - STOPWORDS) | RATIO_WORDS | HIGH_WORDS | LOW_WORDS | {
             "average", "total", "maximum", "minimum", "between", "since", "compared", "yesterday", "today"})
-        self._names = sorted(catalogue.metrics)
+        self._index = MetricIndex(catalogue)
+        self._names = self._index.names
         self._reserved = frozenset(w for trig, _ in CONCEPTS.values() for w in trig)
         self._embedder = embed.get_embedder() if use_embeddings else None
         self._doc_vecs = None
@@ -112,7 +123,7 @@ class OfflinePlanner:
             self.notes = (f"embedding model unavailable ({embed.LOAD_ERROR}); lexical matching only",)
         elif self._embedder is not None:
             self._doc_vecs = self._embedder.encode_docs(
-                catalogue.key, [catalogue.metrics[n].text for n in self._names])
+                catalogue.key, [catalogue.metrics[n].text for n in self._names], cache_dir)
 
     @property
     def now(self) -> datetime:
@@ -222,30 +233,10 @@ class OfflinePlanner:
         if self._embedder is not None and self._doc_vecs is not None:
             qv = self._embedder.encode_query(it.text or " ".join(content))
             sims = self._doc_vecs @ qv
-        out: list[tuple[float, str]] = []
-        for idx, name in enumerate(self._names):
-            info = self.catalogue.metrics[name]
-            name_t, help_t = self._metric_tokens[name]
-            lex = 0.0
-            for w in content:
-                exp = {w, *SYNONYMS.get(w, ())}
-                if w.endswith("s"):
-                    exp.add(w[:-1])
-                best = 1.0 if exp & name_t else 0.45 if exp & help_t else 0.0
-                if not best and len(w) >= 5 and difflib.get_close_matches(w, name_t, n=1, cutoff=0.85):
-                    best = 0.8
-                lex += best
-            lex = lex / max(1, len(content))
-            bonus = self._bonus(it, info, name_t | help_t)
-            labs = set(info.labels)
-            for v in it.values:
-                if v.prefix:
-                    bonus += 0.1 if set(v.labels) & labs else -0.15
-                else:
-                    bonus += 0.1 if any(info.has_value(lab, v.value) for lab in v.labels) else -0.15
-            emb = float(sims[idx]) if sims is not None else 0.0
-            score = (0.6 * lex + 0.4 * max(0.0, emb) if sims is not None else lex) + bonus
-            out.append((score, name))
+        lex = self._index.lexical(content)
+        score = (0.6 * lex + 0.4 * self._index.np.maximum(sims, 0.0)) if sims is not None else lex
+        score = score + self._index.bonus(it)
+        out = [(float(sc), name) for sc, name in zip(score, self._names)]
         out.sort(key=lambda x: (-x[0], x[1]))
         return out
 
@@ -264,40 +255,6 @@ class OfflinePlanner:
             return 1.0
         hit = sum(1 for w in words if ({w, *SYNONYMS.get(w, ())} & (name_t | help_t)))
         return hit / len(words)
-
-    def _bonus(self, it: Intent, info: MetricInfo, toks: set[str]) -> float:
-        b = 0.0
-        for concept in it.concepts:
-            _, name_tokens = CONCEPTS[concept]
-            if name_tokens & toks:
-                b += 0.15
-        if "latency" in it.concepts:
-            b += 0.25 if info.type in ("histogram", "summary") else -0.1
-        if "errors" in it.concepts or "throughput" in it.concepts:
-            if info.type == "counter":
-                b += 0.1
-            if "errors" in it.concepts and error_matchers(info, self.catalogue):
-                b += 0.25
-        if ("restarts" in it.concepts or "throughput" in it.concepts) and info.type == "histogram":
-            b -= 0.2
-        if "up" in it.concepts and info.name == "up" and all(
-                v.prefix or any(info.has_value(lab, v.value) for lab in v.labels) for v in it.values):
-            b += 0.4
-        name_t = self._metric_tokens[info.name][0]
-        asked = set(it.words)
-        for w in it.words:
-            asked.update(SYNONYMS.get(w, ()))
-        if (name_t & QUALIFIERS) - asked:
-            b -= 0.08
-        if it.concepts & {"latency", "errors", "throughput"} and name_t & REQUEST_TOKENS and not (
-                asked & QUALIFIERS):
-            b += 0.08
-        for w in it.by_words:
-            if resolve_label_word(w, info.labels) is None:
-                b -= 0.1
-        if it.ratio and info.type == "gauge" and _sibling(info, self.catalogue) is not None:
-            b += 0.1
-        return b
 
     # ---- planning ---------------------------------------------------------------------------------------
     def plan(self, question: str, context: QueryPlan | None = None) -> QueryPlan | Clarification:

@@ -11,7 +11,7 @@ _UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 def render_duration(seconds: float) -> str:
     """Seconds -> the shortest exact Prometheus duration (``300`` -> ``5m``, ``5400`` -> ``1h30m``)."""
-    ms = int(round(seconds * 1000))
+    ms = round(seconds * 1000)
     if ms <= 0:
         raise ValueError(f"duration must be positive, got {seconds!r}")
     if ms % 1000:

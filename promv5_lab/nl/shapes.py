@@ -15,7 +15,7 @@ from .vocab import ERROR_VALUES, OUTCOME_LABELS
 if TYPE_CHECKING:  # pragma: no cover
     from .planner import Intent, OfflinePlanner
 
-__all__ = ["shape_plan", "error_matchers", "capacity_sibling"]
+__all__ = ["capacity_sibling", "error_matchers", "shape_plan"]
 
 # (pattern in the name, replacement that names its capacity, 1 - x/capacity is "used")
 _CAPACITY = (

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["TimeSpec", "parse_time", "UNIT_SECONDS"]
+__all__ = ["UNIT_SECONDS", "TimeSpec", "parse_time"]
 
 UNIT_SECONDS = {
     "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,

@@ -89,7 +89,11 @@ LABEL_WORDS: dict[str, tuple[str, ...]] = {
 OUTCOME_LABELS = ("code", "status_code", "status", "outcome", "result", "success", "state")
 ERROR_VALUES = frozenset({"error", "errors", "failed", "failure", "fail", "false", "timeout", "exception", "5xx", "err"})
 
-STOPWORDS = frozenset(
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+STOPWORDS = frozenset(_words(
     "the a an of for on in at to is are was were be been what whats what's which who how much many me show give "
     "tell please can could would you i we our my there their this that it its and or with by per from over during "
     "do does did have has had any some all each every currently current now right value values level levels "
@@ -101,7 +105,7 @@ STOPWORDS = frozenset(
     "down it's doesn't don't isn't anything something everything nothing stuff things thing using use uses "
     "serving serve doing looks wondering seeing having gets get going want need know check think should "
     "been has happen happened happens whether still yet maybe really quite very much lot lots bit "
-    "moment times time quick one okay thanks thank hello hey".split())
+    "moment times time quick one okay thanks thank hello hey"))
 
 # words in metric names that qualify a subsystem: a metric carrying one the question does not mention is
 # a worse match for an unqualified question ("latency of cart" is the service's requests, not its db queries)
