@@ -75,7 +75,7 @@ def flags_to_anomalies(scores: pd.DataFrame, flags: pd.DataFrame, thresholds: di
 
 def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_fpr: float = 0.005,
            floor: float = DEFAULT_FLOOR, train: slice | None = None, counters: Sequence[bool] | None = None,
-           merge_gap: int = 5, progress: bool = True) -> AnomalyScores:
+           cap: float = 0.95, merge_gap: int = 5, progress: bool = True) -> AnomalyScores:
     """Score every series of a wide frame, learn per-series thresholds, flag and group into anomalies.
 
     ``train`` selects the rows (a positional or time slice) whose scores calibrate the thresholds;
@@ -91,12 +91,12 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
     scores = score_frame(wide, cfg, counters=counters, progress=progress)
     calib = scores if train is None else (scores.iloc[train] if isinstance(train.start, (int, type(None)))
                                           and isinstance(train.stop, (int, type(None))) else scores.loc[train])
-    thresholds = learn_thresholds(calib, target_fpr=target_fpr, floor=floor)
+    thresholds = learn_thresholds(calib, target_fpr=target_fpr, floor=floor, cap=max(cap, floor))
     thr = pd.Series(thresholds).reindex([str(c) for c in scores.columns]).to_numpy()
     flags = pd.DataFrame(scores.to_numpy() >= thr[None, :], index=scores.index, columns=scores.columns)
     anomalies = flags_to_anomalies(scores, flags, thresholds, merge_gap)
     params = {"detector": "promv5_lab.analysis.detect", "config": asdict(cfg), "target_fpr": target_fpr,
-              "floor": floor, "train": repr(train), "start": str(wide.index[0]) if len(wide) else None,
-              "end": str(wide.index[-1]) if len(wide) else None, "step": str(wide.index.freq)}
+              "floor": floor, "cap": max(cap, floor), "train": repr(train),
+              "start": str(wide.index[0]) if len(wide) else None, "end": str(wide.index[-1]) if len(wide) else None, "step": str(wide.index.freq)}
     log.info("scored %d series x %d samples: %d anomalies", wide.shape[1], wide.shape[0], len(anomalies))
     return AnomalyScores(scores, flags, thresholds, anomalies, params)
