@@ -127,7 +127,7 @@ class MetricIndex:
         for concept in it.concepts:
             b += 0.15 * self.concept[concept]
         if "latency" in it.concepts:
-            b += np.where(self.is_hist, 0.25, -0.1)
+            b += np.where(self.is_hist, 0.25, np.where(self.concept["latency"], 0.0, -0.1))
         if "errors" in it.concepts or "throughput" in it.concepts:
             b += 0.1 * self.is_counter
             if "errors" in it.concepts:

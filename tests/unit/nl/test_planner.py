@@ -83,3 +83,29 @@ def test_empty_question_is_an_input_error(exporters_planner):
 
     with pytest.raises(InputError):
         exporters_planner.plan("   ")
+
+
+# written before the planner was run on them (first run: 12/14 with embeddings, then two generic fixes)
+METRIC_CHOICE = [
+    ("how loaded are the hosts", "node_load1"),
+    ("container working set memory", "container_memory_working_set_bytes"),
+    ("is the blackbox probe for api.example.com succeeding", "probe_success"),
+    ("probe latency", "probe_duration_seconds"),
+    ("postgres deadlocks", "pg_stat_database_deadlocks_total"),
+    ("number of idle db sessions", "pg_stat_activity_count"),
+    ("how many replicas of api are available", "kube_deployment_status_replicas_available"),
+    ("pod restarts in namespace shop", "kube_pod_container_status_restarts_total"),
+    ("ram available on host2", "node_memory_MemAvailable_bytes"),
+    ("inbound bytes on eth0", "node_network_receive_bytes_total"),
+    ("root filesystem size", "node_filesystem_size_bytes"),
+    ("container cpu time", "container_cpu_usage_seconds_total"),
+    ("5xx on /api/orders", "http_requests_total"),
+    ("slow handlers", "http_request_duration_seconds"),
+]
+
+
+@pytest.mark.parametrize("question,metric", METRIC_CHOICE)
+def test_metric_choice_on_real_exporter_names(exporters_planner, question, metric):
+    plan = exporters_planner.plan(question)
+    assert isinstance(plan, QueryPlan), plan
+    assert plan.metric == metric
