@@ -1,0 +1,1 @@
+"""Notebook surfaces (the only place that imports IPython/HoloViews). ``%load_ext promv5_lab`` lands here."""
