@@ -72,6 +72,7 @@ class DetectorConfig:
     record_decay: float = 0.9985    # per-sample decay of the largest surprise seen
     peak_floor: float = 1.0         # the recent peak is never taken below this many sigmas
     peak_growth: float = 2.0       # one sample raises the recent peak by at most this factor
+    peak_step: float = math.inf     # ... and by at most this many sigmas
     models: str = "best"            # "best": the model with the lower running error scores; "min": both must
     flat_min: int = 6               # shortest run of equal values ever considered a flatline
     dropout_min: int = 3            # missing samples in a row before a drop-out scores
@@ -123,6 +124,8 @@ class DetectorState:
         self.run = np.zeros(n, dtype=np.int64)       # equal values in a row
         self.max_run = np.zeros(n, dtype=np.int64)   # longest run learned as normal
         self.gap = np.zeros(n, dtype=np.int64)       # missing samples in a row
+        self.moves = np.zeros(n, dtype=np.int64)     # samples that differed from the previous one
+        self.quantum = np.full(n, np.inf)            # smallest non-zero change seen (resolution)
         self.peak = z.copy()                         # largest recent surprise
         b = c.season_buckets if c.season_s > 0 else 1
         self.profile = np.zeros((n, b))
@@ -158,7 +161,12 @@ class DetectorState:
         self.max_run = np.where(ended, self.run, self.max_run)
         self.run = np.where(same, self.run + 1, np.where(present, 0, self.run))
         flat_limit = np.maximum(self.max_run * 2 + 1, c.flat_min)
-        flat = np.where(present & warm & (self.run >= flat_limit), c.event_sigma, 0.0)
+        # only a series that usually moves can get stuck
+        moving = self.moves * 2 >= self.count
+        flat = np.where(present & warm & moving & (self.run >= flat_limit), c.event_sigma, 0.0)
+        step_size = np.abs(x0 - self.prev)
+        moved = present & np.isfinite(self.prev) & (step_size > 0)
+        self.moves = np.where(moved, self.moves + 1, self.moves)
         self.prev = np.where(present, x0, self.prev)
         for arr in (self.mean, self.level):
             arr[fresh] = x0[fresh]
@@ -172,7 +180,9 @@ class DetectorState:
         prof = np.where(seen, self.profile[self._rows, slot], 0.0)
         tiny = 1e-9 + c.scale_floor * np.abs(self.mean)
         r_lvl = x0 - self.mean
-        tiny = np.maximum(tiny, c.long_floor * self.long_scale)
+        # nor below half the series' resolution (integer-valued series: one step is not 10 sigma)
+        tiny = np.maximum.reduce([tiny, c.long_floor * self.long_scale,
+                                  np.where(np.isfinite(self.quantum), 0.5 * self.quantum, 0.0)])
         sc_lvl = np.maximum(self.scale, tiny)
         r_sea = x0 - prof - self.level
         sc_sea = np.maximum(self.s_scale, tiny)
@@ -194,8 +204,10 @@ class DetectorState:
         self.last_surprise = stat
         ratio = stat / np.maximum(self.peak, c.peak_floor)
         score = np.where(warm, ratio / (1.0 + ratio), 0.0)
-        grown = np.minimum(stat, np.maximum(self.peak, c.peak_floor) * c.peak_growth)
+        base = np.maximum(self.peak, c.peak_floor)
+        grown = np.minimum.reduce([stat, base * c.peak_growth, base + c.peak_step])
         self.peak = np.where(warm, np.maximum(self.peak * c.record_decay, grown), self.peak)
+        self.quantum = np.where(moved, np.minimum(self.quantum, step_size), self.quantum)  # after scoring
         self._learn(present & ~fresh, x0, r_lvl, sc_lvl, r_sea, sc_sea, z_main, prof, seen, slot, burst_abs)
         self.count = np.where(present, self.count + 1, self.count)
         return score
