@@ -19,8 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -105,8 +103,21 @@ def _execute(backend, promql: str, kind: str, at, rng):
 
 
 def run(cases_path: Path = CASES, *, data_dir: Path | None = None, lexical: bool = False,
-        limit: int | None = None, select=None) -> Report:
-    from promv5_lab.backends.embedded import EmbeddedBackend
+        limit: int | None = None, select=None, engine: str = "embedded") -> Report:
+    """Score the cases; ``engine="prometheus"`` backfills the world into a local Prometheus 2.42 and uses it
+    for the catalogue (no TYPE/HELP there: a backfilled history has no scrape metadata) and for both queries."""
+    import yaml as _yaml
+
+    from promv5_lab.backends import telemetry
+    from promv5_lab.config import load_settings
+
+    doc = _yaml.safe_load(Path(cases_path).read_text())
+    d = data_dir or world_dir(doc["world"])
+    with telemetry(load_settings(data_dir=d, data_engine=engine)) as backend:
+        return _run(doc, backend, lexical=lexical, limit=limit, select=select)
+
+
+def _run(doc: dict, backend, *, lexical: bool, limit: int | None, select) -> Report:
     from promv5_lab.errors import Promv5Error
     from promv5_lab.nl import embed
     from promv5_lab.nl.catalogue import Catalogue
@@ -114,14 +125,12 @@ def run(cases_path: Path = CASES, *, data_dir: Path | None = None, lexical: bool
     from promv5_lab.nl.render import render
     from promv5_lab.types import Clarification, TimeRange, as_utc
 
-    doc = yaml.safe_load(Path(cases_path).read_text())
     cases = doc["cases"]
     if select is not None:
         cases = [c for i, c in enumerate(cases) if select(i, c)]
     if limit:
         cases = cases[:limit]
     now = as_utc(doc["now"])
-    backend = EmbeddedBackend.open(data_dir or world_dir(doc["world"]))
     cat = Catalogue.from_backend(backend)
     t0 = time.perf_counter()
     planner = OfflinePlanner(cat, now=now, use_embeddings=not lexical)
@@ -175,10 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lexical", action="store_true", help="no embedding model (lexical matching only)")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--verbose", "-v", action="store_true", help="print every failure")
+    ap.add_argument("--engine", choices=("embedded", "prometheus"), default="embedded",
+                    help="execute on the embedded engine or on a local Prometheus 2.42 (backfilled)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rep = run(Path(args.cases), data_dir=Path(args.data) if args.data else None, lexical=args.lexical,
-              limit=args.limit)
+              limit=args.limit, engine=args.engine)
     by_tag: dict[str, list[bool]] = {}
     for r in rep.results:
         by_tag.setdefault(r.tag, []).append(r.ok)
@@ -197,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     for note in rep.notes:
         print(f"note: {note}")
     print(f"total {time.perf_counter() - t0:.1f} s; reproduce: python benchmarks/nl_eval.py"
-          + (" --lexical" if args.lexical else "") + (f" --limit {args.limit}" if args.limit else ""))
+          + (" --lexical" if args.lexical else "") + (f" --limit {args.limit}" if args.limit else "")
+          + (f" --engine {args.engine}" if args.engine != "embedded" else ""))
     return 0
 
 

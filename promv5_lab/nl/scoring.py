@@ -69,7 +69,7 @@ class MetricIndex:
         self.is_hist = np.array([t in ("histogram", "summary") for t in types], dtype=bool)
         self.is_histogram = np.array([t == "histogram" for t in types], dtype=bool)
         self.is_counter = np.array([t == "counter" for t in types], dtype=bool)
-        self.is_gauge = np.array([t == "gauge" for t in types], dtype=bool)
+        self.is_gauge = np.array([t in ("gauge", "unknown") for t in types], dtype=bool)  # no TYPE: not a counter
         self.concept = {c: np.array([bool(toks & (self.name_tokens[i] | self.help_tokens[i])) for i in range(n)],
                                     dtype=bool) for c, (_, toks) in CONCEPTS.items()}
         self.request = np.array([bool(nt & REQUEST_TOKENS) for nt in self.name_tokens], dtype=bool)
