@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .catalogue import Catalogue, tokens
 from .labels import resolve_label_word
-from .vocab import CONCEPTS, QUALIFIERS, REQUEST_TOKENS, STOPWORDS, SYNONYMS
+from .vocab import CONCEPTS, LABEL_WORDS, QUALIFIERS, REQUEST_TOKENS, STOPWORDS, SYNONYMS
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -151,6 +151,10 @@ class MetricIndex:
             b += 0.08 * self.request
         for w in it.by_words:
             b -= 0.1 * self._unresolvable(w)
+        for w in set(it.words) - set(it.by_words):  # "... used by all services": a metric with a service label
+            if w in LABEL_WORDS and w not in ("disk", "disks", "filesystem", "filesystems", "cpu", "core",
+                                              "queue", "queues", "version", "database", "status"):
+                b -= 0.05 * self._unresolvable(w)
         if it.ratio:
             b += 0.1 * (self.is_gauge & self.has_sibling)
         return b
