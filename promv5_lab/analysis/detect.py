@@ -100,9 +100,15 @@ class DetectorState:
     """The state of ``n`` independent detectors, advanced one sample at a time by :meth:`step`."""
 
     def __init__(self, n: int, config: DetectorConfig | None = None,
-                 counters: Sequence[bool] | np.ndarray | None = None) -> None:
+                 counters: Sequence[bool] | np.ndarray | None = None,
+                 periods: Sequence[float] | np.ndarray | None = None) -> None:
         self.config = c = config or DetectorConfig()
         self.n = n
+        # seasonal period of each series in seconds (0: none); default: the config's for all
+        self.period = np.full(n, float(c.season_s)) if periods is None else np.asarray(periods, dtype=float)
+        if self.period.shape != (n,) or np.any(~np.isfinite(self.period)) or np.any(self.period < 0):
+            raise InputError(f"periods needs {n} finite, non-negative numbers of seconds")
+        self._seasonal = bool(np.any(self.period > 0))
         self.is_counter = np.full(n, c.counter) if counters is None else np.asarray(counters, dtype=bool)
         if self.is_counter.shape != (n,):
             raise InputError(f"counters has {self.is_counter.size} flags for {n} series")
@@ -127,7 +133,7 @@ class DetectorState:
         self.moves = np.zeros(n, dtype=np.int64)     # samples that differed from the previous one
         self.quantum = np.full(n, np.inf)            # smallest non-zero change seen (resolution)
         self.peak = z.copy()                         # largest recent surprise
-        b = c.season_buckets if c.season_s > 0 else 1
+        b = c.season_buckets if self._seasonal else 1
         self.profile = np.zeros((n, b))
         self.seen = np.zeros((n, b), dtype=bool)
         self._rows = np.arange(n)
@@ -171,24 +177,26 @@ class DetectorState:
         for arr in (self.mean, self.level):
             arr[fresh] = x0[fresh]
         # ---- predictions made before seeing x
-        if c.season_s > 0:
+        if self._seasonal:
             tt = np.broadcast_to(np.asarray(t, dtype=float), x0.shape)
-            slot = ((tt % c.season_s) * (c.season_buckets / c.season_s)).astype(np.int64) % c.season_buckets
+            per = np.where(self.period > 0, self.period, 1.0)
+            slot = ((tt % per) * (c.season_buckets / per)).astype(np.int64) % c.season_buckets
         else:
             slot = np.zeros(self.n, dtype=np.int64)
         seen = self.seen[self._rows, slot]
         prof = np.where(seen, self.profile[self._rows, slot], 0.0)
         tiny = 1e-9 + c.scale_floor * np.abs(self.mean)
         r_lvl = x0 - self.mean
-        # nor below half the series' resolution (integer-valued series: one step is not 10 sigma)
+        # nor, for a series that usually moves, below half its resolution (integer-valued series)
         tiny = np.maximum.reduce([tiny, c.long_floor * self.long_scale,
-                                  np.where(np.isfinite(self.quantum), 0.5 * self.quantum, 0.0)])
+                                  np.where(np.isfinite(self.quantum) & (self.moves * 2 >= self.count),
+                                           0.5 * self.quantum, 0.0)])
         sc_lvl = np.maximum(self.scale, tiny)
         r_sea = x0 - prof - self.level
         sc_sea = np.maximum(self.s_scale, tiny)
-        use_sea = (self.err_sea < 0.9 * self.err_lvl) & (c.season_s > 0)
+        use_sea = (self.err_sea < 0.9 * self.err_lvl) & (self.period > 0)
         z_signed = np.where(use_sea, r_sea / sc_sea, r_lvl / sc_lvl)
-        if c.models == "min" and c.season_s > 0:
+        if c.models == "min" and self._seasonal:
             z_signed = np.where(np.abs(r_sea) / sc_sea < np.abs(r_lvl) / sc_lvl, r_sea / sc_sea, r_lvl / sc_lvl)
         z_main = np.abs(z_signed)
         # ---- CUSUM and variance burst on the standardised residual
@@ -236,7 +244,7 @@ class DetectorState:
                                 self.err_lvl)
         self.err_sea = np.where(p, (1 - e_a) * self.err_sea + e_a * np.minimum(np.abs(r_sea), k * sc_sea),
                                 self.err_sea)
-        if c.season_s > 0:
+        if self._seasonal:
             # the profile never learns a new regime wholesale: an incident must not become "normal
             # at this time of day" for tomorrow
             new_prof = np.where(seen, prof + c.season_alpha * np.clip(x0 - self.level - prof, -k * sc_sea, k * sc_sea),
@@ -252,10 +260,11 @@ class DetectorState:
 class StreamingDetector:
     """One series, one sample at a time: ``update(t, value) -> score in [0, 1]``; O(1) per sample."""
 
-    def __init__(self, config: DetectorConfig | None = None, counter: bool | None = None) -> None:
+    def __init__(self, config: DetectorConfig | None = None, counter: bool | None = None,
+                 period_s: float | None = None) -> None:
         self.config = config or DetectorConfig()
         flags = None if counter is None else [counter]
-        self._state = DetectorState(1, self.config, flags)
+        self._state = DetectorState(1, self.config, flags, None if period_s is None else [period_s])
         self._x = np.empty(1)
 
     def update(self, t: float, value: float) -> float:
@@ -265,7 +274,8 @@ class StreamingDetector:
 
 
 def score_arrays(t: np.ndarray, values: np.ndarray, config: DetectorConfig | None = None, *,
-                 counters: Sequence[bool] | None = None, progress: bool = False) -> np.ndarray:
+                 counters: Sequence[bool] | None = None, periods: Sequence[float] | None = None,
+                 progress: bool = False) -> np.ndarray:
     """Scores for ``values`` of shape ``(T, n)``: n series sampled at ``t`` (shape ``(T,)`` or ``(T, n)``)."""
     v = np.asarray(values, dtype=float)
     if v.ndim == 1:
@@ -273,7 +283,7 @@ def score_arrays(t: np.ndarray, values: np.ndarray, config: DetectorConfig | Non
     tt = np.asarray(t, dtype=float)
     if tt.shape[0] != v.shape[0]:
         raise InputError(f"{tt.shape[0]} timestamps for {v.shape[0]} samples")
-    state = DetectorState(v.shape[1], config, counters)
+    state = DetectorState(v.shape[1], config, counters, periods)
     out = np.empty_like(v)
     rows = range(v.shape[0])
     if progress:
@@ -286,7 +296,8 @@ def score_arrays(t: np.ndarray, values: np.ndarray, config: DetectorConfig | Non
 
 
 def score_frame(wide: pd.DataFrame, config: DetectorConfig | None = None, *,
-                counters: Sequence[bool] | None = None, progress: bool = True) -> pd.DataFrame:
+                counters: Sequence[bool] | None = None, periods: Sequence[float] | None = None,
+                progress: bool = True) -> pd.DataFrame:
     """Scores for every column of a wide frame (``frames.to_wide()``); same index and columns."""
     import pandas as pd
 
@@ -294,5 +305,6 @@ def score_frame(wide: pd.DataFrame, config: DetectorConfig | None = None, *,
         raise InputError("score_frame needs a wide frame with a DatetimeIndex",
                          hint="build it with promv5_lab.frames.to_wide()")
     t = wide.index.as_unit("ns").asi8.astype(float) / 1e9
-    scores = score_arrays(t, wide.to_numpy(dtype=float), config, counters=counters, progress=progress)
+    scores = score_arrays(t, wide.to_numpy(dtype=float), config, counters=counters, periods=periods,
+                          progress=progress)
     return pd.DataFrame(scores, index=wide.index, columns=wide.columns)

@@ -75,28 +75,48 @@ def flags_to_anomalies(scores: pd.DataFrame, flags: pd.DataFrame, thresholds: di
 
 def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_fpr: float = 0.005,
            floor: float = DEFAULT_FLOOR, train: slice | None = None, counters: Sequence[bool] | None = None,
-           cap: float = 0.95, merge_gap: int = 5, progress: bool = True) -> AnomalyScores:
+           cap: float = 0.95, merge_gap: int = 5, seasonality: str = "fixed",
+           progress: bool = True) -> AnomalyScores:
     """Score every series of a wide frame, learn per-series thresholds, flag and group into anomalies.
 
     ``train`` selects the rows (a positional or time slice) whose scores calibrate the thresholds;
     the default uses every row, which is retrospective (it looks at the whole span): give a slice
     that ends before the span of interest for an honest, forward-looking calibration.
+    ``seasonality="auto"`` learns each series' cycle (day, week, hour or none) from the training rows
+    with statsmodels (:mod:`.seasonality`); ``"fixed"`` uses ``config.season_s`` for every series.
     """
     import pandas as pd
 
     if not isinstance(wide, pd.DataFrame) or wide.shape[1] == 0:
         raise InputError("detect() needs a wide frame with at least one series",
                          hint="build it with promv5_lab.frames.to_wide()")
+    if seasonality not in ("fixed", "auto"):
+        raise InputError(f"seasonality must be 'fixed' or 'auto', got {seasonality!r}")
     cfg = config or DetectorConfig()
-    scores = score_frame(wide, cfg, counters=counters, progress=progress)
-    calib = scores if train is None else (scores.iloc[train] if isinstance(train.start, (int, type(None)))
-                                          and isinstance(train.stop, (int, type(None))) else scores.loc[train])
+
+    def training(frame: pd.DataFrame) -> pd.DataFrame:
+        if train is None:
+            return frame
+        positional = all(isinstance(x, (int, type(None))) for x in (train.start, train.stop))
+        return frame.iloc[train] if positional else frame.loc[train]
+
+    periods = None
+    learned: dict[str, float] = {}
+    if seasonality == "auto":
+        from .seasonality import learn_periods
+
+        found = learn_periods(training(wide))
+        learned = {k: v.period_s for k, v in found.items()}
+        periods = [learned[str(c)] for c in wide.columns]
+    scores = score_frame(wide, cfg, counters=counters, periods=periods, progress=progress)
+    calib = training(scores)
     thresholds = learn_thresholds(calib, target_fpr=target_fpr, floor=floor, cap=max(cap, floor))
     thr = pd.Series(thresholds).reindex([str(c) for c in scores.columns]).to_numpy()
     flags = pd.DataFrame(scores.to_numpy() >= thr[None, :], index=scores.index, columns=scores.columns)
     anomalies = flags_to_anomalies(scores, flags, thresholds, merge_gap)
     params = {"detector": "promv5_lab.analysis.detect", "config": asdict(cfg), "target_fpr": target_fpr,
               "floor": floor, "cap": max(cap, floor), "train": repr(train),
+              "seasonality": seasonality, "periods_s": learned,
               "start": str(wide.index[0]) if len(wide) else None, "end": str(wide.index[-1]) if len(wide) else None, "step": str(wide.index.freq)}
     log.info("scored %d series x %d samples: %d anomalies", wide.shape[1], wide.shape[0], len(anomalies))
     return AnomalyScores(scores, flags, thresholds, anomalies, params)

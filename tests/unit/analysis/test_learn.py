@@ -53,3 +53,25 @@ def test_training_slice_and_episode_grouping():
     assert [(e.samples, e.start.minute) for e in eps] == [(5, 1), (1, 26)]
     with pytest.raises(InputError):
         detect(pd.DataFrame(), progress=False)
+
+
+def test_seasonality_is_learned_per_series_and_used():
+    from promv5_lab.analysis.seasonality import learn_periods
+
+    n = 288 * 6
+    idx = pd.date_range("2026-01-05", periods=n, freq="5min", tz="UTC")
+    t = np.arange(n) * 300.0
+    rng = np.random.default_rng(1)
+    wide = pd.DataFrame({"daily": 50 + 10 * np.sin(2 * np.pi * t / 86400) + rng.standard_normal(n),
+                         "hourly": 50 + 5 * np.sin(2 * np.pi * t / 3600) + rng.standard_normal(n),
+                         "noise": 50 + rng.standard_normal(n)}, index=idx)
+    found = learn_periods(wide)
+    assert found["daily"].period_s == 86400 and found["daily"].strength > 0.5
+    assert found["hourly"].period_s == 3600
+    assert found["noise"].period_s == 0
+    wide.iloc[288 * 5 + 60:288 * 5 + 84, 0] = 50.0  # the last daily peak never comes
+    res = detect(wide, seasonality="auto", train=slice(0, 288 * 4), progress=False)
+    assert res.params["periods_s"] == {"daily": 86400.0, "hourly": 3600.0, "noise": 0.0}
+    assert any(a.series == "daily" and a.start >= idx[288 * 5 + 60].to_pydatetime() for a in res.anomalies)
+    with pytest.raises(InputError, match="seasonality"):
+        detect(wide, seasonality="sometimes", progress=False)
