@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 _LAZY = {"Catalogue": "catalogue", "catalogue_for": "catalogue", "OfflinePlanner": "planner",
-         "Planner": "planner", "render": "render"}
-__all__ = ["Catalogue", "OfflinePlanner", "Planner", "catalogue_for", "render"]
+         "Planner": "planner", "render": "render", "LLMPlanner": "llm"}
+__all__ = ["Catalogue", "LLMPlanner", "OfflinePlanner", "Planner", "catalogue_for", "render"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalogue import Catalogue, catalogue_for
+    from .llm import LLMPlanner
     from .planner import OfflinePlanner, Planner
     from .render import render
 

@@ -36,3 +36,13 @@ def test_catalogue_for_caches_until_refresh(exporters_backend):
     assert b is not a and b.key == a.key
     assert b.metrics["pg_stat_activity_count"].has_value("state", "idle")
     assert not b.metrics["pg_stat_activity_count"].has_value("state", "waiting")
+
+
+def test_planner_modules_import_without_torch_or_pandas():
+    import subprocess
+    import sys
+
+    code = ("import sys, promv5_lab.nl.planner, promv5_lab.nl.render, promv5_lab.investigation, promv5_lab.nl.cli; "
+            "print(sorted(m for m in ('torch', 'transformers', 'pandas', 'IPython') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
