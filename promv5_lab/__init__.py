@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._lazy import lazy_exports
 
@@ -27,7 +27,7 @@ _LAZY = {
     "Promv5Error": "errors",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "load_ipython_extension", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .backends import open_backend
@@ -39,6 +39,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 __getattr__ = lazy_exports(__name__, _LAZY, globals())
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext promv5_lab``: registers ``%ask``, ``%%ask`` and ``%promv5``."""
+    from .ui.magics import load_ipython_extension as _load
+
+    _load(ipython)
 
 
 def __dir__() -> list[str]:

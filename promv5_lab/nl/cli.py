@@ -18,16 +18,18 @@ def register(app: typer.Typer) -> None:
                                      "answer, confidence, series)."),
         lexical: bool = typer.Option(False, "--lexical", help="Do not load the embedding model (lexical only)."),
     ) -> None:
-        """Answer a question about your metrics: the PromQL it ran, the result and one sentence."""
+        """Answer a question about your metrics: the PromQL it ran, the result and one sentence.
+
+        With neither --backend nor --data it asks the bundled demo history (generated on first use, ending now).
+        """
         from ..backends import telemetry
         from ..config import load_settings
-        from ..errors import ConfigError
+        from ..errors import InputError
         from ..investigation import Investigation
         from ..types import as_utc
 
-        if not backend and not data:
-            raise ConfigError("ask needs something to ask", hint="Pass --backend URL (a Prometheus) or --data DIR "
-                              "(create one with: promv5-lab simulate --out DIR)")
+        if backend and data:
+            raise InputError("Pass either --backend or --data, not both")
         now = as_utc(at) if at else None
         settings = load_settings(backend_url=backend, data_dir=data)
         with telemetry(settings) as b:

@@ -9,9 +9,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 END = "2026-11-20T12:00:00Z"
-# the lead wires nl.cli.register into promv5_lab.cli; until then this runs the same app with it registered
-RUN = ("import sys; from promv5_lab import cli; from promv5_lab.nl.cli import register; "
-       "cli._register(); register(cli.app); cli._register = lambda: None; sys.exit(cli.main(sys.argv[1:]))")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +21,7 @@ def history(tmp_path_factory):
 
 
 def ask(*args, timeout=120):
-    proc = subprocess.run([sys.executable, "-c", RUN, "ask", *args], check=False, cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "promv5_lab.cli", "ask", *args], check=False, cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
     return proc
 
