@@ -54,5 +54,6 @@ def test_ask_clarifies_and_errors_are_short(history):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["promql"] is None and out["clarification"]["candidates"]
-    proc = ask("anything")
+    proc = ask("anything", "--data", str(history / "no-such-dir"))
     assert proc.returncode == 2 and "Hint:" in proc.stderr and "Traceback" not in proc.stderr
+    assert "no-such-dir" in proc.stderr
