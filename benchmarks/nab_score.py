@@ -36,19 +36,32 @@ from promv5_lab.analysis.nab import default_nab_dir, load_corpus, rolling_z_scor
 from promv5_lab.analysis.nabscore import PROFILES, score_corpus
 
 
-def _cli_scores(files) -> dict[str, np.ndarray]:
-    from promv5_lab.cli import main as cli_main
+def _detect_app():
+    """The ``detect`` command as registered by promv5_lab.analysis.cli (same code as ``promv5-lab detect``)."""
+    import typer
 
+    from promv5_lab.analysis.cli import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command keeps typer in sub-command mode
+        pass
+
+    return app
+
+
+def _cli_scores(files) -> dict[str, np.ndarray]:
+    import pandas as pd
+
+    app = _detect_app()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for f in files:
             src = Path(_NAB_DIR) / "data" / f.key
             dst = Path(tmp) / "out.csv"
-            code = cli_main(["detect", str(src), "--out", str(dst)])
-            if code != 0:
-                raise SystemExit(f"promv5-lab detect failed on {f.key} (exit {code})")
-            import pandas as pd
-
+            app(["detect", str(src), "--out", str(dst)], standalone_mode=False)
             out[f.key] = pd.read_csv(dst)["anomaly_score"].to_numpy(dtype=float)
     return out
 

@@ -14,11 +14,16 @@ Components, all learned online from the series itself:
 * level: a robust EWMA mean and EWMA absolute deviation; updates are winsorised at ``clip`` scales so
   an anomaly cannot drag the baseline with it, unless ``accept`` big residuals come in a row (then it
   is a new regime and is learned quickly);
-* seasonal: an additive time-of-day profile (``season_s`` seconds in ``season_buckets`` slots) on
-  top of a level; whichever of the two models has the lower running error is the one that scores;
+* seasonal: an additive profile over the period (``season_s`` seconds, or a per-series period learned
+  in batch by :mod:`.seasonality`, in ``season_buckets`` slots) on top of a level; whichever of the
+  two models has the lower running error is the one that scores; the profile is always winsorised
+  (an incident must not become "normal at this time of day" for tomorrow);
+* scale floors: a fraction of the level, a fraction of the long-run scale (quiet nights do not make
+  every later wiggle infinite) and, for series that usually move, half their resolution;
 * shift: a two-sided CUSUM of the standardised residuals (level shifts, slow leaks; off by default);
 * volatility: the short-run mean absolute residual (variance bursts; off by default);
-* flatline: a run of identical values longer than twice any run seen while learning (stuck exporter);
+* flatline: in a series that usually moves, a run of identical values longer than twice any run seen
+  while learning (a stuck exporter);
 * drop-out: missing samples (NaN) in a row in a series that had been reporting;
 * counters: scored on increments; a decrease is a reset (the new value is the increment), never an
   anomaly.
@@ -27,7 +32,9 @@ The combined surprise (in robust standard deviations) is turned into a score by 
 the largest surprise this series has produced recently (``record_decay`` per sample):
 ``score = r / (1 + r)`` with ``r = surprise / max(1, recent peak)``, so 0.5 means "as unusual as
 anything seen lately" and a flag needs a new record. This normalisation is what makes one threshold
-work across very different series, and it stops one long episode from flagging again and again.
+work across very different series, and it stops one long episode from flagging again and again (one
+sample raises the peak at most ``peak_growth`` times, so a single extreme sample does not blind the
+series for hours; a long episode still raises it a lot).
 """
 
 from __future__ import annotations
