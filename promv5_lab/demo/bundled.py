@@ -1,7 +1,8 @@
 """The bundled demo history: what every command reads when given neither ``--backend`` nor ``--data``.
 
 It is generated on first use into the cache directory and regenerated when it no longer ends at the
-present moment (older than ``max_age_s``), so "the last hour" always means something.
+present moment (older than ``max_age_s``, under Prometheus's 5-minute lookback so an instant query
+"now" still finds samples), so "the last hour" always means something.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ DEMO_SEED = 42
 STAMP = "bundled-demo.json"
 
 
-def demo_history(cache_dir: str | Path, *, max_age_s: float = 600.0, seed: int = DEMO_SEED,
+def demo_history(cache_dir: str | Path, *, max_age_s: float = 240.0, seed: int = DEMO_SEED,
                  days: float = DEMO_DAYS, progress: bool = False) -> Path:
     """A directory holding a demo history that ends less than ``max_age_s`` ago (made if needed)."""
     from .simulate import simulate

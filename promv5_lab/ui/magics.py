@@ -92,6 +92,8 @@ def chart(answer: Any) -> Any:
     frame = res.frame
     labels = label_columns(frame)
     title = answer.promql if len(answer.promql) < 90 else answer.promql[:87] + "..."
+    # HoloViews formats titles with str.format ({label}, {group}): PromQL braces must be escaped.
+    title = title.replace("{", "{{").replace("}", "}}")
     if answer.plan.kind == "instant":
         keyed = frame.assign(series=frame[labels].astype(str).agg(",".join, axis=1) if labels else "value")
         return hv.Bars(keyed, "series", VALUE).opts(title=title)
@@ -136,8 +138,8 @@ def _make_magics(ipython: Any) -> Any:
                 if args.backend or args.data:
                     self.session.connect(args.backend, args.data)
                 if self.session.investigation is None:
-                    raise Promv5Error("Not connected to any telemetry",
-                                      hint="%promv5 connect URL, or %%ask --data DIR (a promv5-lab simulate output)")
+                    # Like every command: with neither a URL nor a data dir, the bundled demo history.
+                    display(Markdown(self.session.connect()))
                 if args.at:
                     from ..types import as_utc
 

@@ -23,6 +23,7 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    # The analysis cell printed the provenance of the query it ran.
+    # Every notebook shows the PromQL it ran (printed provenance, or the answer's Markdown).
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-    assert "sum by (service)" in text and "range" in text
+    text += "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "sum by (service)" in text and "rate(" in text

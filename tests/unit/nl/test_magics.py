@@ -38,11 +38,25 @@ def test_cell_magic_answers_and_stores_the_frame(shell, exporters_backend):
 
 
 def test_errors_are_short_and_status_is_a_table(shell):
-    out, _ = run(shell.run_line_magic, "ask", "p99 latency")
-    assert "Not connected" in out and "Traceback" not in out
+    out, _ = run(shell.run_cell_magic, "ask", "--data /nonexistent/dir", "p99 latency")
+    assert "**Error:**" in out and "/nonexistent/dir" in out and "Traceback" not in out
     out, _ = run(shell.run_cell_magic, "ask", "--bogus", "x")
     assert "cannot read the options" in out
     out, _ = run(shell.run_line_magic, "promv5", "connect --data /nonexistent/dir")
     assert "**Error:**" in out and "Hint" in out
     out, _ = run(shell.run_line_magic, "promv5", "status")
     assert "| backend |" in out and "| embeddings |" in out
+
+
+def test_chart_renders_when_the_promql_has_braces(exporters_backend):
+    """HoloViews formats titles with str.format: a PromQL title with {matchers} must still render."""
+    import holoviews as hv
+
+    from promv5_lab.investigation import Investigation
+    from promv5_lab.ui.magics import chart
+
+    inv = Investigation(exporters_backend, now="2026-11-20T12:00:00Z", use_embeddings=False)
+    ans = inv.ask("requests per second for /api/cart over the last 30 minutes")
+    assert "{" in ans.promql and "}" in ans.promql
+    fig = hv.render(chart(ans), backend="bokeh")
+    assert ans.promql[:40] in fig.title.text
