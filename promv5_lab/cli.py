@@ -53,6 +53,7 @@ def demo_command(
 
 
 def _register() -> None:
+    from .analysis.cli import register as register_analysis
     from .backends.cli import register as register_backends
     from .backends.embedded.cli import register as register_embedded
     from .demo.cli import register as register_demo
@@ -62,6 +63,7 @@ def _register() -> None:
     register_backends(app)
     register_embedded(app)
     register_nl(app)
+    register_analysis(app)
 
 
 def main(argv: list[str] | None = None) -> int:
