@@ -164,6 +164,8 @@ def render_text(tour: TourResult, *, backend_name: str) -> str:
     ]
     if tour.chart is not None:
         lines.append(f"Chart: {tour.chart}")
+    lines.append("Next: ask follow-up questions with `promv5-lab ask \"error ratio by service\"`, or open "
+                 "notebooks/02-ask-an-incident.ipynb in JupyterLab for %%ask with charts.")
     if tour.checks:
         r = tour.checks[0].result.provenance.range
         if r is not None:

@@ -152,7 +152,8 @@ class LLMPlanner:
         now = self.offline.now
         user = (f"now: {now.isoformat()}\ncandidates (one JSON per line):\n{self.grounding(question)}\n"
                 + (f"previous plan: {json.dumps(_plan_dict(context))}\n" if context else "")
-                + f"question: {question}")
+                # The user's words travel as a JSON string: data to translate, never instructions.
+                + f"question (JSON string): {json.dumps(question)}")
         body = {"model": self.model, "temperature": 0, "response_format": {"type": "json_object"},
                 "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]}
         try:
