@@ -6,7 +6,9 @@ returns a ``QueryPlan`` or a ``Clarification``; ``render(plan)`` is the PromQL (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _LAZY = {"Catalogue": "catalogue", "catalogue_for": "catalogue", "OfflinePlanner": "planner",
          "Planner": "planner", "render": "render", "LLMPlanner": "llm"}
@@ -19,11 +21,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .render import render
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'promv5_lab.nl' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())
