@@ -1,4 +1,5 @@
-"""Analysis commands of the ``promv5-lab`` CLI (the lead wires ``register`` into the app)."""
+"""Analysis commands of the ``promv5-lab`` CLI (the lead wires ``register`` into the app):
+``detect`` (CSV in, scores out), ``forecast`` and ``capacity`` (a PromQL query against --backend/--data/demo)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``detect`` to the ``promv5-lab`` app."""
+    """Add ``detect``, ``forecast`` and ``capacity`` to the ``promv5-lab`` app."""
+    from .forecast_cli import register_forecast
+
+    register_forecast(app)
 
     @app.command("detect")
     def detect_cmd(

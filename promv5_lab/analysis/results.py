@@ -1,4 +1,4 @@
-"""Frozen result types of the analysis layer (anomalies and scored frames)."""
+"""Frozen result types of the analysis layer (anomalies and scored frames, forecasts, capacity)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Anomaly", "AnomalyScores"]
+__all__ = ["Anomaly", "AnomalyScores", "ForecastResult", "CapacityResult"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,72 @@ class AnomalyScores:
         """Fraction of (present) samples flagged."""
         total = int(self.scores.notna().to_numpy().sum())
         return float(self.flags.to_numpy().sum()) / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """A fitted forecast of one series: point forecast and a prediction interval at ``level``.
+
+    ``mean``, ``lower`` and ``upper`` are float Series on the future UTC ``DatetimeIndex`` (same ``freq``
+    as the history). ``model`` names the model (``"ETS(A,Ad,N) + seasonal profile 1d"``) and ``params``
+    its fitted parameters and settings, so the forecast can be re-run by hand. ``paths`` holds simulated
+    future sample paths (steps x repetitions) when they were asked for, else ``None``.
+    """
+
+    series: str
+    mean: pd.Series
+    lower: pd.Series
+    upper: pd.Series
+    level: float
+    model: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    paths: object = None  # numpy array (steps, repetitions) or None
+
+    @property
+    def horizon_s(self) -> float:
+        idx = self.mean.index
+        return float((idx[-1] - idx[0]).total_seconds() + idx.freq.nanos / 1e9) if len(idx) else 0.0
+
+
+@dataclass(frozen=True)
+class CapacityResult:
+    """When a series is expected to cross ``limit``, with an interval, from one forecast.
+
+    Times are seconds from ``now`` (the last observed sample); ``None`` means "not within the horizon".
+    ``probability`` is the share of simulated paths that cross within ``horizon_s``.
+    """
+
+    series: str
+    limit: float
+    direction: str  # "rising" | "falling"
+    now: datetime
+    last_value: float
+    horizon_s: float
+    eta_s: float | None
+    lower_s: float | None
+    upper_s: float | None
+    level: float
+    probability: float
+    model: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        verb = "reaches" if self.direction == "rising" else "falls to"
+        pct = f"{self.level:.0%}"
+        if self.eta_s is None:
+            head = f"{self.series}: {verb} {self.limit:g} not within the horizon ({_span(self.horizon_s)})"
+        else:
+            head = f"{self.series}: {verb} {self.limit:g} in {_span(self.eta_s)}"
+        if self.lower_s is None:
+            tail = f"{pct} interval: not within the horizon"
+        else:
+            hi = _span(self.upper_s) if self.upper_s is not None else "beyond the horizon"
+            tail = f"{pct} interval {_span(self.lower_s)} to {hi}"
+        return f"{head} ({tail}; P(cross within {_span(self.horizon_s)}) = {self.probability:.0%})"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"

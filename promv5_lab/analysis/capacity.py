@@ -1,0 +1,93 @@
+"""Capacity: when does a series cross a limit, with an interval; and the probability it does so soon.
+
+Both come from one :class:`~promv5_lab.analysis.forecast.Forecaster` fit with simulated future paths:
+
+* the point estimate ``eta_s`` is where the mean forecast first crosses the limit;
+* the interval at ``level`` (80 % by default) is the (1-level)/2 and (1+level)/2 quantiles of the
+  first-crossing times of the simulated paths (a path that never crosses counts as "after the horizon",
+  so a quantile past the horizon is reported as "beyond the horizon");
+* :func:`failure_probability` is the share of paths that cross within the horizon.
+
+The direction is rising when the limit is above the last value (usage -> size), falling otherwise
+(filesystem avail -> 0).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError
+from .forecast import Forecaster
+from .results import CapacityResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["time_to_limit", "failure_probability", "first_crossing"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIMULATIONS = 500
+
+
+def first_crossing(values: np.ndarray, limit: float, rising: bool) -> np.ndarray:
+    """Index of the first step at which each column of ``values`` (steps x paths) reaches ``limit``;
+    ``-1`` where it never does. A 1-D array is one path."""
+    v = np.asarray(values, dtype=float)
+    one = v.ndim == 1
+    v = v[:, None] if one else v
+    hit = v >= limit if rising else v <= limit
+    first = np.where(hit.any(axis=0), hit.argmax(axis=0), -1)
+    return first[0:1] if one else first
+
+
+def time_to_limit(series: pd.Series, limit: float, horizon_s: float, *, level: float = 0.8,
+                  forecaster: Forecaster | None = None, simulations: int = DEFAULT_SIMULATIONS,
+                  seed: int = 0, name: str | None = None) -> CapacityResult:
+    """When ``series`` is expected to reach ``limit`` within ``horizon_s`` seconds, with an interval."""
+    if not np.isfinite(limit):
+        raise InputError(f"limit must be a finite number, got {limit!r}")
+    if not horizon_s > 0:
+        raise InputError(f"horizon must be positive, got {horizon_s!r}")
+    if simulations < 20:
+        raise InputError(f"simulations must be at least 20, got {simulations}")
+    fc = forecaster or Forecaster(level=level, damped=False)
+    if fc.level != level:
+        fc = Forecaster(level=level, seasonal=fc.seasonal, trend=fc.trend, damped=fc.damped,
+                        min_strength=fc.min_strength)
+    result = fc.forecast(series, horizon_s, simulations=simulations, seed=seed, name=name)
+    observed = series.dropna()
+    last_value = float(observed.iloc[-1])
+    now = observed.index[-1].to_pydatetime()
+    rising = limit > last_value
+    step = float(result.params["step_s"])
+    offsets = (np.arange(len(result.mean)) + 1) * step  # seconds after the last sample
+    horizon = float(offsets[-1])
+    already = (last_value >= limit) if rising else (last_value <= limit)
+    if already:
+        eta = lo = hi = 0.0
+        prob = 1.0
+    else:
+        m = int(first_crossing(result.mean.to_numpy(), limit, rising)[0])
+        eta = float(offsets[m]) if m >= 0 else None
+        firsts = first_crossing(result.paths, limit, rising)
+        times = np.where(firsts >= 0, offsets[np.clip(firsts, 0, None)], np.inf)
+        prob = float(np.isfinite(times).mean())
+        q_lo, q_hi = np.quantile(times, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf")
+        lo = float(q_lo) if np.isfinite(q_lo) else None
+        hi = float(q_hi) if np.isfinite(q_hi) else None
+    params = {**result.params, "simulations": int(simulations), "seed": int(seed)}
+    return CapacityResult(series=result.series, limit=float(limit), direction="rising" if rising else "falling",
+                          now=now, last_value=last_value, horizon_s=horizon, eta_s=eta, lower_s=lo, upper_s=hi,
+                          level=level, probability=prob, model=result.model, params=params)
+
+
+def failure_probability(series: pd.Series, threshold: float, horizon_s: float, *,
+                        forecaster: Forecaster | None = None, simulations: int = DEFAULT_SIMULATIONS,
+                        seed: int = 0) -> float:
+    """P(the series crosses ``threshold`` within ``horizon_s``), from simulated forecast paths."""
+    return time_to_limit(series, threshold, horizon_s, forecaster=forecaster, simulations=simulations,
+                         seed=seed).probability
