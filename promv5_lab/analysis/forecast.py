@@ -11,7 +11,7 @@ How it works, so a person can redo it by hand:
    more than 20 % missing is refused.
 2. Seasonality: with ``seasonal="auto"`` the period comes from :func:`seasonality.learn_seasonality`
    (a day, a week or an hour; none when its strength is below ``min_strength``). A seasonal series is
-   adjusted by a classical decomposition profile: the mean, per phase of the period, of the series minus
+   adjusted by a classical decomposition profile: the median, per phase of the period, of the series minus
    its centred moving average (a profile of 1440 values for a day at 60 s; statsmodels' seasonal ETS
    would have to estimate 1440 initial states, which is slow and fragile).
 3. The adjusted series gets statsmodels' ``ETSModel`` with additive errors and an additive (optionally
@@ -218,10 +218,18 @@ def _profile(y: np.ndarray, period: int) -> np.ndarray:
     trend = np.convolve(y, kernel, mode="same")
     half = kernel.size // 2
     detr = (y - trend)[half:y.size - half]
-    phases = (np.arange(y.size) % period)[half:y.size - half]
-    sums = np.bincount(phases, weights=detr, minlength=period)
-    counts = np.bincount(phases, minlength=period)
-    prof = np.divide(sums, counts, out=np.zeros(period), where=counts > 0)
+    # per-phase median (not mean): one incident (a traffic surge) in the history must not become part of
+    # every future day
+    start = half % period
+    grid = np.full(((start + detr.size + period - 1) // period) * period, np.nan)
+    grid[start:start + detr.size] = detr
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            prof = np.nanmedian(grid.reshape(-1, period), axis=0)
+    prof = np.where(np.isfinite(prof), prof, 0.0)
     return prof - prof.mean()
 
 

@@ -1,0 +1,147 @@
+"""Forecast accuracy: MASE of the ETS forecaster vs the seasonal-naive forecast, on held-back horizons.
+
+    python benchmarks/forecast_mase.py                 # demo world (4 days at 60 s, seed 7) + NAB series
+    python benchmarks/forecast_mase.py --skip-nab      # demo only
+
+For each series and each of ``--origins`` forecast origins (the last ones, one horizon apart), the model
+is fitted on the history before the origin and forecasts ``horizon`` steps. MASE = mean absolute error
+over the horizon / in-sample mean absolute error of the seasonal-naive one-period-back forecast (period
+= one day, or one step when a day does not fit twice). The seasonal-naive forecast (repeat the last day)
+is scored the same way; a ratio ETS/naive below 1 means the model beats it. Also reported: how often
+the 80 % interval covered the held-back points.
+Demo series: request rate, CPU and memory per service, free bytes per filesystem (5 m step, 3 d of
+history, 6 h horizon). NAB: a few realKnownCause/realTraffic/realTweets files, regularised to their
+median step (mean per bucket), the last 2000 points, a horizon of 1/20 of that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from promv5_lab.analysis.forecast import Forecaster  # noqa: E402
+from promv5_lab.errors import InputError  # noqa: E402
+
+NAB_FILES = ("realKnownCause/nyc_taxi.csv", "realKnownCause/machine_temperature_system_failure.csv",
+             "realKnownCause/ambient_temperature_system_failure.csv", "realKnownCause/cpu_utilization_asg_misconfiguration.csv",
+             "realTweets/Twitter_volume_AAPL.csv", "realAWSCloudwatch/ec2_cpu_utilization_5f5533.csv")
+DEMO_QUERIES = ('sum by (service) (rate(http_requests_total[5m]))',
+                'sum by (service) (rate(process_cpu_seconds_total[5m]))',
+                'max by (service) (process_resident_memory_bytes)',
+                'node_filesystem_avail_bytes')
+
+
+def evaluate(series: pd.Series, horizon: int, origins: int, level: float = 0.8) -> dict | None:
+    step = series.index.freq.nanos / 1e9
+    m = int(round(86400 / step))
+    y = series.to_numpy(dtype=float)
+    rows, models = [], []
+    for k in range(origins, 0, -1):
+        cut = len(y) - k * horizon
+        hist, fut = series.iloc[:cut], y[cut:cut + horizon]
+        hv = hist.to_numpy(dtype=float)
+        hv = hv[np.isfinite(hv)]
+        mm = m if hv.size >= 2 * m else 1
+        scale = np.nanmean(np.abs(hv[mm:] - hv[:-mm]))
+        if not np.isfinite(scale) or scale == 0 or not np.isfinite(fut).all():
+            continue
+        try:
+            res = Forecaster(level=level).forecast(hist, horizon * step)
+        except InputError:
+            continue
+        naive = np.resize(hv[-mm:], horizon) if mm > 1 else np.full(horizon, hv[-1])
+        models.append(res.model.replace("ETS(A,A,N) + seasonal profile", "season"))
+        rows.append((np.mean(np.abs(res.mean.to_numpy() - fut)) / scale, np.mean(np.abs(naive - fut)) / scale,
+                     np.mean((fut >= res.lower.to_numpy()) & (fut <= res.upper.to_numpy()))))
+    if not rows:
+        return None
+    a = np.array(rows)
+    return {"ets": float(a[:, 0].mean()), "naive": float(a[:, 1].mean()), "coverage": float(a[:, 2].mean()),
+            "model": models[-1]}
+
+
+def demo_series(days: float, seed: int) -> dict[str, pd.Series]:
+    from promv5_lab.backends.embedded import EmbeddedBackend
+    from promv5_lab.demo.simulate import simulate
+    from promv5_lab.frames import to_wide
+    from promv5_lab.types import TimeRange, as_utc
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        simulate(tmp, days=days, step_s=60, seed=seed, end="2026-11-20T00:00:00Z")
+        be = EmbeddedBackend.open(tmp)
+        end = as_utc("2026-11-20T00:00:00Z")
+        tr = TimeRange(end - timedelta(days=days) + timedelta(minutes=10), end, 300)
+        for q in DEMO_QUERIES:
+            wide = to_wide(be.query_range(q, tr).frame, step_s=300)
+            for col in wide.columns:
+                out[f"demo {q.split('(')[-1].split('[')[0].split(')')[0]} {col}"] = wide[col]
+    return out
+
+
+def nab_series(nab_dir: Path, points: int) -> dict[str, pd.Series]:
+    out = {}
+    for name in NAB_FILES:
+        path = nab_dir / "data" / name
+        if not path.is_file():
+            print(f"  (missing {path})")
+            continue
+        df = pd.read_csv(path)
+        ts = pd.to_datetime(df["timestamp"], utc=True)
+        step = pd.Series(ts).diff().median()
+        s = pd.Series(df["value"].to_numpy(dtype=float), index=ts).resample(step).mean().iloc[-points:]
+        s.index.freq = step
+        out[f"NAB {name}"] = s
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=float, default=4.0, help="days of demo history")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--origins", type=int, default=3)
+    ap.add_argument("--nab-dir", type=Path, default=ROOT.parent / "shared" / "nab")
+    ap.add_argument("--skip-nab", action="store_true")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    t0 = time.perf_counter()
+    groups = {"demo": (demo_series(args.days, args.seed), 72)}
+    if not args.skip_nab:
+        groups["NAB"] = (nab_series(args.nab_dir, 2000), 100)
+    for group, (series, horizon) in groups.items():
+        scores = []
+        print(f"{group}: horizon {horizon} steps, {args.origins} origins")
+        for name, s in series.items():
+            r = evaluate(s, horizon, args.origins)
+            if r is None:
+                continue
+            scores.append({**r, "name": name})
+            print(f"  {name[:70]:70s} MASE ets {r['ets']:7.3f}  seasonal-naive {r['naive']:7.3f}  "
+                  f"80% coverage {r['coverage']:.2f}  {r['model']}")
+        if scores:
+            scores = [r for r in scores if r["naive"] > 1e-9]  # a constant series has nothing to forecast
+            ets = np.array([r["ets"] for r in scores])
+            naive = np.array([r["naive"] for r in scores])
+            cov = np.mean([r["coverage"] for r in scores])
+            print(f"{group} summary over {len(scores)} series: median MASE ets {np.median(ets):.3f} vs "
+                  f"seasonal-naive {np.median(naive):.3f}; ets better on {int((ets < naive).sum())}/{len(scores)}; "
+                  f"geometric mean ratio ets/naive {np.exp(np.mean(np.log(ets / naive))):.3f}; "
+                  f"mean 80% coverage {cov:.2f}")
+    print(f"done in {time.perf_counter() - t0:.0f} s. Reproduce: python benchmarks/forecast_mase.py "
+          + " ".join(sys.argv[1:] if argv is None else argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
