@@ -117,6 +117,12 @@ class Forecaster:
             sim = np.asarray(fit.simulate(steps, anchor="end", repetitions=int(simulations),
                                           rng=np.random.default_rng(seed)), dtype=float)
             paths = sim.reshape(steps, -1) + future_season[:, None]
+        # A series that was never negative (rates, bytes, counts) cannot go below zero: clip, and say so.
+        nonneg = bool(np.nanmin(y) >= 0)
+        if nonneg:
+            mean, lower, upper = np.maximum(mean, 0.0), np.maximum(lower, 0.0), np.maximum(upper, 0.0)
+            if paths is not None:
+                paths = np.maximum(paths, 0.0)
         trend_code = ("Ad" if self.damped else "A") if use_trend else "N"
         model_name = f"ETS(A,{trend_code},N)"
         if period_steps:
@@ -131,6 +137,7 @@ class Forecaster:
             "season_period_s": float(period_steps * step),
             "season_strength": float(strength),
             "damped": bool(self.damped and use_trend),
+            "clipped_at_zero": nonneg,
             "sigma2": float(np.nanvar(np.asarray(fit.resid, dtype=float))),
             "aic": float(fit.aic),
             **{str(k): float(v) for k, v in zip(fit.param_names, fit.params)},

@@ -106,7 +106,8 @@ class CapacityResult:
         verb = "reaches" if self.direction == "rising" else "falls to"
         pct = f"{self.level:.0%}"
         if self.eta_s is None:
-            head = f"{self.series}: {verb} {self.limit:g} not within the horizon ({_span(self.horizon_s)})"
+            head = f"{self.series}: does not {'reach' if self.direction == 'rising' else 'fall to'} {self.limit:g} " \
+                   f"within {_span(self.horizon_s)} by the mean forecast"
         else:
             head = f"{self.series}: {verb} {self.limit:g} in {_span(self.eta_s)}"
         if self.lower_s is None:

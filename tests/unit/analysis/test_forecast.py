@@ -142,3 +142,16 @@ def test_first_crossing():
     v = np.array([[5.0, 5.0], [3.0, 6.0], [1.0, 7.0]])
     assert first_crossing(v, 2.0, rising=False).tolist() == [2, -1]
     assert first_crossing(v, 6.0, rising=True).tolist() == [-1, 1]
+
+
+def test_a_never_negative_series_is_not_forecast_below_zero():
+    """Rates and byte counts near zero: the interval is clipped at 0 and the clipping is recorded."""
+    rng = np.random.default_rng(3)
+    idx = pd.date_range("2026-01-01", periods=300, freq="5min", tz="UTC")
+    y = pd.Series(np.abs(rng.normal(0.5, 1.0, len(idx))), index=idx)
+    res = Forecaster(seasonal=None).forecast(y, 6 * 3600.0)
+    assert (res.lower >= 0).all() and (res.mean >= 0).all()
+    assert res.params["clipped_at_zero"] is True
+    assert (res.upper > res.lower).any()
+    signed = Forecaster(seasonal=None).forecast(y - 1.0, 6 * 3600.0)
+    assert signed.params["clipped_at_zero"] is False and (signed.lower < 0).any()
