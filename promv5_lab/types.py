@@ -294,3 +294,68 @@ class Clarification:
     message: str
     candidates: tuple[str, ...] = ()
     reason: Literal["ambiguous", "unknown"] = "unknown"
+
+
+# --- Diagnosis: what the root-cause work returns, what remediation triggers on and reports print -----------
+
+CauseKind = Literal["deploy", "resource_exhaustion", "dependency_failure", "traffic", "unknown"]
+EvidenceKind = Literal["query", "anomaly", "log_template", "trace", "event", "alert", "dependency"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact behind a candidate cause, re-derivable by hand.
+
+    ``promql`` (with ``start``/``end``) for metric evidence, ``detail`` for a log template with its counts,
+    exemplar trace ids, an event; ``weight`` is its contribution to the candidate's score.
+    """
+
+    kind: EvidenceKind
+    summary: str
+    promql: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    detail: tuple[tuple[str, str], ...] = ()
+    weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """A ranked candidate: which service, what kind of cause, how sure, and the evidence."""
+
+    service: str
+    kind: CauseKind
+    confidence: float
+    evidence: tuple[Evidence, ...] = ()
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.confidence <= 1.0):
+            raise InputError(f"confidence must be in [0, 1], got {self.confidence!r}")
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """Something that happened at ``at``: an anomaly onset, an alert, a deploy, a log surge, an action."""
+
+    at: datetime
+    kind: str
+    service: str | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The answer to "why?" at a time: ranked root causes (best first), the timeline, and symptoms."""
+
+    at: datetime
+    window: TimeRange
+    root_causes: tuple[RootCause, ...]
+    timeline: tuple[TimelineEvent, ...] = ()
+    symptoms: tuple[str, ...] = ()
+    backend: str = ""
+    elapsed_s: float = 0.0
+
+    @property
+    def top(self) -> RootCause | None:
+        return self.root_causes[0] if self.root_causes else None
