@@ -6,6 +6,9 @@ Public API (imported lazily, so ``import promv5_lab.analysis`` stays cheap)::
     det = StreamingDetector();  score = det.update(t_unix_s, value)     # one series, O(1) per sample
     scores = score_frame(wide)                                          # many series (frames.to_wide())
     result = detect(wide)          # scores + per-series thresholds + flags + Anomaly episodes
+    from promv5_lab.analysis import learn, predict, recommend, optimize   # the issue's names
+    learn.normalBehavior(wide); learn.seasonality(wide); learn.dependencies(wide)
+    predict.anomalies(wide); predict.capacity(series, limit=0); predict.failures(wide, threshold=0.5)
 """
 
 from __future__ import annotations
@@ -23,13 +26,18 @@ _LAZY = {
     "learn_thresholds": "learn",
     "Anomaly": "results",
     "AnomalyScores": "results",
+    "NormalBehavior": "results",
+    "normal_behavior": "learn",
+    "normalBehavior": "learn",
+    "scan": "fleet",
 }
 
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detect import DetectorConfig, StreamingDetector, score_arrays, score_frame
-    from .learn import detect, learn_thresholds
-    from .results import Anomaly, AnomalyScores
+    from .fleet import scan
+    from .learn import detect, learn_thresholds, normal_behavior, normalBehavior
+    from .results import Anomaly, AnomalyScores, NormalBehavior
 
 __getattr__ = lazy_exports(__name__, _LAZY, globals())

@@ -22,12 +22,16 @@ import numpy as np
 
 from ..errors import InputError
 from .detect import DetectorConfig, score_frame
-from .results import Anomaly, AnomalyScores
+from .results import Anomaly, AnomalyScores, NormalBehavior
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DEFAULT_FLOOR", "NAB_THRESHOLD", "detect", "flags_to_anomalies", "learn_thresholds"]
+    from .dependencies import DependencyMap
+    from .seasonality import Seasonality
+
+__all__ = ["DEFAULT_FLOOR", "NAB_THRESHOLD", "dependencies", "detect", "flags_to_anomalies", "learn_thresholds",
+           "normalBehavior", "normal_behavior", "seasonality"]
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +124,96 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
               "start": str(wide.index[0]) if len(wide) else None, "end": str(wide.index[-1]) if len(wide) else None, "step": str(wide.index.freq)}
     log.info("scored %d series x %d samples: %d anomalies", wide.shape[1], wide.shape[0], len(anomalies))
     return AnomalyScores(scores, flags, thresholds, anomalies, params)
+
+
+def seasonality(data: pd.DataFrame | pd.Series, *, min_strength: float = 0.3) -> dict[str, Seasonality]:
+    """The strongest cycle (day / week / hour / none) of every series, with every candidate's strength."""
+    from .seasonality import learn_periods
+
+    return learn_periods(_as_wide(data, "seasonality"), min_strength=min_strength)
+
+
+def normal_behavior(data: pd.DataFrame | pd.Series, *, min_strength: float = 0.3) -> dict[str, NormalBehavior]:
+    """Per-series baseline: cycle and its strength, level, trend, noise, seasonal profile, hourly bands.
+
+    Robust to the anomalies in its own training data: medians per phase (an incident does not become part
+    of every day), a Theil-Sen trend, and a MAD noise level.
+    """
+    from .forecast import _profile, step_seconds
+    from .seasonality import learn_seasonality
+
+    wide = _as_wide(data, "normal_behavior")
+    step = step_seconds(wide.index)
+    t = wide.index.as_unit("ns").asi8.astype(float) / 1e9
+    hours = wide.index.hour.to_numpy()
+    out: dict[str, NormalBehavior] = {}
+    for col in wide.columns:
+        y = wide[col].to_numpy(dtype=float)
+        ok = np.isfinite(y)
+        if ok.sum() < 10:
+            raise InputError(f"{col}: {int(ok.sum())} samples are too few to learn a baseline (need 10)",
+                             hint="use a longer history or a finer step")
+        season = learn_seasonality(y, step, min_strength=min_strength)
+        filled = np.where(ok, y, np.interp(np.arange(y.size), np.flatnonzero(ok), y[ok]))
+        lag = int(round(season.period_s / step)) if season.period_s else 0
+        profile = np.zeros(0)
+        deseason = filled
+        if lag:
+            prof = _profile(filled, lag)              # indexed from the first sample
+            shift = int(round((t[0] % season.period_s) / step))
+            profile = np.roll(prof, shift)            # re-indexed by phase of the period (Unix time)
+            deseason = filled - prof[np.arange(filled.size) % lag]
+        slope = _theil_sen(t[ok], deseason[ok])
+        resid = deseason - slope * (t - t[0])
+        level = float(np.median(deseason[ok]))
+        noise = float(1.4826 * np.median(np.abs(resid[ok] - np.median(resid[ok]))))
+        med, p99 = [], []
+        for h in range(24):
+            v = y[(hours == h) & ok]
+            med.append(float(np.median(v)) if v.size else float("nan"))
+            p99.append(float(np.quantile(v, 0.99)) if v.size else float("nan"))
+        out[str(col)] = NormalBehavior(
+            series=str(col), step_s=step, period_s=season.period_s, strength=season.strength, level=level,
+            trend_per_day=float(slope * 86400.0), noise=noise, profile=tuple(float(p) for p in profile),
+            strengths=dict(season.strengths), hourly_median=tuple(med), hourly_p99=tuple(p99),
+            samples=int(ok.sum()), params={"start": str(wide.index[0]), "end": str(wide.index[-1]),
+                                           "min_strength": min_strength, "profile": "per-phase median",
+                                           "trend": "Theil-Sen", "noise": "1.4826 * MAD"})
+    return out
+
+
+def dependencies(data: pd.DataFrame, **kwargs) -> DependencyMap:
+    """Which series lead or follow which: see :func:`promv5_lab.analysis.dependencies.learn_dependencies`."""
+    from .dependencies import learn_dependencies
+
+    return learn_dependencies(data, **kwargs)
+
+
+# the issue's names
+normalBehavior = normal_behavior
+
+
+def _theil_sen(x: np.ndarray, y: np.ndarray, max_points: int = 400) -> float:
+    """Median of pairwise slopes (on at most ``max_points`` evenly spaced samples)."""
+    if x.size < 2:
+        return 0.0
+    idx = np.linspace(0, x.size - 1, min(max_points, x.size)).astype(int)
+    xs, ys = x[idx], y[idx]
+    i, j = np.triu_indices(xs.size, 1)
+    dx = xs[j] - xs[i]
+    keep = dx > 0
+    return float(np.median((ys[j] - ys[i])[keep] / dx[keep])) if keep.any() else 0.0
+
+
+def _as_wide(data, what: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(data, pd.Series):
+        freq = data.index.freq if isinstance(data.index, pd.DatetimeIndex) else None
+        data = data.to_frame(name=str(data.name) if data.name is not None else "value")
+        if freq is not None:
+            data.index.freq = freq
+    if not isinstance(data, pd.DataFrame) or data.shape[1] == 0 or not isinstance(data.index, pd.DatetimeIndex):
+        raise InputError(f"{what}() needs a wide frame (or a Series) with a DatetimeIndex",
+                         hint="build it with promv5_lab.frames.to_wide()")
+    return data

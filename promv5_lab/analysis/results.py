@@ -123,3 +123,39 @@ def _span(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds:.0f} s"
+
+
+@dataclass(frozen=True)
+class NormalBehavior:
+    """What "normal" looks like for one series, learned robustly from a training span.
+
+    ``period_s``/``strength`` are its strongest cycle (0 = none) and ``strengths`` every candidate's;
+    ``level`` is the median, ``trend_per_day`` a Theil-Sen slope (units per day) of the deseasonalised
+    series, ``noise`` the robust spread (1.4826 x MAD) of what is left after level, cycle and trend;
+    ``profile`` the per-phase median of the detrended series (length ``period_s / step_s``, phase 0 at
+    ``phase0`` Unix seconds modulo the period), so the expected value at time t is
+    ``level + trend + profile[phase(t)]``. ``hourly`` holds, per UTC hour of day, the median and the
+    99th percentile of the series (24 values each; NaN for hours with no data).
+    """
+
+    series: str
+    step_s: float
+    period_s: float
+    strength: float
+    level: float
+    trend_per_day: float
+    noise: float
+    profile: tuple[float, ...] = ()
+    strengths: Mapping[float, float] = field(default_factory=dict)
+    hourly_median: tuple[float, ...] = ()
+    hourly_p99: tuple[float, ...] = ()
+    samples: int = 0
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def expected(self, t_unix_s: float) -> float:
+        """The seasonal expectation (level + cycle, no trend) at a Unix time."""
+        if not self.profile or not self.period_s:
+            return self.level
+        n = len(self.profile)
+        slot = int((t_unix_s % self.period_s) / self.period_s * n) % n
+        return self.level + self.profile[slot]
