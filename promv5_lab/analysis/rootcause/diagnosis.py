@@ -1,0 +1,157 @@
+"""The entry point: ``diagnose(backend, at, logs=..., traces=...) -> Diagnosis``.
+
+1. metric signals found from the backend's catalogue (:mod:`.signals`) are queried over
+   ``[at - lookback, at]`` and scored: how abnormal each service's golden signals are now, since when;
+2. change events: version changes, restarts, ``up`` drops;
+3. when a logs backend is given, log templates of the window ``[at - window, at]`` against the baseline
+   before it (:mod:`.logs`); when a traces backend is given, the service graph and the error origins of
+   the window (:mod:`.traces`);
+4. candidates (service x kind) are ranked (:mod:`.rank`), and a timeline is assembled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ...errors import InputError
+from ...types import Diagnosis, TimelineEvent, TimeRange, as_utc, parse_duration
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...backends.base import LogsBackend, TracesBackend
+
+__all__ = ["DEFAULT_LOOKBACK_S", "DEFAULT_WINDOW_S", "diagnose"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW_S = 2 * 3600.0      # where the anomaly (and its onset) is looked for
+DEFAULT_LOOKBACK_S = 8 * 3600.0    # the baseline is the lookback before the window
+BASELINE_LOG_S = 4 * 3600.0        # log baseline before the window (kept short: logs are the costly part)
+MAX_LOG_LINES = 50_000
+MAX_SPANS = 100_000
+
+
+def diagnose(backend: Any, at: datetime | str | float, *, logs: LogsBackend | None = None,
+             traces: TracesBackend | None = None, window: str | float | TimeRange | None = None,
+             progress: bool = False, step: str | float | None = None,
+             lookback: str | float | None = None) -> Diagnosis:
+    """Why is something wrong at ``at``? Ranked root causes with their evidence, symptoms and a timeline.
+
+    ``backend`` is a MetricsBackend + MetricCatalogue (the embedded engine, Prometheus). ``window`` is how
+    far before ``at`` the trouble may have started (a duration, default 2h, or a TimeRange whose ``end``
+    is ``at``); ``lookback`` the whole span queried (default 8h, the part before the window is the
+    baseline); ``step`` the query resolution (default 60 s).
+    """
+    from ...nl.catalogue import catalogue_for
+    from .rank import Inputs, rank
+    from .signals import change_events, discover, hosts_of, measure
+
+    t0 = time.perf_counter()
+    if not hasattr(backend, "query_range") or not hasattr(backend, "metadata"):
+        raise InputError("diagnose() needs a metrics backend with a catalogue (query_range, metadata)",
+                         hint="Pass EmbeddedBackend.open(DIR) or PrometheusBackend(URL)")
+    at_dt, window_s = _window(at, window)
+    step_s = parse_duration(step) if step is not None else 60.0
+    lookback_s = parse_duration(lookback) if lookback is not None else max(DEFAULT_LOOKBACK_S, window_s + 4 * 3600)
+    if lookback_s <= window_s:
+        raise InputError(f"lookback ({lookback_s:g}s) must be longer than the window ({window_s:g}s)",
+                         hint="The part of the lookback before the window is the baseline")
+    bar = _bar(progress)
+    cat = catalogue_for(backend)
+    specs = discover(cat)
+    if not specs:
+        raise InputError(f"No golden signals found in {getattr(backend, 'name', 'the backend')}",
+                         hint="Root cause needs request counters, latency histograms or saturation gauges "
+                              "labelled by service or job")
+    bar("metrics")
+    stats, failed = measure(backend, specs, at_dt, lookback_s=lookback_s, window_s=window_s, step_s=step_s)
+    for spec, err in failed:
+        log.info("signal %s failed: %s", spec.promql, err)
+    events = change_events(backend, cat, at_dt, lookback_s=lookback_s, step_s=step_s)
+    hosts = hosts_of(backend, cat, at_dt)
+    win_start = at_dt - timedelta(seconds=window_s)
+    inputs = Inputs(at_dt, win_start, stats, events, hosts=hosts)
+    if logs is not None:
+        bar("logs")
+        inputs.surges = _log_surges(logs, at_dt, win_start)
+    if traces is not None:
+        bar("traces")
+        _trace_facts(traces, inputs, TimeRange(win_start, at_dt, step_s))
+    bar("rank")
+    causes, symptoms = rank(inputs)
+    timeline = _timeline(inputs, causes)
+    bar(None)
+    return Diagnosis(at=at_dt, window=TimeRange(win_start, at_dt, step_s), root_causes=tuple(causes),
+                     timeline=tuple(timeline), symptoms=tuple(symptoms), backend=str(getattr(backend, "name", "")),
+                     elapsed_s=round(time.perf_counter() - t0, 3))
+
+
+def _window(at: datetime | str | float, window: str | float | TimeRange | None) -> tuple[datetime, float]:
+    if isinstance(window, TimeRange):
+        return window.end, max(window.seconds, 600.0)
+    at_dt = as_utc(at)
+    return at_dt, parse_duration(window) if window is not None else DEFAULT_WINDOW_S
+
+
+def _bar(enabled: bool):
+    if not enabled:
+        return lambda stage: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=4, desc="diagnose", unit="stage", leave=False)
+
+    def step(stage: str | None) -> None:
+        if stage is None:
+            bar.close()
+            return
+        bar.set_postfix_str(stage)
+        bar.update(1)
+
+    return step
+
+
+def _log_surges(logs: LogsBackend, at: datetime, win_start: datetime):
+    from .logs import template_surges
+
+    base_start = win_start - timedelta(seconds=BASELINE_LOG_S)
+    window = logs.logs(TimeRange(win_start, at, 60.0), limit=MAX_LOG_LINES)
+    baseline = logs.logs(TimeRange(base_start, win_start, 60.0), limit=MAX_LOG_LINES)
+    return template_surges(window, baseline, window_s=(at - win_start).total_seconds(),
+                           baseline_s=(win_start - base_start).total_seconds())
+
+
+def _trace_facts(traces: TracesBackend, inputs, span: TimeRange) -> None:
+    from .traces import dependency_graph, error_paths, graph_dict
+
+    spans = traces.spans(span, limit=MAX_SPANS)
+    if spans is None or spans.empty:
+        return
+    inputs.graph = graph_dict(dependency_graph(spans))
+    inputs.errors = error_paths(spans)
+    systems: dict[str, str] = {}
+    if "attributes" in spans.columns:
+        for svc, attrs in zip(spans["service"], spans["attributes"]):
+            if svc not in systems and isinstance(attrs, dict) and attrs.get("db.system"):
+                systems[str(svc)] = str(attrs["db.system"])
+    inputs.span_systems = systems
+
+
+def _timeline(inp, causes) -> list[TimelineEvent]:
+    out: list[TimelineEvent] = []
+    for e in inp.events:
+        if e.at >= inp.window_start - timedelta(minutes=15):
+            out.append(TimelineEvent(e.at, e.kind if e.kind != "version" else "deploy", e.service, e.summary))
+    seen: set[tuple[str, str]] = set()
+    for st in sorted(inp.stats, key=lambda s: (s.onset or inp.at)):
+        if st.abnormal and st.onset is not None and (st.entity, st.spec.role) not in seen:
+            seen.add((st.entity, st.spec.role))
+            out.append(TimelineEvent(st.onset, "anomaly", None if st.spec.host_level else st.entity,
+                                     f"{st.spec.description} [{st.entity}] becomes abnormal"))
+    for sg in inp.surges[:5]:
+        if sg.first_seen is not None:
+            out.append(TimelineEvent(as_utc(sg.first_seen.to_pydatetime()), "log_surge", sg.service,
+                                     f"{sg.service}: {sg.window_count} x '{sg.template}'"
+                                     f" ({'new' if sg.new else f'x{sg.ratio:.1f}'})"))
+    return sorted(out, key=lambda e: (e.at, e.kind, e.service or ""))
