@@ -67,6 +67,7 @@ class _Cand:
     kind: CauseKind
     specific: float = 0.0
     evidence: list[Evidence] = field(default_factory=list)
+    stats: list[SeriesStat] = field(default_factory=list)  # the series behind ``specific``
 
 
 def _squash(z: float, half: float = 6.0) -> float:
@@ -140,10 +141,12 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
     def cand(svc: str, kind: CauseKind) -> _Cand:
         return cands.setdefault((svc, kind), _Cand(svc, kind))
 
-    def add(svc: str, kind: CauseKind, strength: float, ev: Evidence) -> None:
+    def add(svc: str, kind: CauseKind, strength: float, ev: Evidence, st: SeriesStat | None = None) -> None:
         c = cand(svc, kind)
         c.specific = max(c.specific, strength)
         c.evidence.append(ev)
+        if st is not None:
+            c.stats.append(st)
 
     abnormal = {s: [st for st in sts if st.abnormal] for s, sts in by_svc.items()}
     anomaly = {s: max((_squash(st.z) for st in sts if st.spec.role in OWN_GOLDEN), default=0.0)
@@ -168,13 +171,15 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
             role = st.spec.role
             if role == "pool":
                 strength = 1.0 if st.current >= 0.9 else 0.6
+                if any(x.spec.role == "cache_miss" for x in sts):  # more misses -> more queries -> fuller pool
+                    strength *= 0.5
             elif role == "memory":
                 strength = 0.8
             elif role == "restarts":
                 strength = 0.85
             else:
                 continue
-            add(svc, "resource_exhaustion", strength, _stat_evidence(st, strength))
+            add(svc, "resource_exhaustion", strength, _stat_evidence(st, strength), st)
     for ev in inp.events:
         if ev.kind == "down" and ev.at >= inp.window_start:
             c = cands.get((ev.service, "resource_exhaustion"))
@@ -194,7 +199,7 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
             strength = 0.95 if named else (0.5 if len(on_host) == 1 else 0.35)
             if st.spec.role == "host_memory_free":
                 strength = 0.6 if any(x.spec.role == "memory" for x in abnormal.get(svc, [])) else 0.2
-            add(svc, "resource_exhaustion", strength, _stat_evidence(st, strength))
+            add(svc, "resource_exhaustion", strength, _stat_evidence(st, strength), st)
 
     # ---- dependency failure: clients see their cache miss, or their calls to a service fail
     for svc, sts in abnormal.items():
@@ -203,15 +208,15 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
                 dep = _cache_of(inp, svc, services)
                 if dep:
                     strength = 1.0 if st.current >= 0.5 else 0.75
-                    add(dep, "dependency_failure", strength, _stat_evidence(st, strength))
+                    add(dep, "dependency_failure", strength, _stat_evidence(st, strength), st)
             elif st.spec.role == "client_errors" and not any(x.spec.role == "pool" for x in sts):
                 dep = _database_of(inp, svc, services)
                 if dep:
-                    add(dep, "dependency_failure", 0.5, _stat_evidence(st, 0.5))
+                    add(dep, "dependency_failure", 0.5, _stat_evidence(st, 0.5), st)
             elif st.spec.role == "client_latency":
                 dep = _database_of(inp, svc, services)
                 if dep and not any(x.spec.role == "pool" for x in sts):
-                    add(dep, "dependency_failure", 0.3, _stat_evidence(st, 0.3))
+                    add(dep, "dependency_failure", 0.3, _stat_evidence(st, 0.3), st)
 
     # ---- traffic: a request surge where requests enter (no callers)
     for svc, sts in abnormal.items():
@@ -221,7 +226,7 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
             callers = _callers(inp.graph, svc)
             entry = 1.0 if (inp.graph and not callers) else (0.6 if not inp.graph else 0.15)
             strength = min(1.0, (st.ratio - 1.0) / 1.5) * entry
-            add(svc, "traffic", strength, _stat_evidence(st, strength))
+            add(svc, "traffic", strength, _stat_evidence(st, strength), st)
 
     # ---- a service anomalous with no specific explanation
     for svc, a in anomaly.items():
@@ -237,19 +242,26 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
         ts += [e.at for e in inp.events if e.service == s and e.kind == "version" and e.at >= inp.window_start]
         if ts:
             onsets[s] = min(ts)
-    order = sorted(set(onsets.values()))
     surge_by: dict[str, list[TemplateSurge]] = defaultdict(list)
     for sg in inp.surges:
         if sg.level in ("ERROR", "WARN", "FATAL", "WARNING", "CRITICAL"):
             surge_by[sg.service].append(sg)
 
+    # a candidate's onset and anomaly are also those of the series behind its specific evidence (a cache
+    # has no metrics of its own: its clients' miss ratio speaks for it)
+    c_onset: dict[tuple[str, str], datetime] = {}
+    for key, c in cands.items():
+        ts = [st.onset for st in c.stats if st.onset] + ([onsets[c.service]] if c.service in onsets else [])
+        if ts:
+            c_onset[key] = min(ts)
+    order = sorted(set(onsets.values()) | set(c_onset.values()))
     out = []
-    for c in cands.values():
+    for key, c in cands.items():
         parts: dict[str, float] = {"specific": W_SPECIFIC * c.specific}
-        parts["anomaly"] = W_ANOMALY * anomaly.get(c.service, 0.0)
-        if c.service in onsets and len(order) > 1:
-            parts["onset"] = W_ONSET * (1.0 - order.index(onsets[c.service]) / (len(order) - 1))
-        elif c.service in onsets:
+        parts["anomaly"] = W_ANOMALY * max([anomaly.get(c.service, 0.0)] + [_squash(st.z) for st in c.stats])
+        if key in c_onset and len(order) > 1:
+            parts["onset"] = W_ONSET * (1.0 - order.index(c_onset[key]) / (len(order) - 1))
+        elif key in c_onset:
             parts["onset"] = W_ONSET
         others = involved - {c.service}
         if inp.graph and others:

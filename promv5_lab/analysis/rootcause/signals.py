@@ -98,6 +98,11 @@ def service_label(cat: Catalogue) -> str:
     return "service" if counts["service"] else "job"
 
 
+def _gaugey(m) -> bool:
+    """A gauge, or a metric without TYPE metadata (a backfilled Prometheus has none) that is no counter."""
+    return m.type == "gauge" or (m.type == "unknown" and not m.name.endswith("_total"))
+
+
 def _q(name: str) -> str:
     return name if _SAFE.match(name) else f'{{__name__="{name}"}}'
 
@@ -111,14 +116,14 @@ def discover(cat: Catalogue) -> list[SignalSpec]:
     for m in ms.values():
         labs = set(m.labels)
         if svc not in labs:
-            if m.type == "gauge" and "mountpoint" in labs and m.name.endswith("_avail_bytes"):
+            if _gaugey(m) and "mountpoint" in labs and m.name.endswith("_avail_bytes"):
                 size = m.name[: -len("_avail_bytes")] + "_size_bytes"
                 if size in ms:
                     out.append(SignalSpec(
                         "disk_free", "saturation",
                         f"min by (instance, mountpoint) ({_q(m.name)} / {_q(size)})", "instance", -1,
                         "free share of a filesystem", host_level=True, extra="mountpoint"))
-            elif m.type == "gauge" and re.search(r"mem.*avail", m.name, re.IGNORECASE):
+            elif _gaugey(m) and re.search(r"mem.*avail", m.name, re.IGNORECASE):
                 total = next((n for n in ms if re.search(r"mem.*total", n, re.IGNORECASE) and "instance" in ms[n].labels), None)
                 if total:
                     out.append(SignalSpec("host_memory_free", "saturation",
@@ -142,14 +147,14 @@ def discover(cat: Catalogue) -> list[SignalSpec]:
                 role, "latency",
                 f"histogram_quantile(0.9, sum by ({svc}, le) (rate({m.name}_bucket[5m])))", svc, +1,
                 f"p90 of {m.name}"))
-        elif m.type == "gauge" and m.name.endswith("_in_use"):
+        elif _gaugey(m) and m.name.endswith("_in_use"):
             stem = m.name[: -len("_in_use")]
             cap = next((f"{stem}_{s}" for s in ("max", "limit", "size", "capacity") if f"{stem}_{s}" in ms), None)
             if cap:
                 out.append(SignalSpec("pool", "saturation",
                                       f"max by ({svc}) ({_q(m.name)} / {_q(cap)})", svc, +1,
                                       f"share of the {stem.replace('_', ' ')} pool in use"))
-        elif m.type == "gauge" and "memory" in words and ("resident" in words or "rss" in words):
+        elif _gaugey(m) and "memory" in words and ("resident" in words or "rss" in words):
             out.append(SignalSpec("memory", "saturation", f"max by ({svc}) ({_q(m.name)})", svc, +1,
                                   "resident memory"))
         elif m.type == "counter" and ("restart" in m.name or "restarts" in words):
@@ -169,7 +174,7 @@ def discover(cat: Catalogue) -> list[SignalSpec]:
                 out.append(SignalSpec("client_errors", "errors",
                                       f'{by} (rate({m.name}{{status=~"{sel}"}}[5m]))', svc, +1,
                                       f"failed client calls ({m.name})"))
-        elif m.type == "gauge" and "queue" in words and "depth" in words:
+        elif _gaugey(m) and "queue" in words and "depth" in words:
             out.append(SignalSpec("queue", "saturation", f"max by ({svc}) ({_q(m.name)})", svc, +1, "queue depth"))
     return out
 
@@ -178,7 +183,7 @@ def hosts_of(backend, cat: Catalogue, at: datetime) -> dict[str, str]:
     """service -> host (the ``instance`` label's part before the port), from any service metric."""
     svc = service_label(cat)
     names = sorted(m.name for m in cat.metrics.values() if svc in m.labels and "instance" in m.labels
-                   and m.type == "gauge" and _SAFE.match(m.name))
+                   and _gaugey(m) and _SAFE.match(m.name))
     if not names:
         return {}
     sel = "|".join(names)
