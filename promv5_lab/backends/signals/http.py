@@ -152,7 +152,9 @@ class JsonHttp:
         return True
 
     def _map_status(self, exc: HttpStatusError, endpoint: str, query: str | None) -> BackendError:
-        message = str(exc.payload.get("message") or exc.payload.get("error") or _json_string(exc.text)
+        errors = exc.payload.get("errors")  # Jaeger: {"errors": [{"code": 400, "msg": "..."}]}
+        jaeger = errors[0].get("msg") if isinstance(errors, list) and errors and isinstance(errors[0], dict) else None
+        message = str(exc.payload.get("message") or exc.payload.get("error") or jaeger or _json_string(exc.text)
                       or f"HTTP {exc.status}")
         message = message[:500]
         if exc.status in (401, 403):
