@@ -42,8 +42,16 @@ __all__ = list(_LAZY)
 if TYPE_CHECKING:  # pragma: no cover
     from .actions import define_policy, definePolicy, execute_action, executeAction, rollback
     from .audit import AuditEntry, AuditLog, VerifyResult
-    from .healing import (HealingLoop, Issue, detect_issue, detectIssue, execute_recovery, executeRecovery,
-                          plan_recovery, planRecovery)
+    from .healing import (
+        HealingLoop,
+        Issue,
+        detect_issue,
+        detectIssue,
+        execute_recovery,
+        executeRecovery,
+        plan_recovery,
+        planRecovery,
+    )
     from .policy import Policy, PolicySet, load_policies
 
 __getattr__ = lazy_exports(__name__, _LAZY, globals())
