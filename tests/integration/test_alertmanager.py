@@ -8,15 +8,19 @@ silenced and un-silenced.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 import requests
+import typer
+from typer.testing import CliRunner
 
 from promv5_lab.backends.alert_webhook import AlertWebhook
 from promv5_lab.backends.alertmanager import AlertmanagerClient
 from promv5_lab.backends.alertmanager_harness import AlertmanagerHarness
 from promv5_lab.backends.harness import PrometheusHarness
+from promv5_lab.backends.signals_cli import register
 from promv5_lab.demo.server import DemoServer
 from promv5_lab.errors import InputError
 
@@ -84,6 +88,13 @@ def test_rule_fires_reaches_alertmanager_webhook_and_silences(tmp_path):
             silenced = _until(lambda: [a for a in client.alerts() if a.state == "suppressed"], 10, "suppression")
             assert silenced[0].silenced_by == (sid,)
             assert client.alerts(silenced=False) == []
+            cli = typer.Typer()
+            register(cli)
+            shown = CliRunner().invoke(cli, ["alerts", "--alertmanager", am.url, "--all", "--json"])
+            assert shown.exit_code == 0, shown.output
+            assert [a["name"] for a in json.loads(shown.stdout)] == ["CheckoutPoolExhausted"]
+            listed = CliRunner().invoke(cli, ["alerts", "-a", am.url, "--silences"])
+            assert sid in listed.stdout and 'service="checkout"' in listed.stdout
 
             client.expire_silence(sid)
             assert client.silence(sid).state == "expired"
