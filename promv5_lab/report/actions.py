@@ -21,8 +21,10 @@ from .models import ActionRecord, AuditRow
 __all__ = ["action_runs", "audit_rows", "open_audit"]
 
 _SECRET = re.compile(r"token|password|passwd|secret|authorization|api[_-]?key|cookie", re.IGNORECASE)
-_GOOD = {"success", "succeeded", "ok", "resolved", "verified", "passed", "healthy", "effective"}
-_BAD = {"failed", "failure", "error", "rolled_back", "rollback", "rejected", "not_verified", "timeout", "unresolved"}
+_GOOD = {"success", "succeeded", "ok", "resolved", "verified", "passed", "healthy", "effective", "held"}
+_BAD = {"failed", "failure", "error", "rolled_back", "rollback", "not_verified", "timeout", "unresolved"}
+# runs that never acted: no verdict on whether an action worked
+_NOT_RUN = {"dry_run", "needs_approval", "not_approved", "rejected", "refused", "planned", "would_run"}
 
 
 def open_audit(path: str | Path) -> Any:
@@ -73,7 +75,7 @@ def audit_rows(source: Any, start: datetime | None = None, end: datetime | None 
         rows.append(AuditRow(int(_get(e, "seq", i) or i), at, str(_get(e, "actor")), str(_get(e, "kind")),
                              str(_get(e, "policy")), str(_get(e, "target")), str(_get(e, "action")),
                              bool(_get(e, "dry_run", False)), str(_get(e, "outcome")), _detail(_get(e, "detail", None)),
-                             str(_get(e, "hash"))))
+                             str(_get(e, "hash")), str(_get(e, "run_id", "") or "")))
     rows.sort(key=lambda r: (r.seq, r.at))
     return rows
 
@@ -87,47 +89,65 @@ def _worked(outcome: str) -> bool | None:
     return None
 
 
-def action_runs(rows: Iterable[AuditRow]) -> tuple[ActionRecord, ...]:
-    """Group rows into runs per (policy, target, action): decision -> approval -> execution -> verify -> outcome."""
-    open_runs: dict[tuple[str, str, str], dict[str, Any]] = {}
-    done: list[dict[str, Any]] = []
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _group(rows: Iterable[AuditRow]) -> list[list[AuditRow]]:
+    """Runs: by ``run_id`` when entries carry one, else by (policy, target) from a decision to its outcome."""
+    by_id: dict[str, list[AuditRow]] = {}
+    open_runs: dict[tuple[str, str], list[AuditRow]] = {}
+    done: list[list[AuditRow]] = []
     for r in rows:
-        key = (r.policy, r.target, r.action)
+        if r.run_id:
+            by_id.setdefault(r.run_id, []).append(r)
+            continue
+        key = (r.policy, r.target)
         run = open_runs.get(key)
-        if run is not None and (run["outcome"] is not None or (r.kind == "decision" and run["rows"])):
+        if run is not None and (any(x.kind == "outcome" for x in run) or r.kind == "decision"):
             done.append(open_runs.pop(key))
             run = None
-        if run is None:
-            run = open_runs[key] = {"rows": [], "outcome": None}
-        run["rows"].append(r)
-        if r.kind == "outcome":
-            run["outcome"] = r
-    done += open_runs.values()
+        open_runs.setdefault(key, []).append(r)
+    return [*by_id.values(), *done, *open_runs.values()]
+
+
+def action_runs(rows: Iterable[AuditRow]) -> tuple[ActionRecord, ...]:
+    """One :class:`ActionRecord` per run: decision -> approval -> execution -> verification -> outcome."""
     out = []
-    for run in done:
-        rs: list[AuditRow] = run["rows"]
+    for rs in _group(rows):
+        if not any(r.kind in ("decision", "dry_run", "approval", "rejection", "execution", "outcome") for r in rs):
+            continue  # detections and notes alone are not a run
         first = rs[0]
+        decision = next((r for r in rs if r.kind == "decision"), None)
         execs = [r for r in rs if r.kind == "execution"]
         appr = [r for r in rs if r.kind in ("approval", "rejection")]
         if appr:
             a = appr[-1]
-            approval = f"{'approved' if a.kind == 'approval' else 'rejected'} by {a.actor} at {a.at:%H:%M:%S} UTC"
-        elif any(dict(r.detail).get("approval") == "auto" for r in rs):
-            approval = "automatic (policy approval: auto)"
+            verb = "approved" if a.kind == "approval" else f"not approved ({a.outcome})"
+            approval = f"{verb} by {a.actor} at {a.at:%H:%M:%S} UTC"
         else:
             approval = "no approval recorded"
         ver = [r for r in rs if r.kind == "verification"]
-        verification = "; ".join(f"{v.outcome} at {v.at:%H:%M:%S}" + (
-            f" ({', '.join(f'{k}={val}' for k, val in v.detail)})" if v.detail else "") for v in ver) or "not verified"
-        if any(r.kind == "rollback" for r in rs):
-            verification += "; rolled back"
-        last = run["outcome"] or rs[-1]
-        outcome = last.outcome or last.kind
-        worked = _worked(outcome) if run["outcome"] is not None else (
-            _worked(ver[-1].outcome) if ver else None)
+        verification = "; ".join(_short(f"{v.outcome} at {v.at:%H:%M:%S}" + (
+            f" ({', '.join(f'{k}={val}' for k, val in v.detail)})" if v.detail else "")) for v in ver) or "not verified"
+        rollbacks = [r for r in rs if r.kind == "rollback"]
+        if rollbacks:
+            verification += f"; rolled back ({', '.join(f'{r.action}: {r.outcome}' for r in rollbacks)})"
+        final = next((r for r in reversed(rs) if r.kind == "outcome"), None)
+        outcome = (final.outcome if final else (ver[-1].outcome if ver else rs[-1].outcome)) or rs[-1].kind
         dry = all(r.dry_run for r in rs) or (not execs and any(r.kind == "dry_run" for r in rs))
+        key = outcome.strip().lower().replace(" ", "_")
+        if dry or key in _NOT_RUN or not execs:
+            worked = None
+        elif final is not None:
+            worked = _worked(outcome)
+        else:
+            worked = _worked(ver[-1].outcome) if ver else None
+        actions = (decision.action if decision and decision.action else
+                   ",".join(dict.fromkeys(r.action for r in execs if r.action)) or first.action)
+        policies = ",".join(dict.fromkeys(r.policy for r in rs if r.policy))
         steps = tuple(f"{r.at:%H:%M:%S} {r.kind} by {r.actor}: {r.outcome}" for r in rs)
-        out.append(ActionRecord((execs[0] if execs else first).at, first.action, first.target, first.policy, dry,
-                                approval, verification, outcome, None if dry else worked, steps))
+        out.append(ActionRecord((execs[0] if execs else first).at, actions, first.target, policies, dry, approval,
+                                verification, outcome, worked, steps))
     out.sort(key=lambda a: a.at)
     return tuple(out)

@@ -246,6 +246,7 @@ class AuditRow:
     outcome: str
     detail: tuple[tuple[str, str], ...] = ()
     hash: str = ""
+    run_id: str = ""
 
 
 @dataclass(frozen=True)

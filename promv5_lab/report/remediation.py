@@ -24,11 +24,12 @@ def _chain(log: Any) -> str:
     except Promv5Error as exc:
         return f"verification failed: {exc.message}"
     ok = getattr(res, "ok", res if isinstance(res, bool) else None)
-    text = getattr(res, "message", None) or getattr(res, "detail", None) or ""
+    describe = getattr(res, "describe", None)
+    text = describe() if callable(describe) else ""
     if ok is True:
-        return f"hash chain verified{': ' + str(text) if text else ''}"
+        return text or "hash chain verified"
     if ok is False:
-        return f"TAMPERING DETECTED: {text or 'the hash chain does not verify'}"
+        return f"TAMPERING DETECTED: {text or 'the hash chain does not verify'}".replace("\n", " ")
     return str(res)
 
 
