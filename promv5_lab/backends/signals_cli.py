@@ -128,7 +128,10 @@ def logs_command(
                                         show_envvar=False, help="Bearer token (use the environment variable)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for Loki (default 10)."),
 ) -> None:
-    """Log lines from Loki (--logs), a local history (--data), or by default the bundled demo."""
+    """Log lines from Loki (--logs), a local history (--data), or by default the bundled demo.
+
+    A Loki bearer token is read from PROMV5_LOGS_BEARER_TOKEN (or user:password@ in the URL).
+    """
     from .logs import open_logs
 
     src = _source(logs, data, "logs")
@@ -160,7 +163,10 @@ def traces_command(
                                         show_envvar=False, help="Bearer token (use the environment variable)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for the server (default 10)."),
 ) -> None:
-    """Spans from Tempo or Jaeger (--traces), a local history (--data), or by default the bundled demo."""
+    """Spans from Tempo or Jaeger (--traces), a local history (--data), or by default the bundled demo.
+
+    A bearer token is read from PROMV5_TRACES_BEARER_TOKEN (or user:password@ in the URL).
+    """
     from .traces import open_traces
 
     src = _source(traces, data, "traces")
@@ -222,7 +228,10 @@ def alerts_command(
                                         hidden=True, show_envvar=False, help="Bearer token (use the env variable)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait (default 10)."),
 ) -> None:
-    """Firing alerts (or silences) from an Alertmanager."""
+    """Firing alerts (or silences) from an Alertmanager.
+
+    A bearer token is read from PROMV5_ALERTMANAGER_BEARER_TOKEN (or user:password@ in the URL).
+    """
     from .alertmanager import AlertmanagerClient, format_time
 
     with AlertmanagerClient(alertmanager, **_http_options(token, None, timeout)) as am:
@@ -256,7 +265,10 @@ def alert_webhook_command(
     token: str | None = typer.Option(None, "--bearer-token", envvar="PROMV5_WEBHOOK_BEARER_TOKEN", hidden=True,
                                         show_envvar=False, help="Require this bearer token (use the env variable)."),
 ) -> None:
-    """Receive Alertmanager's webhook; print each new firing alert as one JSON line (until Ctrl-C)."""
+    """Receive Alertmanager's webhook; print each new firing alert as one JSON line (until Ctrl-C).
+
+    Set PROMV5_WEBHOOK_BEARER_TOKEN to require that token (Alertmanager: http_config.authorization).
+    """
     import threading
 
     from .alert_webhook import AlertWebhook
