@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
         allow_command: list[str] = typer.Option([], "--allow-command",
                                                 help="Absolute path a 'command' action may run (repeatable)."),
         once: bool = typer.Option(False, "--once", help="One detection round, then exit."),
+        max_recoveries: int = typer.Option(None, "--max-recoveries", min=1,
+                                           help="Exit after this many recoveries (dry runs count)."),
     ) -> None:
         """Watch the policies' triggers and heal: detect, plan, approve, execute, verify, roll back, record."""
         from ..backends.prometheus import PrometheusBackend
@@ -65,7 +67,8 @@ def register(app: typer.Typer) -> None:
                                approver=_prompt_approver if approve == "prompt" else None,
                                allowed_commands=allow_command, echo=typer.echo)
             try:
-                loop.run(interval_s=interval, max_seconds=max_seconds, max_ticks=1 if once else None)
+                stop = None if max_recoveries is None else (lambda: len(loop.outcomes) >= max_recoveries)
+                loop.run(interval_s=interval, max_seconds=max_seconds, max_ticks=1 if once else None, stop=stop)
             finally:
                 audit.close()
 

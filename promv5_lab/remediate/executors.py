@@ -171,7 +171,7 @@ def _iso(t: datetime) -> str:
 
 
 class SilenceExecutor:
-    """Create a silence through Alertmanager's v2 API; its rollback (``expire``) deletes it."""
+    """Create a silence through Alertmanager's v2 API (``backends.alertmanager``); its rollback expires it."""
 
     def plan(self, action: Any, ctx: ActionContext) -> PlannedCall:
         now = datetime.now(timezone.utc)
@@ -181,17 +181,32 @@ class SilenceExecutor:
             matchers.append({"name": action.match_target, "value": ctx.target, "isRegex": False, "isEqual": True})
         body = {"matchers": matchers, "startsAt": _iso(now), "endsAt": _iso(now + timedelta(seconds=action.duration_s)),
                 "createdBy": action.created_by, "comment": f"{action.comment} (policy {ctx.policy}, run {ctx.run_id})"}
-        return PlannedCall("silence", ctx.target, "POST", action.url.rstrip("/") + "/api/v2/silences", body)
+        base = action.url.rstrip("/")
+        return PlannedCall("silence", ctx.target, "POST", base + "/api/v2/silences", body, extra=(("base", base),))
 
     def run(self, call: PlannedCall, ctx: ActionContext) -> ExecResult:
-        res = _http(call)
-        if res.ok and "silenceID" in res.data:
-            ctx.state.setdefault("silences", []).append((call.url.rsplit("/api/v2/", 1)[0], res.data["silenceID"]))
-        return res
+        from ..backends.alertmanager import AlertmanagerClient, Matcher
+
+        base = dict(call.extra)["base"]
+        ops = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}
+        try:
+            with AlertmanagerClient(base, timeout_s=call.timeout_s) as am:
+                if call.method == "DELETE":
+                    am.expire_silence(dict(call.extra)["silence_id"])
+                    return ExecResult(True, "200", "silence expired")
+                b = call.body
+                ms = [Matcher(m["name"], m["value"], ops[(m["isRegex"], m["isEqual"])]) for m in b["matchers"]]
+                sid = am.create_silence(ms, starts=b["startsAt"], ends=b["endsAt"], created_by=b["createdBy"],
+                                        comment=b["comment"])
+        except Promv5Error as exc:
+            return ExecResult(False, f"error {type(exc).__name__}", exc.message[:500])
+        ctx.state.setdefault("silences", []).append((base, sid))
+        return ExecResult(True, "200", f"silence {sid}", {"silenceID": sid})
 
     @staticmethod
     def expire_call(base_url: str, silence_id: str, target: str) -> PlannedCall:
-        return PlannedCall("silence", target, "DELETE", f"{base_url}/api/v2/silence/{quote(silence_id, safe='')}")
+        return PlannedCall("silence", target, "DELETE", f"{base_url}/api/v2/silence/{quote(silence_id, safe='')}",
+                           extra=(("base", base_url), ("silence_id", silence_id)))
 
 
 class _K8s:
