@@ -9,10 +9,12 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``detect``, ``forecast`` and ``capacity`` to the ``promv5-lab`` app."""
+    """Add ``detect``, ``forecast``, ``capacity``, ``tune-alerts``, ``recommend``, ``dependencies``, ``scan``."""
     from .forecast_cli import register_forecast
+    from .recommend_cli import register_recommend
 
     register_forecast(app)
+    register_recommend(app)
 
     @app.command("detect")
     def detect_cmd(

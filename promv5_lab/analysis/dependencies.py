@@ -25,7 +25,6 @@ make two unrelated services co-move, which is why the root-cause work combines i
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
