@@ -435,12 +435,12 @@ class HealingLoop:
 
     def tick(self) -> list[RecoveryOutcome]:
         refused: list[Refusal] = []
-        now = datetime.now(timezone.utc)
         try:
             issues = detect_issue(self.backend, self.policies, diagnose=self.diagnose, refused=refused)
         except BackendError as exc:
             self.echo(f"detection failed: {exc.message}")
             return []
+        now = datetime.now(timezone.utc)
         by_pol = {p.name: p for p in self.policies}
         for r in refused:
             key = (r.policy, r.label_value, "refused")
