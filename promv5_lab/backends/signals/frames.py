@@ -126,8 +126,8 @@ def finish_spans(frame: pd.DataFrame, *, source: str = "", query: str = "", limi
     out["duration_ms"] = pd.to_numeric(out["duration_ms"], errors="coerce").astype("float64")
     for col in ("trace_id", "span_id", "service", "operation", "kind", "status"):
         out[col] = out[col].fillna("").astype(str)
-    out["parent_span_id"] = pd.Series([p if isinstance(p, str) and p else None for p in out["parent_span_id"]],
-                                      index=out.index, dtype=object)
+    parent = out["parent_span_id"].astype(object)
+    out["parent_span_id"] = parent.where(parent.notna() & (parent != ""), None)
     out["attributes"] = pd.Series([a if isinstance(a, dict) else {} for a in out["attributes"]], index=out.index,
                                   dtype=object)
     out = out.sort_values(["start", "trace_id"], kind="stable").reset_index(drop=True)
