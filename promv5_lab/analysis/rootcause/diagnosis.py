@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_LOOKBACK_S", "DEFAULT_WINDOW_S", "diagnose"]
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW_S = 2 * 3600.0      # where the anomaly (and its onset) is looked for
-DEFAULT_LOOKBACK_S = 8 * 3600.0    # the baseline is the lookback before the window
+DEFAULT_LOOKBACK_S = 6 * 3600.0    # the baseline is the lookback before the window
 BASELINE_LOG_S = 4 * 3600.0        # log baseline before the window (kept short: logs are the costly part)
 MAX_LOG_LINES = 50_000
 MAX_SPANS = 100_000
@@ -41,7 +41,7 @@ def diagnose(backend: Any, at: datetime | str | float, *, logs: LogsBackend | No
 
     ``backend`` is a MetricsBackend + MetricCatalogue (the embedded engine, Prometheus). ``window`` is how
     far before ``at`` the trouble may have started (a duration, default 2h, or a TimeRange whose ``end``
-    is ``at``); ``lookback`` the whole span queried (default 8h, the part before the window is the
+    is ``at``); ``lookback`` the whole span queried (default 6h, the part before the window is the
     baseline); ``step`` the query resolution (default 60 s).
     """
     from ...nl.catalogue import catalogue_for
@@ -54,7 +54,7 @@ def diagnose(backend: Any, at: datetime | str | float, *, logs: LogsBackend | No
                          hint="Pass EmbeddedBackend.open(DIR) or PrometheusBackend(URL)")
     at_dt, window_s = _window(at, window)
     step_s = parse_duration(step) if step is not None else 60.0
-    lookback_s = parse_duration(lookback) if lookback is not None else max(DEFAULT_LOOKBACK_S, window_s + 4 * 3600)
+    lookback_s = parse_duration(lookback) if lookback is not None else max(DEFAULT_LOOKBACK_S, window_s + 3 * 3600)
     if lookback_s <= window_s:
         raise InputError(f"lookback ({lookback_s:g}s) must be longer than the window ({window_s:g}s)",
                          hint="The part of the lookback before the window is the baseline")

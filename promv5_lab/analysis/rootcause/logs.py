@@ -11,6 +11,7 @@ template; the miner's configuration is fixed (no persisted state), so the same l
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,10 +51,12 @@ class TemplateSurge:
     first_seen: object = None  # pandas Timestamp of the first line in the window
 
 
+_MASK_RE = [(re.compile(p), f"<{name}>") for p, name in _MASKS]
+
+
 def _miner():
     require("drain3")
     from drain3 import TemplateMiner
-    from drain3.masking import MaskingInstruction
     from drain3.template_miner_config import TemplateMinerConfig
 
     cfg = TemplateMinerConfig()
@@ -62,29 +65,44 @@ def _miner():
     cfg.drain_depth = 4
     cfg.drain_max_children = 100
     cfg.parametrize_numeric_tokens = True
-    cfg.masking_instructions = [MaskingInstruction(p, name) for p, name in _MASKS]
+    cfg.masking_instructions = []  # masked once per distinct line by _mask (drain3 would mask per call)
     return TemplateMiner(config=cfg)
+
+
+def _mask(text: str) -> str:
+    for rx, repl in _MASK_RE:
+        text = rx.sub(repl, text)
+    return text
 
 
 def mine_templates(*frames: pd.DataFrame) -> list[list[str]]:
     """Mine the ``message`` column of each frame with one miner; return each frame's template per line.
 
-    Templates are final: every line is matched again after mining, so a template learned late still
-    covers the lines seen before it.
+    Lines are masked (numbers, hex ids, IPs) and deduplicated first, so drain3 sees each distinct masked
+    line once, in order of first appearance (deterministic). Templates are final: every distinct line is
+    matched again after mining, so a template learned late still covers the lines seen before it.
     """
     miner = _miner()
+    masked: dict[str, str] = {}
+    order: list[str] = []
     for f in frames:
         _check(f)
         for msg in f["message"]:
-            miner.add_log_message(_clean(msg))
-    out = []
-    for f in frames:
-        tmpl = []
-        for msg in f["message"]:
-            cluster = miner.match(_clean(msg), full_search_strategy="fallback")
-            tmpl.append(cluster.get_template() if cluster is not None else _clean(msg))
-        out.append(tmpl)
-    return out
+            raw = _clean(msg)
+            if raw not in masked:
+                m = _mask(raw)
+                masked[raw] = m
+                order.append(m)
+    seen: set[str] = set()
+    for m in order:
+        if m not in seen:
+            seen.add(m)
+            miner.add_log_message(m)
+    template: dict[str, str] = {}
+    for m in seen:
+        cluster = miner.match(m, full_search_strategy="fallback")
+        template[m] = cluster.get_template() if cluster is not None else m
+    return [[template[masked[_clean(msg)]] for msg in f["message"]] for f in frames]
 
 
 def _clean(msg: object) -> str:

@@ -33,8 +33,6 @@ import numpy as np
 from ...types import TimeRange, as_utc
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from ...nl.catalogue import Catalogue
 
 __all__ = ["ChangeEvent", "SeriesStat", "SignalSpec", "change_events", "discover", "measure", "service_label"]
@@ -211,7 +209,9 @@ def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float
     at = as_utc(at)
     span = TimeRange(at - timedelta(seconds=lookback_s), at, step_s)
     win_start = at - timedelta(seconds=window_s)
-    columns: list[pd.Series] = []
+    idx = pd.date_range(span.start, span.end, freq=pd.Timedelta(seconds=step_s), tz="UTC")
+    grid = idx.as_unit("ns").asi8
+    blocks: list[np.ndarray] = []
     keys: list[tuple[SignalSpec, str]] = []
     failed: list[tuple[SignalSpec, str]] = []
     for spec in specs:
@@ -222,18 +222,23 @@ def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float
             continue
         if fr.empty or spec.entity not in fr.columns:
             continue
-        group = [spec.entity] + ([spec.extra] if spec.extra and spec.extra in fr.columns else [])
-        for ent, part in fr.groupby(group, sort=True):
-            ent_name = ":".join(str(x) for x in (ent if isinstance(ent, tuple) else (ent,)))
-            s = part.set_index("timestamp")["value"]
-            s = s[~s.index.duplicated()]
-            columns.append(s.rename(f"{len(keys)}"))
-            keys.append((spec, ent_name))
-    if not columns:
+        names = fr[spec.entity].astype(str)
+        if spec.extra and spec.extra in fr.columns:
+            names = names + ":" + fr[spec.extra].astype(str)
+        codes, uniques = pd.factorize(names, sort=True)
+        ns = pd.DatetimeIndex(fr["timestamp"]).as_unit("ns").asi8
+        pos = np.searchsorted(grid, ns)
+        ok = pos < len(grid)
+        ok[ok] = grid[pos[ok]] == ns[ok]
+        block = np.full((len(grid), len(uniques)), np.nan)
+        block[pos[ok], codes[ok]] = fr["value"].to_numpy(dtype=float)[ok]
+        blocks.append(block)
+        keys += [(spec, str(u)) for u in uniques]
+    if not blocks:
         return [], failed
-    idx = pd.date_range(span.start, span.end, freq=pd.Timedelta(seconds=step_s), tz="UTC")
-    wide = pd.concat(columns, axis=1).reindex(idx)
-    wide = wide.replace([np.inf, -np.inf], np.nan)
+    arr = np.concatenate(blocks, axis=1)
+    arr[~np.isfinite(arr)] = np.nan
+    wide = pd.DataFrame(arr, index=idx, columns=[str(i) for i in range(arr.shape[1])])
     wide.index.freq = pd.Timedelta(seconds=step_s)
     cfg = DetectorConfig(season_s=0.0, warmup=min(120, max(10, int((lookback_s - window_s) / step_s) // 2)))
     scores = score_frame(wide, cfg, progress=False)
