@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -88,8 +90,12 @@ def _state(requests, url: str) -> dict:
 
 def run_chaos(plan: list[tuple[str, str]], *, audit_path: str | Path, seed: int = 1, time_scale: float = 1.0,
               warmup_s: float = 75.0, healthy_gap_s: float = 20.0, timeout_s: float = 90.0, interval_s: float = 1.0,
-              policies: str | Path = POLICIES, echo=print) -> ChaosReport:
-    """Inject each (type, service) of ``plan`` in turn, waiting for heal to fix it (or ``timeout_s``)."""
+              policies: str | Path = POLICIES, via_cli: bool = True, echo=print) -> ChaosReport:
+    """Inject each (type, service) of ``plan`` in turn, waiting for heal to fix it (or ``timeout_s``).
+
+    ``via_cli`` runs ``promv5-lab heal --execute --approve auto`` as a child process (stopped by its pid);
+    otherwise the same loop runs in a thread.
+    """
     import requests
 
     from ..backends.prometheus import PrometheusBackend
@@ -107,10 +113,19 @@ def run_chaos(plan: list[tuple[str, str]], *, audit_path: str | Path, seed: int 
         audit = AuditLog(audit_path, secrets=pols.secrets)
         stop = threading.Event()
         with PrometheusBackend(prom.url) as backend:
-            loop = HealingLoop(backend, pols, audit, dry_run=False, approver=None, echo=lambda s: log.info("%s", s))
-            worker = threading.Thread(target=loop.run, kwargs={"interval_s": interval_s, "stop": stop.is_set},
-                                      name="heal", daemon=True)
-            worker.start()
+            if via_cli:
+                argv = [sys.executable, "-m", "promv5_lab.remediate.cli", "heal", "--backend", prom.url,
+                        "--policies", str(policies), "--var", f"ADMIN_URL={srv.url}", "--approve", "auto",
+                        "--execute", "--interval", str(interval_s), "--log", str(audit_path)]
+                heal_log = open(Path(audit_path).with_suffix(".heal.log"), "w")  # noqa: SIM115 - closed below
+                proc = subprocess.Popen(argv, stdout=heal_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                worker = None
+            else:
+                loop = HealingLoop(backend, pols, audit, dry_run=False, approver=None,
+                                   echo=lambda s: log.info("%s", s))
+                worker = threading.Thread(target=loop.run, kwargs={"interval_s": interval_s, "stop": stop.is_set},
+                                          name="heal", daemon=True)
+                worker.start()
             try:
                 t0 = datetime.now(timezone.utc)
                 time.sleep(warmup_s)
@@ -127,7 +142,16 @@ def run_chaos(plan: list[tuple[str, str]], *, audit_path: str | Path, seed: int 
                         healthy.append((h0, datetime.now(timezone.utc)))
             finally:
                 stop.set()
-                worker.join(timeout=120)
+                if worker is not None:
+                    worker.join(timeout=120)
+                else:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait(timeout=30)
+                    heal_log.close()
         execs = [e for e in audit.entries(kind="execution") if not e.dry_run]
         report.executions = len(execs)
         report.false_actions = sum(any(a <= e.at <= b for a, b in healthy) for e in execs)

@@ -125,3 +125,31 @@ def register(app: typer.Typer) -> None:
             what = " ".join(x for x in (e.policy, e.target, e.action) if x)
             typer.echo(f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S} {mode:4} {e.kind:12} {e.outcome:14} {what} "
                        f"[{e.actor}]".encode("unicode_escape").decode())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m promv5_lab.remediate.cli heal ...``: these commands alone, with the package's error handling."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
+    register(app)
+    return _run(app, argv)
+
+
+def _run(app: typer.Typer, argv: list[str] | None) -> int:
+    from ..errors import Promv5Error
+
+    try:
+        app(args=argv, prog_name="promv5-lab")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Promv5Error as exc:
+        typer.secho(f"Error: {exc.message}", fg=typer.colors.RED, err=True)
+        if exc.hint:
+            typer.echo(f"Hint: {exc.hint}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -50,6 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 ACTOR = "promv5-lab heal"
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,13 @@ def detect_issue(backend: Any, policies: PolicySet | Iterable[Policy], *, at: da
     """Every (policy, target) whose trigger fires now. Label values not on the allow-list go to ``refused``."""
     now = at or datetime.now(timezone.utc)
     issues: list[Issue] = []
-    diagnosis = None
+    diagnosis: Any = _UNSET
     for pol in policies:
         trig = pol.trigger
         if isinstance(trig, DiagnosisTrigger):
-            if diagnosis is None:
-                diagnosis = _diagnose(backend, now, diagnose)
+            if diagnosis is _UNSET:
+                opts = {k: getattr(trig, k) for k in ("window", "lookback", "step") if getattr(trig, k)}
+                diagnosis = _diagnose(backend, now, diagnose, opts)
             hits = [({"service": rc.service, "kind": rc.kind}, rc.confidence) for rc in
                     (diagnosis.root_causes if diagnosis else ())
                     if rc.confidence >= trig.min_confidence and (not trig.service or rc.service in trig.service)
@@ -201,7 +203,7 @@ def detect_issue(backend: Any, policies: PolicySet | Iterable[Policy], *, at: da
     return issues
 
 
-def _diagnose(backend: Any, at: datetime, fn: Callable[[Any, datetime], Any] | None) -> Any:
+def _diagnose(backend: Any, at: datetime, fn: Callable[..., Any] | None, opts: Mapping[str, str]) -> Any:
     if fn is None:
         try:
             from ..analysis.rootcause import diagnose as fn  # type: ignore[no-redef]
@@ -209,7 +211,7 @@ def _diagnose(backend: Any, at: datetime, fn: Callable[[Any, datetime], Any] | N
             log.warning("diagnosis triggers need promv5_lab.analysis.rootcause, which is not available")
             return None
     try:
-        return fn(backend, at)
+        return fn(backend, at, **opts)
     except Promv5Error as exc:
         log.warning("diagnosis failed: %s", exc.message)
         return None

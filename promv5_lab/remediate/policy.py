@@ -107,6 +107,9 @@ class DiagnosisTrigger(_Model):
         default_factory=list)
     min_confidence: float = Field(0.5, ge=0, le=1)
     for_s: float = Field(0.0, alias="for", ge=0)
+    window: str | None = Field(None, description="how far back trouble may have started (diagnose's window)")
+    lookback: str | None = Field(None, description="the whole span diagnose queries")
+    step: str | None = Field(None, description="diagnose's query resolution")
 
     @field_validator("service", "kind", mode="before")
     @classmethod

@@ -169,3 +169,56 @@ def test_loop_waits_for_for_and_shows_a_dry_run_once(recorder, tmp_path):
     rejections = [e for e in log.entries(kind="rejection")]
     assert len(rejections) == 1 and rejections[0].detail["label_value"] == "x; rm -rf /"
     assert any(line.startswith("dry_run: pool on cart via restart") for line in lines)
+
+
+def test_diagnosis_trigger_matches_service_and_kind(tmp_path):
+    from promv5_lab.types import Diagnosis, RootCause, TimeRange
+
+    now = datetime.now(timezone.utc)
+    calls = []
+
+    def diagnose(backend, at, **opts):
+        calls.append(opts)
+        return Diagnosis(at, TimeRange.last("1h", end=at), (
+            RootCause("checkout", "resource_exhaustion", 0.8, summary="pool saturated"),
+            RootCause("cart", "deploy", 0.7)))
+
+    pols = parse_policies([
+        {"name": "exhausted", "trigger": {"diagnosis": True, "kind": "resource_exhaustion", "window": "30m"},
+         "target": {"label": "service", "allowed": ["checkout", "cart"]},
+         "actions": [{"type": "webhook", "url": "http://127.0.0.1:9/x"}]},
+        {"name": "deploys", "trigger": {"diagnosis": True, "kind": ["deploy"], "service": "payments"},
+         "target": {"label": "service", "allowed": ["payments"]},
+         "actions": [{"type": "webhook", "url": "http://127.0.0.1:9/y"}]},
+        {"name": "unsure", "trigger": {"diagnosis": True, "min_confidence": 0.9},
+         "target": {"label": "service", "allowed": ["checkout"]},
+         "actions": [{"type": "webhook", "url": "http://127.0.0.1:9/z"}]}], environ={})
+    issues = detect_issue(ScriptedBackend(), pols, at=now, diagnose=diagnose)
+    assert [(i.policy, i.target, i.source, i.evidence) for i in issues] == [
+        ("exhausted", "checkout", "diagnosis", "pool saturated")]
+    assert calls == [{"window": "30m"}], "one diagnosis per round, with the policy's options"
+
+
+def test_anomaly_trigger_scores_the_latest_points():
+    import numpy as np
+
+    from promv5_lab.frames import from_prometheus
+    from promv5_lab.types import Provenance, QueryResult
+
+    class RangeBackend(ScriptedBackend):
+        def query_range(self, promql, tr):
+            t = np.arange(tr.start.timestamp(), tr.end.timestamp() + 1, tr.step_s)
+            rng = np.random.default_rng(0)
+            calm = 10 + rng.normal(0, 0.2, len(t))
+            spiky = calm.copy()
+            spiky[-3:] = 60.0
+            result = [{"metric": {"service": s}, "values": [[float(a), str(b)] for a, b in zip(t, v)]}
+                      for s, v in (("cart", spiky), ("checkout", calm))]
+            return QueryResult(from_prometheus("matrix", result), "matrix", Provenance(promql, "r", "range"))
+
+    pols = parse_policies([{"name": "odd", "trigger": {"anomaly": "rate(x[1m])", "lookback": "2h", "step": "60s"},
+                            "target": {"label": "service", "allowed": ["cart", "checkout"]},
+                            "actions": [{"type": "webhook", "url": "http://127.0.0.1:9/x"}]}], environ={})
+    issues = detect_issue(RangeBackend(), pols)
+    assert [(i.target, i.source) for i in issues] == [("cart", "anomaly")]
+    assert issues[0].value >= 0.6
