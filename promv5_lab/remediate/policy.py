@@ -41,7 +41,7 @@ from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..errors import ConfigError, InputError
 from ..types import as_utc, parse_duration
@@ -230,8 +230,35 @@ class DemoAction(_Model):
         return self
 
 
-Action = Annotated[WebhookAction | CommandAction | SilenceAction | KubernetesScaleAction | KubernetesRestartAction
-                   | DemoAction, Field(discriminator="type")]
+class PluginAction(BaseModel):
+    """An action for an executor registered through the ``promv5_lab.executors`` entry-point group."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        from .executors import BUILTIN_EXECUTORS, _plugins
+
+        if v in BUILTIN_EXECUTORS or v not in _plugins():
+            known = sorted({*BUILTIN_EXECUTORS, *_plugins()})
+            raise ValueError(f"unknown action type {v!r}; known: {', '.join(known)}")
+        return v
+
+
+BuiltinAction = Annotated[WebhookAction | CommandAction | SilenceAction | KubernetesScaleAction
+                          | KubernetesRestartAction | DemoAction, Field(discriminator="type")]
+_BUILTIN_TYPES = ("webhook", "command", "silence", "k8s_scale", "k8s_restart", "demo")
+
+
+def _action_kind(v: Any) -> str:
+    t = v.get("type") if isinstance(v, dict) else getattr(v, "type", None)
+    return "builtin" if t in _BUILTIN_TYPES else "plugin"
+
+
+Action = Annotated[Annotated[BuiltinAction, Tag("builtin")] | Annotated[PluginAction, Tag("plugin")],
+                   Discriminator(_action_kind)]
 
 
 # --- policy -----------------------------------------------------------------------------------------------
