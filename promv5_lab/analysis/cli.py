@@ -9,12 +9,14 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``detect``, ``forecast``, ``capacity``, ``tune-alerts``, ``recommend``, ``dependencies``, ``scan``."""
+    """Add ``detect``, ``forecast``, ``capacity``, ``tune-alerts``, ``recommend``, ``dependencies``, ``scan``, ``watch``."""
     from .forecast_cli import register_forecast
     from .recommend_cli import register_recommend
+    from .watch_cli import register_watch
 
     register_forecast(app)
     register_recommend(app)
+    register_watch(app)
 
     @app.command("detect")
     def detect_cmd(
