@@ -102,7 +102,6 @@ def build_forecast_report(backend: Any, *, at: datetime | str | None = None, his
                           screen: bool = False,
                           recorder: RecordingBackend | None = None) -> ForecastReport:
     """Forecast every resource series over ``history`` before ``at`` (default: the end of the data)."""
-    from ..analysis.capacity import time_to_limit
     from ..analysis.forecast import Forecaster
 
     rec = recorder or RecordingBackend(backend)
@@ -113,12 +112,22 @@ def build_forecast_report(backend: Any, *, at: datetime | str | None = None, his
                          hint="Use a longer --history or a finer --step")
     tr = TimeRange(at_t - timedelta(seconds=span), at_t, step_s)
     found = resources if resources is not None else find_resources(backend)
+    fc = Forecaster(level=level)
+    with _one_blas_thread():
+        return _build(rec, found, tr, at_t, span, ahead, step_s, level, simulations, max_series, title, charts,
+                      screen, fc, recorder is not None)
+
+
+def _build(rec: RecordingBackend, found: list[Resource], tr: TimeRange, at_t: datetime, span: float, ahead: float,
+           step_s: float, level: float, simulations: int, max_series: int, title: str | None, charts: bool,
+           screen: bool, fc: Any, shared: bool) -> ForecastReport:
+    from ..analysis.capacity import time_to_limit
+
     notes: list[str] = []
     if not found:
         notes.append("No saturation metrics found (filesystem, memory, CPU, pools): nothing to forecast.")
     items: list[ForecastItem] = []
     chart_list: list[Chart] = []
-    fc = Forecaster(level=level)
     model_name = ""
     screened = shown_ok = 0
     for res in found:
@@ -187,8 +196,19 @@ def build_forecast_report(backend: Any, *, at: datetime | str | None = None, his
     return ForecastReport(
         title=title or f"Capacity forecast at {at_t:%Y-%m-%d %H:%M} UTC", generated_at=datetime.now(timezone.utc),
         backend=rec.name, at=at_t, history=tr, horizon_s=ahead, items=tuple(items), charts=tuple(chart_list),
-        queries=tuple(r for r in rec.records if r.purpose.startswith("capacity")) if recorder else tuple(rec.records),
+        queries=tuple(r for r in rec.records if r.purpose.startswith("capacity")) if shared else tuple(rec.records),
         models=models, notes=tuple(dict.fromkeys(notes)))
+
+
+def _one_blas_thread() -> Any:
+    """Fits are tiny: one BLAS thread each is ~3x faster than a contended pool on a busy machine."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it the fits just run with the default pool
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def _far_from_limit(series: Any, limit: float, horizon_s: float) -> bool:

@@ -51,6 +51,16 @@ def build_postmortem(backend: Any, *, at: datetime | str | None = None, incident
                      turns: Iterable[Any] = ()) -> Postmortem:
     """Gather a postmortem. ``incident``: a demo :class:`~promv5_lab.demo.incidents.Incident`;
     ``audit``: audit entries (any objects with the AuditEntry fields); ``turns``: an Investigation's answers."""
+    from .forecast import _one_blas_thread
+
+    with _one_blas_thread():
+        return _postmortem(backend, at, incident, diagnosis, logs, traces, audit, window, slo, capacity,
+                           detect_anomalies, title, turns)
+
+
+def _postmortem(backend: Any, at: datetime | str | None, incident: Any, diagnosis: Diagnosis | None, logs: Any,
+                traces: Any, audit: Iterable[Any] | None, window: TimeRange | None, slo: float, capacity: bool,
+                detect_anomalies: bool, title: str | None, turns: Iterable[Any]) -> Postmortem:
     from ..errors import InputError
 
     if not 0.5 < slo < 1.0:

@@ -67,7 +67,7 @@ def alert_rule_followups(signals: Signals, impact: Impact, root: CauseView | Non
 
     out: list[FollowUp] = []
     svc = impact.worst_service
-    if signals.requests and signals.status_label and svc and impact.failed_requests:
+    if signals.requests and signals.status_label and svc and impact.failed_requests and (impact.burn_rate or 0) >= 1:
         budget = 1.0 - slo
 
         def ratio(w: str) -> str:
@@ -75,15 +75,22 @@ def alert_rule_followups(signals: Signals, impact: Impact, root: CauseView | Non
             return (f"sum(rate({signals.requests}{{{sel},{signals.status_label}=~\"5..\"}}[{w}])) / "
                     f"sum(rate({signals.requests}{{{sel}}}[{w}]))")
 
-        expr = f"({ratio('5m')}) > (14.4 * {budget:g}) and ({ratio('1h')}) > (14.4 * {budget:g})"
-        rule = {"alert": f"ErrorBudgetFastBurn{_rule_name(svc)}", "expr": expr, "for": "2m",
-                "labels": {"severity": "page", signals.service_label: svc},
-                "annotations": {"summary": f"{svc} is burning its {slo:.2%} error budget 14.4x too fast"}}
+        burn = impact.burn_rate or 0.0
+        # the SRE workbook's multi-window burn-rate alerts: page on a fast burn, ticket a slow one
+        if burn >= 14.4:
+            factor, long_w, short_w, sev, what = 14.4, "1h", "5m", "page", "2% of a 30-day budget within an hour"
+        else:
+            factor, long_w, short_w, sev, what = 6.0, "6h", "30m", "ticket", "5% of a 30-day budget within 6 hours"
+        expr = (f"({ratio(short_w)}) > ({factor:g} * {budget:g}) and "
+                f"({ratio(long_w)}) > ({factor:g} * {budget:g})")
+        rule = {"alert": f"ErrorBudget{'Fast' if sev == 'page' else 'Slow'}Burn{_rule_name(svc)}", "expr": expr,
+                "for": "2m" if sev == "page" else "15m",
+                "labels": {"severity": sev, signals.service_label: svc},
+                "annotations": {"summary": f"{svc} is burning its {slo:.2%} error budget {factor:g}x too fast"}}
         why = ("No alert fired during this incident." if not fired else "An alert fired during this incident; "
                "compare its timing with this burn-rate rule.")
-        burn = f" The window's burn rate was {impact.burn_rate:.0f}x." if impact.burn_rate else ""
-        out.append(FollowUp("alert_rule", f"Page on fast error-budget burn at {svc}",
-                            f"{why}{burn} This rule pages when 2% of a 30-day budget is spent within an hour.",
+        out.append(FollowUp("alert_rule", f"{'Page' if sev == 'page' else 'Ticket'} on error-budget burn at {svc}",
+                            f"{why} The window's burn rate was {burn:.3g}x; this rule fires when {what} is spent.",
                             _yaml(rule)))
     if root is not None:
         by_id = {c.id: c for c in charts}
