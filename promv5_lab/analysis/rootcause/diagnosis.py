@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InputError
-from ...types import Diagnosis, TimelineEvent, TimeRange, as_utc, parse_duration
+from ...types import AlertInfo, Diagnosis, Evidence, TimelineEvent, TimeRange, as_utc, parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...backends.base import LogsBackend, TracesBackend
@@ -36,13 +38,15 @@ MAX_SPANS = 100_000
 def diagnose(backend: Any, at: datetime | str | float, *, logs: LogsBackend | None = None,
              traces: TracesBackend | None = None, window: str | float | TimeRange | None = None,
              progress: bool = False, step: str | float | None = None,
-             lookback: str | float | None = None) -> Diagnosis:
+             lookback: str | float | None = None, alerts: Sequence[AlertInfo] = ()) -> Diagnosis:
     """Why is something wrong at ``at``? Ranked root causes with their evidence, symptoms and a timeline.
 
     ``backend`` is a MetricsBackend + MetricCatalogue (the embedded engine, Prometheus). ``window`` is how
     far before ``at`` the trouble may have started (a duration, default 2h, or a TimeRange whose ``end``
     is ``at``); ``lookback`` the whole span queried (default 6h, the part before the window is the
-    baseline); ``step`` the query resolution (default 60 s).
+    baseline); ``step`` the query resolution (default 60 s). ``alerts`` (e.g. the firing alerts an
+    Alertmanager webhook delivered) join the timeline and the evidence of the service they name; an alert
+    usually fires where users feel the trouble, so it marks a symptom, not the cause.
     """
     from ...nl.catalogue import catalogue_for
     from .rank import Inputs, rank
@@ -81,7 +85,9 @@ def diagnose(backend: Any, at: datetime | str | float, *, logs: LogsBackend | No
         _trace_facts(traces, inputs, TimeRange(win_start, at_dt, step_s))
     bar("rank")
     causes, symptoms = rank(inputs)
-    timeline = _timeline(inputs, causes)
+    causes, symptoms = _with_alerts(causes, symptoms, alerts, win_start, at_dt)
+    timeline = _timeline(inputs, causes) + _alert_events(alerts, win_start, at_dt)
+    timeline.sort(key=lambda e: (e.at, e.kind, e.service or ""))
     bar(None)
     return Diagnosis(at=at_dt, window=TimeRange(win_start, at_dt, step_s), root_causes=tuple(causes),
                      timeline=tuple(timeline), symptoms=tuple(symptoms), backend=str(getattr(backend, "name", "")),
@@ -155,3 +161,33 @@ def _timeline(inp, causes) -> list[TimelineEvent]:
                                      f"{sg.service}: {sg.window_count} x '{sg.template}'"
                                      f" ({'new' if sg.new else f'x{sg.ratio:.1f}'})"))
     return sorted(out, key=lambda e: (e.at, e.kind, e.service or ""))
+
+
+def _alert_service(a: AlertInfo) -> str | None:
+    return a.labels.get("service") or a.labels.get("job") or None
+
+
+def _alert_events(alerts: Sequence[AlertInfo], start: datetime, at: datetime) -> list[TimelineEvent]:
+    out = []
+    for a in alerts:
+        when = as_utc(a.active_at) if a.active_at is not None else at
+        if when <= at:
+            out.append(TimelineEvent(when, "alert", _alert_service(a), f"alert {a.name} {a.state}"))
+    return out
+
+
+def _with_alerts(causes, symptoms, alerts: Sequence[AlertInfo], start: datetime, at: datetime):
+    """Alerts add evidence to the candidates of the service they name, and their service to the symptoms."""
+    if not alerts:
+        return causes, symptoms
+    out = []
+    named = {s for s in (_alert_service(a) for a in alerts) if s}
+    for c in causes:
+        mine = [a for a in alerts if _alert_service(a) == c.service]
+        if mine:
+            ev = tuple(Evidence("alert", f"alert {a.name} is {a.state} for {c.service}", start=start, end=at,
+                                detail=tuple(sorted((k, str(v)) for k, v in a.labels.items()))) for a in mine)
+            c = replace(c, evidence=c.evidence + ev)
+        out.append(c)
+    best = out[0].service if out else None
+    return out, sorted(set(symptoms) | {s for s in named if s != best})

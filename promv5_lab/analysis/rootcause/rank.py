@@ -221,11 +221,16 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
     # ---- traffic: a request surge where requests enter (no callers)
     for svc, sts in abnormal.items():
         for st in sts:
+            # a surge is abrupt: against the half hour before its onset, not only against the baseline
+            # (a daily ramp doubles the rate over hours and is no incident)
             if st.spec.role != "requests" or not (math.isfinite(st.ratio) and st.ratio >= 1.5):
+                continue
+            step_up = st.jump if math.isfinite(st.jump) else st.ratio
+            if step_up < 1.6:
                 continue
             callers = _callers(inp.graph, svc)
             entry = 1.0 if (inp.graph and not callers) else (0.6 if not inp.graph else 0.15)
-            strength = min(1.0, (st.ratio - 1.0) / 1.5) * entry
+            strength = min(1.0, (min(st.ratio, step_up) - 1.0) / 1.5) * entry
             add(svc, "traffic", strength, _stat_evidence(st, strength), st)
 
     # ---- a service anomalous with no specific explanation
@@ -275,14 +280,21 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
                                            f"call {c.service} (directly or not): {', '.join(sorted(up & others)) or '-'}",
                                            weight=round(parts["position"], 4)))
         sgs = surge_by.get(c.service, [])
+        words = _KIND_WORDS.get(c.kind, ())
+        # a dependency's clients speak for it: their templates of that kind (a cache's clients log the misses)
+        clients = {st.entity for st in c.stats if st.entity != c.service} if c.kind == "dependency_failure" else set()
+        kind_sg = [s for s in sgs + [x for cl in sorted(clients) for x in surge_by.get(cl, [])]
+                   if any(w in s.template.lower() for w in words)]
         if sgs:
-            parts["logs"] = W_LOGS * _squash(sum(s.score for s in sgs), 10.0)
-            words = _KIND_WORDS.get(c.kind, ())
-            kind_sg = [s for s in sgs if any(w in s.template.lower() for w in words)]
-            if kind_sg:
-                parts["log_kind"] = W_LOG_KIND * _squash(sum(s.score for s in kind_sg), 5.0)
-            for s in (kind_sg or sgs)[:3]:
-                c.evidence.append(_surge_evidence(s, inp))
+            total = sum(s.score for s in sgs)
+            parts["logs"] = W_LOGS * _squash(total, 10.0)
+            for s in [x for x in sgs if x not in kind_sg][:2]:
+                c.evidence.append(_surge_evidence(s, inp, parts["logs"] * s.score / total))
+        if kind_sg:
+            total = sum(s.score for s in kind_sg)
+            parts["log_kind"] = W_LOG_KIND * _squash(total, 5.0)
+            for s in kind_sg[:3]:
+                c.evidence.append(_surge_evidence(s, inp, parts["log_kind"] * s.score / total))
         share = inp.errors.origin_share(c.service)
         if share > 0 and sum(inp.errors.origins.values()) >= 3:
             parts["spans"] = W_SPANS * share
@@ -332,7 +344,7 @@ def _named_in(service: str, text: str) -> bool:
     return any(w == s or (len(s) >= 4 and w.startswith(s)) for w in words)
 
 
-def _surge_evidence(s: TemplateSurge, inp: Inputs) -> Evidence:
+def _surge_evidence(s: TemplateSurge, inp: Inputs, weight: float) -> Evidence:
     status = "new" if s.new else f"x{s.ratio:.1f}"
     detail = [("service", s.service), ("template", s.template), ("level", s.level),
               ("window_count", str(s.window_count)), ("baseline_count", str(s.baseline_count)),
@@ -340,7 +352,7 @@ def _surge_evidence(s: TemplateSurge, inp: Inputs) -> Evidence:
     detail += [("trace_id", t) for t in s.trace_ids]
     return Evidence("log_template", f"{s.service} logs {s.window_count} x a {s.level} template ({status} vs baseline "
                     f"{s.baseline_count})", start=inp.window_start, end=inp.at, detail=tuple(detail),
-                    weight=round(s.score, 4))
+                    weight=round(weight, 4))
 
 
 _KIND_TEXT = {"deploy": "a deploy", "resource_exhaustion": "resource exhaustion",

@@ -75,6 +75,7 @@ class SeriesStat:
     onset: datetime | None
     detector_peak: float  # highest detector score in the window
     window: TimeRange
+    jump: float = math.nan  # current / the level in the half hour before the onset (abrupt vs gradual)
 
     @property
     def abnormal(self) -> bool:
@@ -200,7 +201,7 @@ def _host(instance: str) -> str:
 
 
 def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float, window_s: float,
-            step_s: float, recent_s: float = 600.0) -> tuple[list[SeriesStat], list[tuple[SignalSpec, str]]]:
+            step_s: float, recent_s: float = 180.0) -> tuple[list[SeriesStat], list[tuple[SignalSpec, str]]]:
     """Run every spec over ``[at - lookback, at]``; score each series (detector + robust comparison)."""
     import pandas as pd
 
@@ -246,7 +247,7 @@ def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float
     sc = scores.to_numpy(dtype=float)
     tt = wide.index
     in_win = np.asarray(tt >= win_start)
-    recent = np.asarray(tt >= at - timedelta(seconds=recent_s))
+    recent = np.asarray(tt >= at - timedelta(seconds=max(recent_s, 2.5 * step_s)))  # the last ~3 samples
     out: list[SeriesStat] = []
     for j, (spec, ent) in enumerate(keys):
         x = vals[:, j]
@@ -274,8 +275,16 @@ def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float
         onset = _onset(tt[in_win], smooth, sc[in_win, j], z_on=4.0)
         det_peak = float(np.nanmax(sc[in_win, j])) if np.isfinite(sc[in_win, j]).any() else 0.0
         ratio = cur / base if base not in (0.0,) and math.isfinite(cur) else math.nan
+        jump = math.nan
+        if onset is not None:
+            t_on = np.datetime64(onset.replace(tzinfo=None), "ns")
+            ti = tt.tz_convert(None).to_numpy()
+            before = x[(ti >= t_on - np.timedelta64(30, "m")) & (ti <= t_on - np.timedelta64(5, "m"))]
+            before = before[np.isfinite(before)]
+            if before.size and float(np.median(before)) != 0.0 and math.isfinite(cur):
+                jump = cur / float(np.median(before))
         out.append(SeriesStat(spec, ent, base, cur, float(z), float(ratio), peak_z, onset, det_peak,
-                              TimeRange(win_start, at, step_s)))
+                              TimeRange(win_start, at, step_s), float(jump)))
     return out, failed
 
 
