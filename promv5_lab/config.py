@@ -7,6 +7,9 @@ environment at import time. The config file is TOML, found at ``$PROMV5_CONFIG``
     backend_url = "https://prometheus.example.com"
     bearer_token = "..."
     timeout_s = 15
+    timezone = "Europe/Paris"          # times of day in questions ("since 14:00") and answers
+    llm_url = "http://localhost:11434/v1"   # optional LLM planner (any OpenAI-compatible endpoint)
+    llm_model = "llama3.1"
     [headers]
     X-Scope-OrgID = "team-a"
 """
@@ -58,6 +61,11 @@ class Settings(BaseSettings):
     max_points_per_series: int = Field(11_000, gt=0)
     max_response_bytes: int = Field(200_000_000, gt=0, description="Refuse larger responses (no hung kernel)")
     cache_dir: Path = Field(Path("~/.cache/promv5-lab"))
+    timezone: str = Field("UTC", description="IANA zone for times of day in questions and answers (Europe/Paris)")
+    llm_url: str | None = Field(None, description="OpenAI-compatible base URL (.../v1) for the optional LLM planner")
+    llm_model: str | None = Field(None, description="Model name sent to llm_url (gpt-4o-mini, llama3.1...)")
+    llm_api_key: SecretStr | None = Field(None, description="Bearer key for llm_url; never printed")
+    llm_timeout_s: float = Field(30.0, gt=0, le=600)
 
     @field_validator("backend_url")
     @classmethod
@@ -66,6 +74,26 @@ class Settings(BaseSettings):
             return None
         if not v.startswith(("http://", "https://")):
             raise ValueError(f"backend_url must start with http:// or https://, got {v!r}")
+        return v.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone must be an IANA zone name such as UTC or Europe/Paris, got {v!r}") from exc
+        return v
+
+    @field_validator("llm_url")
+    @classmethod
+    def _check_llm_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"llm_url must start with http:// or https://, got {v!r}")
         return v.rstrip("/")
 
     @classmethod

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Promv5Error
+from .nl.routes import RouteKind
 from .types import Clarification, QueryPlan, QueryResult, as_utc
 
 __all__ = ["Answer", "Investigation"]
@@ -36,12 +37,20 @@ class Answer:
     answer: str
     planning_ms: float = 0.0
     error: str | None = None
+    route: RouteKind = "query"
+    details: dict[str, Any] | None = None
+    timezone: str = "UTC"
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: promql, kind, start, end, step, answer, confidence, series (and the rest)."""
+        """A JSON-ready dict: promql, kind, start, end, step, answer, confidence, series (and the rest).
+
+        ``route`` (alias ``intent``) says which answer this is (query, anomalies, forecast, capacity,
+        diagnosis); ``details`` holds that analysis's findings with their provenance (PromQL, range, model).
+        """
         p = self.plan
         out: dict[str, Any] = {
-            "question": self.question, "promql": self.promql, "answer": self.answer,
+            "question": self.question, "route": self.route, "intent": self.route, "details": self.details,
+            "timezone": self.timezone, "promql": self.promql, "answer": self.answer,
             "kind": p.kind if p else None, "start": None, "end": None, "step": None, "time": None,
             "confidence": p.confidence if p else 0.0, "alternatives": list(p.alternatives) if p else [],
             "notes": list(p.notes) if p else [], "planning_ms": round(self.planning_ms, 2), "series": [],
@@ -95,8 +104,17 @@ def _fmt(v: float, plan: QueryPlan) -> str:
     return f"{v:.3g}{suffix}"
 
 
-def describe(plan: QueryPlan, result: QueryResult) -> str:
-    """One sentence about the result."""
+def local_time(t: datetime, tz: Any = None) -> str:
+    """``2026-11-20 13:00 Europe/Paris`` (the user's wall clock, zone named), or ``... UTC``."""
+    from .nl.timeexpr import zone
+
+    z = zone(tz)
+    name = getattr(z, "key", None) or "UTC"
+    return f"{as_utc(t).astimezone(z):%Y-%m-%d %H:%M} {name}"
+
+
+def describe(plan: QueryPlan, result: QueryResult, tz: Any = None) -> str:
+    """One sentence about the result (times on the wall clock of ``tz``, zone named)."""
     from .frames import VALUE, label_columns
 
     frame = result.frame
@@ -106,8 +124,10 @@ def describe(plan: QueryPlan, result: QueryResult) -> str:
     labels = label_columns(frame)
     last = frame.groupby(labels, sort=False, dropna=False)[VALUE].last() if labels else frame[VALUE].iloc[-1:]
     n = len(last)
-    when = "over the range (latest values)" if plan.kind == "range" else "now" if plan.time is None else \
-        f"at {plan.time.strftime('%Y-%m-%d %H:%M UTC')}"
+    if plan.kind == "range" and plan.range is not None:
+        when = f"from {local_time(plan.range.start, tz)} to {local_time(plan.range.end, tz)[11:]} (latest values)"
+    else:
+        when = "now" if plan.time is None else f"at {local_time(plan.time, tz)}"
     if n == 1:
         return f"{what}: {_fmt(float(last.iloc[0]), plan)} {when}."
     top_key = last.idxmax()
@@ -123,38 +143,100 @@ class Turn:
 
 
 class Investigation:
-    """A conversation over one backend. ``now`` (a datetime) pins the clock for reproducible answers."""
+    """A conversation over one backend. ``now`` (a datetime) pins the clock for reproducible answers.
+
+    ``tz`` (an IANA zone name) is the user's wall clock for "since 14:00" and for the times in answers;
+    ``llm`` (an :class:`~promv5_lab.nl.llm.LLMEndpoint`) plans with an OpenAI-compatible model, falling back
+    to the offline planner whenever its answer is unusable. ``Investigation.from_settings`` reads both.
+    """
 
     def __init__(self, backend: Any, *, now: datetime | str | float | None = None, planner: Any = None,
-                 use_embeddings: bool = True, cache_dir: str | Path | None = None) -> None:
+                 use_embeddings: bool = True, cache_dir: str | Path | None = None, tz: str | None = None,
+                 llm: Any = None) -> None:
+        from .nl.timeexpr import zone
+
         self.backend = backend
         self._now = as_utc(now) if now is not None else None
         self._planner = planner
         self._use_embeddings = use_embeddings
         self._cache_dir = cache_dir
+        self.tz = tz or "UTC"
+        zone(self.tz)  # an unknown zone is an InputError now, not at the first question
+        self.llm = llm
         self.history: list[Turn] = []
+
+    @classmethod
+    def from_settings(cls, backend: Any, settings: Any, *, now: datetime | str | float | None = None,
+                      use_llm: bool = False, use_embeddings: bool = True, tz: str | None = None) -> Investigation:
+        """An investigation configured from :class:`~promv5_lab.config.Settings` (zone, LLM endpoint, cache)."""
+        llm = None
+        if use_llm:
+            from .nl.llm import LLMEndpoint
+
+            llm = LLMEndpoint.from_settings(settings)
+        return cls(backend, now=now, use_embeddings=use_embeddings, cache_dir=settings.cache_dir,
+                   tz=tz or settings.timezone, llm=llm)
 
     @property
     def now(self) -> datetime:
         return self._now or datetime.now(timezone.utc)
 
-    @property
-    def planner(self) -> Any:
-        if self._planner is None:
-            from .nl.catalogue import catalogue_for
-            from .nl.planner import OfflinePlanner
+    def set_now(self, now: datetime | str | float | None) -> None:
+        """Pin (or with None, unpin) the clock; the planner follows."""
+        self._now = as_utc(now) if now is not None else None
+        offline = getattr(self._planner, "offline", self._planner)
+        if offline is not None and hasattr(offline, "_now"):
+            offline._now = self._now
 
-            self._planner = OfflinePlanner(catalogue_for(self.backend), now=self._now,
-                                           use_embeddings=self._use_embeddings, cache_dir=self._cache_dir)
-        return self._planner
+    def set_timezone(self, tz: str) -> None:
+        """Change the user's zone (an IANA name) for the next questions."""
+        from .nl.timeexpr import zone
 
-    def refresh(self) -> None:
-        """Re-read the backend's catalogue (new metrics, new label values)."""
+        z = zone(tz)
+        self.tz = tz
+        offline = getattr(self._planner, "offline", self._planner)
+        if offline is not None and hasattr(offline, "tz"):
+            offline.tz = z
+
+    def set_llm(self, endpoint: Any) -> None:
+        """Plan with this :class:`~promv5_lab.nl.llm.LLMEndpoint` from the next question on (None: offline only)."""
+        self.llm = endpoint
+        offline = getattr(self._planner, "offline", self._planner)
+        if offline is None:
+            return
+        if endpoint is None:
+            self._planner = offline
+        else:
+            from .nl.llm import LLMPlanner
+
+            self._planner = LLMPlanner(offline, endpoint=endpoint)
+
+    def _build_planner(self, refresh: bool = False) -> Any:
         from .nl.catalogue import catalogue_for
         from .nl.planner import OfflinePlanner
 
-        self._planner = OfflinePlanner(catalogue_for(self.backend, refresh=True), now=self._now,
-                                       use_embeddings=self._use_embeddings, cache_dir=self._cache_dir)
+        offline = OfflinePlanner(catalogue_for(self.backend, refresh=refresh), now=self._now,
+                                 use_embeddings=self._use_embeddings, cache_dir=self._cache_dir, tz=self.tz)
+        if self.llm is None:
+            return offline
+        from .nl.llm import LLMPlanner
+
+        return LLMPlanner(offline, endpoint=self.llm)
+
+    @property
+    def planner(self) -> Any:
+        if self._planner is None:
+            self._planner = self._build_planner()
+        return self._planner
+
+    @property
+    def offline(self) -> Any:
+        """The offline planner (the LLM planner's fallback and grounding)."""
+        return getattr(self.planner, "offline", self.planner)
+
+    def refresh(self) -> None:
+        """Re-read the backend's catalogue (new metrics, new label values)."""
+        self._planner = self._build_planner(refresh=True)
 
     def last_plan(self) -> QueryPlan | None:
         for turn in reversed(self.history):
@@ -166,15 +248,32 @@ class Investigation:
         return self.planner.plan(question, context=self.last_plan())
 
     def ask(self, question: str) -> Answer:
-        """Plan, run and describe ``question``; backend errors become an answer with ``error`` set."""
+        """Plan, run and describe ``question``; backend errors become an answer with ``error`` set.
+
+        Questions that ask for an analysis ("anything unusual in the last hour?", "will the disk fill up this
+        week?", "forecast X for the next day", "why is checkout slow?") are routed to it (:mod:`.nl.routes`).
+        """
         from .nl.render import render
+        from .nl.routes import classify
 
         self.planner  # noqa: B018 - build the planner (catalogue, model) outside the planning timer
+        if not isinstance(question, str) or not question.strip():
+            from .errors import InputError
+
+            raise InputError("The question is empty", hint='Ask e.g. "p95 latency of checkout over the last hour"')
+        route = classify(question)
+        if route.kind != "query":
+            from .nl import insights
+
+            routed = insights.answer(self, question, route)
+            if routed is not None:
+                self.history.append(Turn(routed))
+                return routed
         t0 = time.perf_counter()
         planned = self.plan(question)
         planning_ms = (time.perf_counter() - t0) * 1000
         if isinstance(planned, Clarification):
-            ans = Answer(question, None, planned, None, None, planned.message, planning_ms)
+            ans = Answer(question, None, planned, None, None, planned.message, planning_ms, timezone=self.tz)
             self.history.append(Turn(ans))
             return ans
         promql = render(planned)
@@ -185,10 +284,11 @@ class Investigation:
                 result = self.backend.query(promql, planned.time or self.now)
         except Promv5Error as exc:
             ans = Answer(question, planned, None, promql, None, f"The backend could not answer: {exc.message}",
-                         planning_ms, error=str(exc))
+                         planning_ms, error=str(exc), timezone=self.tz)
             self.history.append(Turn(ans))
             return ans
-        ans = Answer(question, planned, None, promql, result, describe(planned, result), planning_ms)
+        ans = Answer(question, planned, None, promql, result, describe(planned, result, self.tz), planning_ms,
+                     timezone=self.tz)
         self.history.append(Turn(ans))
         return ans
 

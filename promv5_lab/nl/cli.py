@@ -17,6 +17,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (promql, kind, start, end, step, "
                                      "answer, confidence, series)."),
         lexical: bool = typer.Option(False, "--lexical", help="Do not load the embedding model (lexical only)."),
+        tz: str = typer.Option(None, "--tz", help="Your time zone (IANA name, e.g. Europe/Paris) for 'since 14:00' "
+                               "and the times in answers; default: the timezone setting (UTC)."),
+        llm: bool = typer.Option(False, "--llm", help="Plan with the LLM at PROMV5_LLM_URL/PROMV5_LLM_MODEL "
+                                 "(falls back to the offline planner when its answer is unusable)."),
     ) -> None:
         """Answer a question about your metrics: the PromQL it ran, the result and one sentence.
 
@@ -31,9 +35,13 @@ def register(app: typer.Typer) -> None:
         if backend and data:
             raise InputError("Pass either --backend or --data, not both")
         now = as_utc(at) if at else None
-        settings = load_settings(backend_url=backend, data_dir=data)
+        settings = load_settings(backend_url=backend, data_dir=data, timezone=tz)
+        if llm:
+            from .llm import LLMEndpoint
+
+            LLMEndpoint.from_settings(settings)  # a missing URL/model is a ConfigError before any work
         with telemetry(settings) as b:
-            inv = Investigation(b, now=now, use_embeddings=not lexical, cache_dir=settings.cache_dir)
+            inv = Investigation.from_settings(b, settings, now=now, use_llm=llm, use_embeddings=not lexical)
             ans = inv.ask(question)
         if as_json:
             typer.echo(json.dumps(ans.to_json(), default=str))

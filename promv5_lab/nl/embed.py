@@ -7,11 +7,13 @@ with the reason in :data:`LOAD_ERROR`, and the planner falls back to lexical mat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ def default_model_path() -> Path:
 class Embedder:
     """Mean-pooled, L2-normalised MiniLM sentence vectors (what sentence-transformers computes)."""
 
-    def __init__(self, model_path: str | Path, *, threads: int = 1) -> None:
+    def __init__(self, model_path: str | Path, *, threads: int | None = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         torch = require("torch", "ml")
@@ -47,18 +49,36 @@ class Embedder:
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
         self.model.eval()
-        if threads:
-            # one thread is ~3x faster than two for single short sentences on a busy 2-core machine
-            torch.set_num_threads(threads)
+        # One intra-op thread is ~3x faster than two for single short sentences on a busy 2-core machine.
+        # But torch's thread count is process-wide and belongs to the user: we never change it for good.
+        # It is set only for the duration of our own encode() calls and restored afterwards, and not at
+        # all when the user configured threads through OMP_NUM_THREADS/MKL_NUM_THREADS or passes None.
+        user_configured = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
+        self.threads = None if user_configured else threads
+        self._encode_lock = threading.Lock()
         self.path = path
         self._queries: OrderedDict[str, Any] = OrderedDict()
         self._docs: dict[str, Any] = {}
+
+    @contextlib.contextmanager
+    def _thread_budget(self) -> Iterator[None]:
+        """Our thread count for the duration of one encode, then the process's own setting again."""
+        torch = self._torch
+        before = torch.get_num_threads()
+        if not self.threads or self.threads == before:
+            yield
+            return
+        torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     def encode(self, texts: list[str]) -> Any:
         """A (len(texts), 384) float32 numpy array of unit vectors."""
         torch = self._torch
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
-        with torch.inference_mode():
+        with self._encode_lock, self._thread_budget(), torch.inference_mode():
             out = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(out.dtype)
         vec = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

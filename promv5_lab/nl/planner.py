@@ -24,7 +24,7 @@ from .catalogue import Catalogue, MetricInfo, tokens
 from .labels import ValueMatch, find_values
 from .scoring import MetricIndex
 from .shapes import shape_plan
-from .timeexpr import TimeSpec, parse_time
+from .timeexpr import TimeSpec, parse_time, zone
 from .vocab import (
     CONCEPTS,
     COUNT_PHRASES,
@@ -96,9 +96,11 @@ class OfflinePlanner:
     """Plans questions against one catalogue. ``now`` is injectable (a datetime or a zero-arg callable)."""
 
     def __init__(self, catalogue: Catalogue, *, now: datetime | None = None, use_embeddings: bool = True,
-                 default_window: str | float = "5m", cache_dir: str | Path | None = None) -> None:
+                 default_window: str | float = "5m", cache_dir: str | Path | None = None,
+                 tz: str | None = None) -> None:
         self.catalogue = catalogue
         self._now = now
+        self.tz = zone(tz)  # the user's zone: "since 14:00" is 14:00 on their wall clock
         self.window_s = parse_duration(default_window)
         self.notes: tuple[str, ...] = ()
         self._vocab = set(STOPWORDS) | set(SYNONYMS) | set(LABEL_WORDS)
@@ -134,7 +136,7 @@ class OfflinePlanner:
         if not isinstance(question, str) or not question.strip():
             raise InputError("The question is empty", hint='Ask e.g. "p95 latency of checkout over the last hour"')
         now = now or self.now
-        spec = parse_time(question, now)
+        spec = parse_time(question, now, self.tz)
         raw = spec.rest
         text = re.sub(r"[?!,;]", " ", raw)
         per_second = re.search(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", text)

@@ -3,15 +3,19 @@
 "last 10 minutes", "past hour", "today", "yesterday", "since 14:00", "between 2 and 3 am", "at 3pm",
 "an hour ago", "compared to last week" (a comparison offset). The matched text is removed from the
 question so that the rest of the planner does not read "2" or "hour" as a label value or a metric word.
+Times of day are on the user's wall clock (``tz``, an IANA zone name; UTC by default).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 
-__all__ = ["UNIT_SECONDS", "TimeSpec", "parse_time"]
+from ..errors import InputError
+from ..types import as_utc
+
+__all__ = ["UNIT_SECONDS", "TimeSpec", "parse_time", "zone"]
 
 UNIT_SECONDS = {
     "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
@@ -64,10 +68,30 @@ def _clock(now: datetime, hh: str, mm: str | None, ampm: str | None, default_amp
     return t
 
 
-def parse_time(question: str, now: datetime) -> TimeSpec:
-    """Read time phrases out of ``question``; ``rest`` is the question without them."""
+def zone(tz: str | tzinfo | None) -> tzinfo:
+    """An IANA zone name (or a tzinfo, or None for UTC) as a tzinfo; a bad name is an InputError."""
+    if tz is None or tz == "" or tz == "UTC":
+        return timezone.utc
+    if isinstance(tz, tzinfo):
+        return tz
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(f"Unknown time zone {tz!r}",
+                         hint="Use an IANA zone name such as UTC, Europe/Paris or America/New_York") from exc
+
+
+def parse_time(question: str, now: datetime, tz: str | tzinfo | None = None) -> TimeSpec:
+    """Read time phrases out of ``question``; ``rest`` is the question without them.
+
+    Times of day ("since 14:00", "between 2 and 3 am", "yesterday", "today") are read on the wall clock of
+    ``tz`` (an IANA name, default UTC); every datetime in the returned spec is UTC.
+    """
     q = " " + question.lower() + " "
     compare: float | None = None
+    now = as_utc(now).astimezone(zone(tz))  # wall-clock arithmetic below happens in the user's zone
 
     def cut(m: re.Match[str]) -> None:
         nonlocal q
@@ -88,6 +112,12 @@ def parse_time(question: str, now: datetime) -> TimeSpec:
         cut(m)
 
     def done(**kw: object) -> TimeSpec:
+        for k in ("start", "end", "at"):
+            if isinstance(kw.get(k), datetime):
+                kw[k] = kw[k].astimezone(timezone.utc)  # type: ignore[union-attr]
+        if isinstance(kw.get("start"), datetime) and isinstance(kw.get("end"), datetime):
+            # measured in UTC, so a range across a DST change has its true length (23 h or 25 h "yesterday")
+            kw["window_s"] = (kw["end"] - kw["start"]).total_seconds()  # type: ignore[operator]
         return TimeSpec(compare_offset_s=compare, rest=" ".join(q.split()), **kw)  # type: ignore[arg-type]
 
     # between 2 and 3 am / from 14:00 to 15:30

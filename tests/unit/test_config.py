@@ -48,3 +48,20 @@ def test_invalid_settings_name_the_field(kwargs, needle):
     with pytest.raises(ConfigError) as info:
         load_settings(**kwargs)
     assert needle in str(info.value) and info.value.hint
+
+
+def test_timezone_and_llm_settings(monkeypatch):
+    s = load_settings()
+    assert s.timezone == "UTC" and s.llm_url is None and s.llm_model is None and s.llm_api_key is None
+    monkeypatch.setenv("PROMV5_TIMEZONE", "Europe/Paris")
+    monkeypatch.setenv("PROMV5_LLM_URL", "http://127.0.0.1:11434/v1/")
+    monkeypatch.setenv("PROMV5_LLM_MODEL", "llama3.1")
+    monkeypatch.setenv("PROMV5_LLM_API_KEY", "sk-SECRET-789")
+    s = load_settings()
+    assert (s.timezone, s.llm_url, s.llm_model) == ("Europe/Paris", "http://127.0.0.1:11434/v1", "llama3.1")
+    assert s.llm_api_key.get_secret_value() == "sk-SECRET-789"
+    for text in (str(s), repr(s), s.model_dump_json()):
+        assert "SECRET" not in text
+    with pytest.raises(ConfigError) as info:
+        load_settings(timezone="Europe/Atlantis")
+    assert "timezone" in str(info.value) and "IANA" in str(info.value)
