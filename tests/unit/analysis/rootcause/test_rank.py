@@ -141,7 +141,7 @@ def test_adversarial_log_surges_do_not_flip_the_ranking(n_evil):
 def test_a_gradual_daily_ramp_is_not_a_traffic_surge():
     ramp = SeriesStat(SPEC["requests"], "frontend", 17.0, 35.0, 4.8, 35.0 / 17.0, 4.8, AT - timedelta(minutes=11),
                       0.7, TimeRange(WIN, AT, 60), jump=1.3)
-    stats = [ramp, stat("pool", "checkout", 20, 6, base=0.0, current=0.99), stat("error_ratio", "checkout", 11, 3)]
+    stats = [ramp, stat("pool", "checkout", 20, 6, base=0.01, current=0.99), stat("error_ratio", "checkout", 11, 3)]
     causes, _ = rank(Inputs(AT, WIN, stats, [], graph=GRAPH, hosts=HOSTS))
     assert (causes[0].service, causes[0].kind) == ("checkout", "resource_exhaustion")
     assert ("frontend", "traffic") not in [(c.service, c.kind) for c in causes]
