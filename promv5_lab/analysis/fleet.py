@@ -50,7 +50,7 @@ def merge_scores(parts: list[AnomalyScores], columns: list) -> AnomalyScores:
 
 
 def scan(wide: pd.DataFrame, *, cluster: Any = None, chunk_series: int = DEFAULT_CHUNK, workers: int | None = None,
-         progress: bool = True, **detect_kwargs: Any) -> AnomalyScores:
+         progress: bool = True, connect_timeout_s: float = 10.0, **detect_kwargs: Any) -> AnomalyScores:
     """:func:`learn.detect` over a wide frame in column chunks, locally (threads) or on a Dask cluster.
 
     ``detect_kwargs`` are passed to every chunk (``target_fpr``, ``floor``, ``seasonality``, ``config``...;
@@ -84,7 +84,7 @@ def scan(wide: pd.DataFrame, *, cluster: Any = None, chunk_series: int = DEFAULT
         if cluster is None:
             results = _local(jobs, workers, bar)
         else:
-            results = _dask(jobs, cluster, bar)
+            results = _dask(jobs, cluster, bar, connect_timeout_s)
     finally:
         if bar is not None:
             bar.close()
@@ -119,7 +119,7 @@ def _address(cluster: Any) -> str:
     return str(getattr(sched, "address", None) or getattr(cluster, "scheduler_address", "") or "client")
 
 
-def _dask(jobs, cluster: Any, bar) -> list[AnomalyScores]:
+def _dask(jobs, cluster: Any, bar, connect_timeout_s: float) -> list[AnomalyScores]:
     distributed = require("distributed", "analysis")
     own = isinstance(cluster, str)
     if own:
@@ -127,7 +127,7 @@ def _dask(jobs, cluster: Any, bar) -> list[AnomalyScores]:
             raise InputError(f"cluster address {cluster!r} is not a Dask scheduler address",
                              hint="pass --cluster tcp://HOST:8786 (the address 'dask scheduler' prints)")
         try:
-            client = distributed.Client(cluster, timeout="10s")
+            client = distributed.Client(cluster, timeout=f"{connect_timeout_s:g}s")
         except (OSError, TimeoutError) as exc:
             raise BackendUnavailable(f"cannot reach the Dask scheduler at {cluster}: {exc}", url=cluster,
                                      hint="start one with 'dask scheduler' and 'dask worker ADDRESS', or drop --cluster") from exc
