@@ -235,11 +235,13 @@ def _anomalies(inv: Investigation, question: str, route: Route, t0: float) -> An
 
 # ---- forecasts and capacity --------------------------------------------------------------------------------
 
-def _history(inv: Investigation, plan: QueryPlan, horizon_s: float) -> tuple[str, TimeRange, pd.DataFrame]:
+def _history(inv: Investigation, plan: QueryPlan, horizon_s: float
+             ) -> tuple[str, TimeRange, pd.DataFrame, QueryPlan]:
     span = HISTORY_S
     step = _step_for(span, floor=300.0, points=2000)
     rng = TimeRange(inv.now - timedelta(seconds=span), inv.now, step)
-    promql = render(replace(plan, kind="range", range=rng, time=None))
+    plan = replace(plan, kind="range", range=rng, time=None)
+    promql = render(plan)
     res = inv.backend.query_range(promql, rng)
     if res.frame.empty:
         raise InputError(f"The query returned no data over the last {span / 86400:g} days: {promql}",
@@ -249,7 +251,7 @@ def _history(inv: Investigation, plan: QueryPlan, horizon_s: float) -> tuple[str
         name = f"{plan.metric}/{plan.ratio.denominator_metric or plan.metric}"
         name = f"1 - {name}" if plan.ratio.complement else name
     wide = _wide(res, step, name)
-    return promql, rng, wide
+    return promql, rng, wide, plan
 
 
 def _limit_of(plan: QueryPlan, question: str) -> tuple[float | None, str]:
@@ -278,7 +280,7 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
                           f"'when will {planned.metric} reach 100'.", (planned.metric, *planned.alternatives))
         return _clarify(inv, question, route, c, t0)
     horizon = float(route.horizon_s or 7 * 86400.0)
-    promql, rng, wide = _history(inv, planned, horizon)
+    promql, rng, wide, planned = _history(inv, planned, horizon)
     last = wide.ffill().iloc[-1]
     order = sorted(wide.columns, key=lambda c: abs(limit - float(last[c])) if math.isfinite(last[c]) else math.inf)
     results = []
@@ -293,7 +295,7 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
                    "series": r.series, "limit": r.limit, "direction": r.direction, "last_value": _num(r.last_value),
                    "eta_s": r.eta_s, "eta": _iso(r.now + timedelta(seconds=r.eta_s)) if r.eta_s is not None else None,
                    "lower_s": r.lower_s, "upper_s": r.upper_s, "level": r.level, "probability": r.probability,
-                   "sentence": r.describe(), "model": r.model,
+                   "sentence": _sentence(r), "model": r.model,
                    "params": {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in r.params.items()},
                } for r in results]}
     span = f"{horizon / 86400:g} days" if horizon >= 86400 else f"{horizon / 3600:g} hours"
@@ -302,12 +304,18 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
         text = "Too little history to estimate when it runs out."
     elif crossing:
         text = f"{len(crossing)} of {len(results)} series reach the limit ({why}) within {span}. Soonest: " + \
-            "; ".join(r.describe() for r in crossing[:3]) + "."
+            "; ".join(_sentence(r) for r in crossing[:3]) + "."
     else:
         top = max(results, key=lambda r: r.probability)
         text = (f"No series reaches the limit ({why}) within {span} by the forecast; highest risk: "
                 f"{top.describe()}.")
     return _answer(inv, question, route, planned, promql, text, t0, details=details)
+
+
+def _sentence(r: Any) -> str:
+    if r.eta_s == 0.0:  # CapacityResult.describe() reads "falls to 1 in 0 s" for a series already there
+        return f"{r.series} is already at the limit (last value {r.last_value:.4g}, limit {r.limit:g})"
+    return str(r.describe())
 
 
 def _forecast(inv: Investigation, question: str, route: Route, t0: float) -> Answer:
@@ -317,7 +325,7 @@ def _forecast(inv: Investigation, question: str, route: Route, t0: float) -> Ans
     if isinstance(planned, Clarification):
         return _clarify(inv, question, route, planned, t0)
     horizon = float(route.horizon_s or 86400.0)
-    promql, rng, wide = _history(inv, planned, horizon)
+    promql, rng, wide, planned = _history(inv, planned, horizon)
     fc = Forecaster()
     out, sentences = [], []
     for col in list(wide.columns)[:MAX_FIT_SERIES]:
