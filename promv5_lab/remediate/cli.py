@@ -44,6 +44,8 @@ def register(app: typer.Typer) -> None:
         once: bool = typer.Option(False, "--once", help="One detection round, then exit."),
         max_recoveries: int = typer.Option(None, "--max-recoveries", min=1,
                                            help="Exit after this many recoveries (dry runs count)."),
+        diagnose: bool = typer.Option(False, "--diagnose",
+                                      help="Run the root-cause diagnosis before acting; record it as evidence."),
     ) -> None:
         """Watch the policies' triggers and heal: detect, plan, approve, execute, verify, roll back, record."""
         from ..backends.prometheus import PrometheusBackend
@@ -65,7 +67,7 @@ def register(app: typer.Typer) -> None:
         with PrometheusBackend.from_settings(settings) as be:
             loop = HealingLoop(be, pols, audit, dry_run=dry_run,
                                approver=_prompt_approver if approve == "prompt" else None,
-                               allowed_commands=allow_command, echo=typer.echo)
+                               allowed_commands=allow_command, echo=typer.echo, diagnose_issues=diagnose)
             try:
                 stop = None if max_recoveries is None else (lambda: len(loop.outcomes) >= max_recoveries)
                 loop.run(interval_s=interval, max_seconds=max_seconds, max_ticks=1 if once else None, stop=stop)

@@ -51,6 +51,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 ACTOR = "promv5-lab heal"
 _UNSET = object()
+DIAGNOSE_OPTIONS = {"window": "15m", "lookback": "1h", "step": "15s"}  # a live loop looks at the last minutes
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,15 @@ def _rollback(env: _Env, pol: Policy, ctx: ActionContext, run_id: str) -> None:
                 call=call.show(env.secrets), status=status)
 
 
-def _attempt(env: _Env, cand: Candidate, issue: Issue, run_id: str) -> tuple[str, tuple[str, ...]]:
+def _causes(diagnosis: Any) -> str:
+    if diagnosis is None:
+        return ""
+    return json.dumps([{"service": rc.service, "kind": rc.kind, "confidence": round(rc.confidence, 3),
+                        "summary": rc.summary} for rc in diagnosis.root_causes[:3]])
+
+
+def _attempt(env: _Env, cand: Candidate, issue: Issue, run_id: str,
+             diagnosis: Any = None) -> tuple[str, tuple[str, ...]]:
     pol = cand.policy
     ctx = ActionContext(target=issue.target, policy=pol.name, run_id=run_id, issue=dict(issue.labels),
                         allowed_commands=env.allowed_commands, secrets=env.secrets, k8s_client=env.k8s_client)
@@ -346,7 +355,8 @@ def _attempt(env: _Env, cand: Candidate, issue: Issue, run_id: str) -> tuple[str
     shown = tuple(c.show(env.secrets) for _, c in calls)
     _record(env, "decision", run_id, pol, issue.target, ",".join(a.type for a in pol.actions), "planned",
             issue_kind=issue.kind, evidence=issue.evidence, value=issue.value, labels=dict(issue.labels),
-            success_rate=f"{cand.success_rate:.3f}", past_runs=cand.runs, calls=list(shown))
+            success_rate=f"{cand.success_rate:.3f}", past_runs=cand.runs, calls=list(shown),
+            **({"diagnosis": _causes(diagnosis)} if diagnosis is not None else {}))
     if env.dry_run:
         for _, c in calls:
             _record(env, "dry_run", run_id, pol, issue.target, c.executor, "would run", **c.detail())
@@ -391,8 +401,12 @@ def _attempt(env: _Env, cand: Candidate, issue: Issue, run_id: str) -> tuple[str
 def execute_recovery(plan: RecoveryPlan, backend: Any, audit: AuditLog, *, dry_run: bool = True,
                      approver: Approver | None = None, allowed_commands: Iterable[str] = (),
                      secrets: Iterable[str] = (), k8s_client: Callable[[], Any] | None = None,
-                     max_attempts: int = 2, sleep: Callable[[float], None] = time.sleep) -> RecoveryOutcome:
-    """Run the plan: the best runnable candidate, then the next if it fails (up to ``max_attempts``)."""
+                     max_attempts: int = 2, sleep: Callable[[float], None] = time.sleep,
+                     diagnosis: Any = None) -> RecoveryOutcome:
+    """Run the plan: the best runnable candidate, then the next if it fails (up to ``max_attempts``).
+
+    ``diagnosis`` (a :class:`~promv5_lab.types.Diagnosis`, optional) is recorded with the decision as evidence.
+    """
     issue = plan.issue
     run_id = f"run-{issue.detected_at.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     secrets_f = frozenset(s for s in secrets if s)
@@ -407,7 +421,7 @@ def execute_recovery(plan: RecoveryPlan, backend: Any, audit: AuditLog, *, dry_r
     for cand in runnable:
         attempts += 1
         pol = cand.policy
-        status, shown = _attempt(env, cand, issue, run_id)
+        status, shown = _attempt(env, cand, issue, run_id, diagnosis)
         if status != "failed":
             break
     secs = (datetime.now(timezone.utc) - issue.detected_at).total_seconds()
@@ -429,7 +443,8 @@ class HealingLoop:
     approver: Approver | None = None
     allowed_commands: Iterable[str] = ()
     k8s_client: Callable[[], Any] | None = None
-    diagnose: Callable[[Any, datetime], Any] | None = None
+    diagnose: Callable[..., Any] | None = None
+    diagnose_issues: bool = False  # run the root-cause diagnosis for each round that acts, record it as evidence
     echo: Callable[[str], Any] = print
     _since: dict[tuple[str, str], datetime] = field(default_factory=dict)
     _noted: set[tuple[str, str, str]] = field(default_factory=set)
@@ -462,6 +477,7 @@ class HealingLoop:
             if (now - first).total_seconds() + 1e-6 >= by_pol[i.policy].trigger.for_s:
                 ready.setdefault((i.kind, i.target), []).append(i)
         out = []
+        diagnosis = _UNSET
         for (kind, target), group in ready.items():
             plan = plan_recovery(group, self.policies, self.audit, at=now)
             if not plan.runnable:
@@ -476,9 +492,12 @@ class HealingLoop:
             if self.dry_run and any(n[:2] == (plan.runnable[0].policy.name, target) and n[2] == "dry"
                                     for n in self._noted):
                 continue  # a dry run shows each firing once, not every tick
+            if diagnosis is _UNSET:
+                diagnosis = (_diagnose(self.backend, now, self.diagnose, DIAGNOSE_OPTIONS)
+                             if self.diagnose_issues else None)
             res = execute_recovery(plan, self.backend, self.audit, dry_run=self.dry_run, approver=self.approver,
                                    allowed_commands=self.allowed_commands, secrets=self.policies.secrets,
-                                   k8s_client=self.k8s_client)
+                                   k8s_client=self.k8s_client, diagnosis=diagnosis)
             if self.dry_run:
                 self._noted.add((plan.runnable[0].policy.name, target, "dry"))
             self.echo(f"{res.status}: {kind} on {target} via {res.policy} ({res.attempts} attempt(s), "

@@ -45,8 +45,9 @@ class ApprovalWidget:
         self.outcome: Any = None
         cand = plan.runnable[0] if plan.runnable else None
         issue = plan.issue
-        lines = [f"<b>{_e(issue.kind)}</b> on <b>{_e(issue.target)}</b> (policy "
-                 f"{_e(cand.policy.name) if cand else '(none runnable)'}); evidence: <code>{_e(issue.evidence)}</code>",
+        name = _e(cand.policy.name) if cand else "(none runnable)"
+        lines = [f"<b>{_e(issue.kind)}</b> on <b>{_e(issue.target)}</b> (policy {name}); "
+                 f"evidence: <code>{_e(issue.evidence)}</code>",
                  f"series: <code>{_e(json.dumps(dict(issue.labels), sort_keys=True))}</code>"]
         if cand is not None:
             from ..remediate.executors import ActionContext

@@ -6,14 +6,21 @@ server (``recorder``). The whole loop against a real Prometheus is in tests/inte
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from _scripted import ScriptedBackend
 
 from promv5_lab.remediate.audit import AuditLog
-from promv5_lab.remediate.healing import (Decision, HealingLoop, detect_issue, execute_recovery, plan_recovery,
-                                          success_rates)
+from promv5_lab.remediate.healing import (
+    Decision,
+    HealingLoop,
+    detect_issue,
+    execute_recovery,
+    plan_recovery,
+    success_rates,
+)
 from promv5_lab.remediate.policy import parse_policies
 
 TRIG = "max by (service) (pool_ratio) > 0.9"
@@ -222,3 +229,19 @@ def test_anomaly_trigger_scores_the_latest_points():
     issues = detect_issue(RangeBackend(), pols)
     assert [(i.target, i.source) for i in issues] == [("cart", "anomaly")]
     assert issues[0].value >= 0.6
+
+
+def test_loop_records_the_diagnosis_as_evidence(recorder, tmp_path):
+    from promv5_lab.types import Diagnosis, RootCause, TimeRange
+
+    def diagnose(backend, at, **opts):
+        assert opts == {"window": "15m", "lookback": "1h", "step": "15s"}
+        return Diagnosis(at, TimeRange.last("15m", end=at), (RootCause("cart", "resource_exhaustion", 0.9,
+                                                                       summary="pool saturated"),))
+
+    be = ScriptedBackend({TRIG: [({"service": "cart"}, 1.0)]})
+    log = AuditLog(tmp_path / "a.db")
+    HealingLoop(be, _pols(recorder.url), log, diagnose=diagnose, diagnose_issues=True, echo=lambda s: None).tick()
+    (dec,) = log.entries(kind="decision")
+    assert json.loads(dec.detail["diagnosis"]) == [{"service": "cart", "kind": "resource_exhaustion",
+                                                    "confidence": 0.9, "summary": "pool saturated"}]
