@@ -142,6 +142,31 @@ def _trace_facts(traces: TracesBackend, inputs, span: TimeRange) -> None:
             if svc not in systems and isinstance(attrs, dict) and attrs.get("db.system"):
                 systems[str(svc)] = str(attrs["db.system"])
     inputs.span_systems = systems
+    # self-time per service/operation: after the first metric onset (or the last 30 min) vs before the window
+    onsets = [st.onset for st in inputs.stats if st.abnormal and st.onset is not None]
+    since = max(min(onsets), span.start) if onsets else span.end - timedelta(minutes=30)
+    try:
+        before = traces.spans(TimeRange(span.start - timedelta(seconds=BASELINE_LOG_S), span.start, span.step_s),
+                              limit=MAX_SPANS)
+    except Exception as exc:  # noqa: BLE001 - the self-time comparison is optional evidence
+        log.info("no baseline spans: %s", exc)
+        return
+    inputs.self_time = _self_time_change(spans[spans["start"] >= since], before)
+
+
+def _self_time_change(now, before):
+    """Per (service, operation): mean self-time now vs before, and how many spans each side has."""
+    from .traces import self_times
+
+    if now.empty or before is None or before.empty:
+        return None
+    a = self_times(before).set_index(["service", "operation"])
+    b = self_times(now).set_index(["service", "operation"])
+    j = b.join(a, lsuffix="_now", rsuffix="_before", how="inner")
+    j = j[(j["spans_now"] >= 3) & (j["spans_before"] >= 3)]
+    out = j.assign(ratio=(j["self_ms_mean_now"] + 0.05) / (j["self_ms_mean_before"] + 0.05)).reset_index()
+    return out[["service", "operation", "spans_now", "spans_before", "self_ms_mean_now", "self_ms_mean_before",
+                "ratio"]]
 
 
 def _timeline(inp, causes) -> list[TimelineEvent]:

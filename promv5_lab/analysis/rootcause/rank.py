@@ -25,6 +25,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ...types import CauseKind, Evidence, RootCause
 from .logs import TemplateSurge
@@ -34,6 +35,7 @@ from .traces import ErrorPaths, upstream_closure
 __all__ = ["Inputs", "rank"]
 
 W_SPECIFIC, W_ANOMALY, W_ONSET, W_POSITION, W_LOGS, W_LOG_KIND, W_SPANS = 3.0, 1.0, 0.7, 1.0, 0.5, 0.6, 0.7
+W_SELF = 0.4
 CACHE_SYSTEMS = ("redis", "memcached", "memcache", "valkey", "keydb", "dragonfly")
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "resource_exhaustion": ("oom", "oomkilled", "heap", "memory", "pool exhausted", "no space", "full", "disk",
@@ -59,6 +61,7 @@ class Inputs:
     errors: ErrorPaths = field(default_factory=ErrorPaths)
     hosts: dict[str, str] = field(default_factory=dict)             # service -> host
     span_systems: dict[str, str] = field(default_factory=dict)      # service -> db.system seen on its spans
+    self_time: Any = None  # frame: service, operation, spans_now/_before, self_ms_mean_now/_before, ratio
 
 
 @dataclass
@@ -295,6 +298,15 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
             parts["log_kind"] = W_LOG_KIND * _squash(total, 5.0)
             for s in kind_sg[:3]:
                 c.evidence.append(_surge_evidence(s, inp, parts["log_kind"] * s.score / total))
+        slow = _self_time_rise(inp, c.service)
+        if slow is not None:
+            row, part = slow
+            parts["self_time"] = W_SELF * part
+            c.evidence.append(Evidence(
+                "trace", f"self-time of {c.service} {row['operation']} x{row['ratio']:.1f} "
+                f"({row['self_ms_mean_before']:.1f} ms -> {row['self_ms_mean_now']:.1f} ms over {int(row['spans_now'])} "
+                f"spans; duration minus child spans)", start=inp.window_start, end=inp.at,
+                detail=(("service", c.service), ("operation", str(row["operation"]))), weight=round(parts["self_time"], 4)))
         share = inp.errors.origin_share(c.service)
         if share > 0 and sum(inp.errors.origins.values()) >= 3:
             parts["spans"] = W_SPANS * share
@@ -322,6 +334,20 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
     best = causes[0].service
     symptoms = sorted(s for s in involved if s != best)
     return causes, symptoms
+
+
+def _self_time_rise(inp: Inputs, service: str):
+    """The operation of ``service`` whose own time (without its callees) rose most, and a 0..1 part."""
+    st = inp.self_time
+    if st is None or len(st) == 0:
+        return None
+    mine = st[st["service"] == service]
+    if mine.empty:
+        return None
+    row = mine.loc[mine["ratio"].idxmax()]
+    if not row["ratio"] >= 1.5:
+        return None
+    return row, _squash(math.log2(float(row["ratio"])), 1.5)
 
 
 def _downstream(graph: dict[str, set[str]], svc: str) -> set[str]:

@@ -108,22 +108,24 @@ def upstream_closure(graph: dict[str, set[str]], service: str) -> set[str]:
 
 def self_times(spans: pd.DataFrame) -> pd.DataFrame:
     """Per (service, operation): spans, mean and p90 self-time in ms (duration minus children, >= 0)."""
+    import numpy as np
     import pandas as pd
 
     _check(spans)
     if spans.empty:
         return pd.DataFrame(columns=["service", "operation", "spans", "self_ms_mean", "self_ms_p90", "total_ms_mean"])
-    child = spans.groupby(["trace_id", "parent_span_id"], dropna=True)["duration_ms"].sum()
-    child.index = child.index.set_names(["trace_id", "span_id"])
-    base = spans.set_index(["trace_id", "span_id"])
-    kids = child.reindex(base.index).fillna(0.0).to_numpy()
-    own = (base["duration_ms"].to_numpy(dtype=float) - kids).clip(min=0.0)
-    frame = pd.DataFrame({"service": base["service"].to_numpy(), "operation": base["operation"].to_numpy()
-                          if "operation" in base else "", "self_ms": own,
-                          "total_ms": base["duration_ms"].to_numpy(dtype=float)})
+    dur = spans["duration_ms"].to_numpy(dtype=float)
+    kids: dict[tuple[str, str], float] = {}
+    for tid, parent, d in zip(spans["trace_id"], spans["parent_span_id"], dur):
+        if parent:
+            kids[(tid, parent)] = kids.get((tid, parent), 0.0) + d
+    child = np.array([kids.get((t, sid), 0.0) for t, sid in zip(spans["trace_id"], spans["span_id"])])
+    ops = spans["operation"].to_numpy() if "operation" in spans.columns else np.full(len(spans), "")
+    frame = pd.DataFrame({"service": spans["service"].to_numpy(), "operation": ops,
+                          "self_ms": np.clip(dur - child, 0.0, None), "total_ms": dur})
     g = frame.groupby(["service", "operation"], sort=True)
-    out = g.agg(spans=("self_ms", "size"), self_ms_mean=("self_ms", "mean"),
-                self_ms_p90=("self_ms", lambda s: float(s.quantile(0.9))), total_ms_mean=("total_ms", "mean"))
+    out = g.agg(spans=("self_ms", "size"), self_ms_mean=("self_ms", "mean"), total_ms_mean=("total_ms", "mean"))
+    out.insert(2, "self_ms_p90", g["self_ms"].quantile(0.9))
     return out.reset_index()
 
 

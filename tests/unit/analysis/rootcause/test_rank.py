@@ -149,3 +149,17 @@ def test_a_gradual_daily_ramp_is_not_a_traffic_surge():
                        0.9, TimeRange(WIN, AT, 60), jump=3.4)
     causes, _ = rank(Inputs(AT, WIN, [surge], [], graph=GRAPH, hosts=HOSTS))
     assert (causes[0].service, causes[0].kind) == ("frontend", "traffic")
+
+
+def test_self_time_rise_is_shown_for_the_slow_service():
+    import pandas as pd
+
+    st = pd.DataFrame({"service": ["cart", "frontend"], "operation": ["POST /cart/items", "POST /cart"],
+                       "spans_now": [12, 12], "spans_before": [40, 40], "self_ms_mean_now": [14.0, 9.0],
+                       "self_ms_mean_before": [4.0, 8.5], "ratio": [14.05 / 4.05, 9.05 / 8.55]})
+    stats = [stat("latency", "cart", 12, 28), stat("latency", "frontend", 5, 27)]
+    causes, _ = rank(Inputs(AT, WIN, stats, [], graph=GRAPH, hosts=HOSTS, self_time=st))
+    assert causes[0].service == "cart"
+    ev = [e for e in causes[0].evidence if e.kind == "trace" and "self-time" in e.summary]
+    assert ev and "POST /cart/items" in ev[0].summary and "x3.5" in ev[0].summary
+    assert not [e for c in causes if c.service == "frontend" for e in c.evidence if "self-time" in e.summary]
