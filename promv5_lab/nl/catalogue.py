@@ -1,7 +1,8 @@
 """A snapshot of what a backend holds (metric names, TYPE, HELP, labels and their values), for grounding.
 
 Built from any backend that has ``metadata()``, ``label_values()`` and, when available, ``series()`` or
-``label_names(match)``. Never assumes particular metric names: counters are recognised by TYPE or the
+``label_names(match)``. With ``series()`` the whole catalogue takes a few requests: the names, the metadata,
+and one ``/api/v1/series`` call per ~6,000 characters of metric names (a 2,000-metric server: about ten). Never assumes particular metric names: counters are recognised by TYPE or the
 ``_total`` suffix, histograms by ``_bucket``/``_sum``/``_count`` families with an ``le`` label.
 """
 
@@ -87,19 +88,32 @@ class Catalogue:
             meta = {}
         labels_by_name: dict[str, tuple[str, ...]] = {}
         values_by_name: dict[str, dict[str, frozenset[str]]] = {}
-        for n in names:
-            labs, vals = _labels_of(backend, n)
-            labels_by_name[n] = tuple(labs)
-            if vals:
-                values_by_name[n] = vals
         label_vals: dict[str, tuple[str, ...]] = {}
-        all_labels = sorted({lab for ls in labels_by_name.values() for lab in ls})
-        for lab in all_labels:
-            if lab in ("le", "quantile"):
-                continue
-            vals = tuple(backend.label_values(lab))
-            if len(vals) <= MAX_VALUES_PER_LABEL:
-                label_vals[lab] = vals
+        batched = _batched_series(backend, names)
+        if batched is not None:
+            seen: dict[str, set[str]] = {}
+            for n in names:
+                found = batched.get(n, {})
+                labels_by_name[n] = tuple(sorted(found))
+                vals = {k: frozenset(v) for k, v in found.items() if len(v) <= MAX_VALUES_PER_LABEL and k != "le"}
+                if vals:
+                    values_by_name[n] = vals
+                for k, v in found.items():
+                    if k not in ("le", "quantile"):
+                        seen.setdefault(k, set()).update(v)
+            label_vals = {k: tuple(sorted(v)) for k, v in sorted(seen.items()) if len(v) <= MAX_VALUES_PER_LABEL}
+        else:  # no series() on this backend: label names per metric, values per label
+            for n in names:
+                labs, vals = _labels_of(backend, n)
+                labels_by_name[n] = tuple(labs)
+                if vals:
+                    values_by_name[n] = vals
+            for lab in sorted({lab for ls in labels_by_name.values() for lab in ls}):
+                if lab in ("le", "quantile"):
+                    continue
+                vals = tuple(backend.label_values(lab))
+                if len(vals) <= MAX_VALUES_PER_LABEL:
+                    label_vals[lab] = vals
         cat = cls.build(names, meta, labels_by_name, label_vals, source=str(getattr(backend, "name", "")),
                         values_by_name=values_by_name)
         log.info("catalogue of %d metrics read in %.2fs", len(cat.metrics), time.perf_counter() - t0)
@@ -143,6 +157,44 @@ class Catalogue:
             metrics[n] = MetricInfo(n, mtype, md.help if md else "", tuple(sorted(labels_by_name.get(n, ()))),
                                     vb.get(n, {}))
         return cls(metrics, dict(label_values), source)
+
+
+CHUNK_CHARS = 6000  # regex characters per /api/v1/series request (a GET: stays under common 8 KiB URL limits)
+
+
+def _name_chunks(names: list[str], limit: int = CHUNK_CHARS) -> list[list[str]]:
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for n in sorted(names):
+        if chunks[-1] and size + len(n) + 1 > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(n)
+        size += len(n) + 1
+    return [c for c in chunks if c]
+
+
+def _batched_series(backend: Any, names: list[str]) -> dict[str, dict[str, set[str]]] | None:
+    """Label names and values of every metric from a few ``series`` calls (one per ~6,000 characters of
+    metric names, as ``{__name__=~"a|b|..."}``) instead of one call per metric. None when the backend has
+    no ``series()`` or refuses the batched form (then the caller asks per metric)."""
+    series = getattr(backend, "series", None)
+    if series is None or not names:
+        return None
+    out: dict[str, dict[str, set[str]]] = {}
+    try:
+        for chunk in _name_chunks(names):
+            # metric names are [a-zA-Z_:][a-zA-Z0-9_:]*: no regex metacharacters to escape
+            selector = '{__name__=~"' + "|".join(chunk) + '"}'
+            for s in series([selector]):
+                found = out.setdefault(s.get("__name__", ""), {})
+                for k, v in s.items():
+                    if k != "__name__":
+                        found.setdefault(k, set()).add(v)
+    except Exception as exc:  # noqa: BLE001 - a backend that cannot batch still works per metric
+        log.info("batched series lookup failed (%s); asking per metric", exc)
+        return None
+    return out
 
 
 def _labels_of(backend: Any, name: str) -> tuple[list[str], dict[str, frozenset[str]]]:
