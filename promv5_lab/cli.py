@@ -58,12 +58,14 @@ def _register() -> None:
     from .backends.embedded.cli import register as register_embedded
     from .demo.cli import register as register_demo
     from .nl.cli import register as register_nl
+    from .ui.app.cli import register as register_app
 
     register_demo(app)
     register_backends(app)
     register_embedded(app)
     register_nl(app)
     register_analysis(app)
+    register_app(app)
 
 
 def main(argv: list[str] | None = None) -> int:

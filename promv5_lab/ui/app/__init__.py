@@ -1,0 +1,94 @@
+"""The Panel app (``promv5-lab serve``): ask, the fleet overview, and the backend with its status.
+
+``serve(port=...)`` blocks; ``start(port=0)`` runs it in a thread and returns ``(server, url)`` for tests.
+Binds 127.0.0.1 unless told otherwise; basic auth or OAuth for shared deployments (secrets from the
+environment, never printed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+from ..._deps import require
+from ...errors import ConfigError
+
+__all__ = ["serve", "start"]
+
+log = logging.getLogger(__name__)
+
+
+def _server_kwargs(host: str, port: int, basic_auth: str | None, oauth_provider: str | None) -> dict[str, Any]:
+    kw: dict[str, Any] = {"port": port, "address": host, "show": False, "title": "promv5-lab",
+                          "websocket_origin": [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]}
+    if basic_auth:
+        kw["basic_auth"] = basic_auth
+        kw["cookie_secret"] = os.environ.get("PANEL_COOKIE_SECRET") or os.urandom(24).hex()
+    if oauth_provider:
+        missing = [v for v in ("PANEL_OAUTH_KEY", "PANEL_OAUTH_SECRET", "PANEL_COOKIE_SECRET") if not os.environ.get(v)]
+        if missing:
+            raise ConfigError(f"OAuth needs {', '.join(missing)} in the environment",
+                              hint="Set them (see Panel's OAuth docs); they are never printed")
+        kw["oauth_provider"] = oauth_provider
+    return kw
+
+
+def _context(backend_url: str | None, data_dir: str | None, now: datetime | str | None) -> Any:
+    from ...types import as_utc
+    from .state import AppContext
+
+    return AppContext(backend_url=backend_url, data_dir=data_dir, now=as_utc(now) if now else None)
+
+
+def start(*, backend_url: str | None = None, data_dir: str | None = None, host: str = "127.0.0.1", port: int = 0,
+          now: datetime | str | None = None, basic_auth: str | None = None, warm: bool = True) -> tuple[Any, str, Any]:
+    """Start the app in a background thread: returns (server, base URL, context). Stop with ``server.stop()``."""
+    pn = require("panel", "app")
+    from .layout import create_page
+
+    ctx = _context(backend_url, data_dir, now)
+    if warm:
+        ctx.warm_up()
+    pn.config.nthreads = max(pn.config.nthreads or 0, 4)
+    if port == 0:
+        from ...backends.harness import free_port
+
+        port = free_port()
+    kw = _server_kwargs(host, port, basic_auth, None)
+    server = pn.serve({"app": lambda: create_page(ctx)}, threaded=True, start=True, verbose=False, **kw)
+    _wait_listening(host, port)
+    return server, f"http://{host}:{port}/app", ctx
+
+
+def _wait_listening(host: str, port: int, timeout_s: float = 30.0) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise ConfigError(f"The app did not start listening on {host}:{port} within {timeout_s:.0f} s")
+
+
+def serve(*, backend_url: str | None = None, data_dir: str | None = None, host: str = "127.0.0.1", port: int = 5006,
+          now: datetime | str | None = None, basic_auth: str | None = None, oauth_provider: str | None = None) -> None:
+    """Serve the app until interrupted."""
+    pn = require("panel", "app")
+    from .layout import create_page
+
+    ctx = _context(backend_url, data_dir, now)
+    log.info("warming up (backend, catalogue, embeddings)")
+    ctx.warm_up()
+    pn.config.nthreads = max(pn.config.nthreads or 0, 4)
+    kw = _server_kwargs(host, port, basic_auth, oauth_provider)
+    print(f"promv5-lab app on http://{host}:{port}/app (Ctrl-C to stop)", flush=True)
+    try:
+        pn.serve({"app": lambda: create_page(ctx)}, start=True, verbose=False, **kw)
+    finally:
+        ctx.close()

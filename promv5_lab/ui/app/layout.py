@@ -1,0 +1,190 @@
+"""The Panel app's page: a conversation, the fleet overview, and the backend selector with its status.
+
+Every callback turns errors into a message in the page (``pn.pane.Alert``), never a dead page: a
+``Promv5Error`` shows its message and hint; anything else is logged and shown as a short internal error.
+Text from the backend (label values, answers) goes into Markdown panes escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from ..._deps import require
+from ...errors import Promv5Error
+from .state import AppContext, Overview, SessionState, capabilities
+
+__all__ = ["create_page"]
+
+log = logging.getLogger(__name__)
+
+QUESTION_NAME = "promv5-question"  # stable model names: tests and the load benchmark find widgets by them
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown and HTML metacharacters in untrusted text (label values, log lines, questions)."""
+    out = html.escape(str(text), quote=True)
+    for ch in "\\`*_{}[]()#+!|~>":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def error_pane(exc: BaseException) -> Any:
+    pn = require("panel", "app")
+    if isinstance(exc, Promv5Error):
+        text = f"**{md_escape(exc.message)}**" + (f"<br>Hint: {md_escape(exc.hint)}" if exc.hint else "")
+    else:
+        log.exception("internal error in the app", exc_info=exc)
+        text = f"**Something went wrong inside promv5-lab** ({type(exc).__name__}). The server log has details."
+    return pn.pane.Alert(text, alert_type="danger", css_classes=["promv5-error"])
+
+
+def answer_view(ans: Any) -> Any:
+    """One answer: the sentence, the PromQL (copyable), the chart, clarification candidates."""
+    pn = require("panel", "app")
+    parts: list[Any] = [pn.pane.Markdown(md_escape(ans.answer), css_classes=["promv5-answer"])]
+    if ans.clarification is not None and ans.clarification.candidates:
+        parts.append(pn.pane.Markdown("Did you mean: " + ", ".join(
+            f"`{html.escape(c)}`" for c in ans.clarification.candidates)))
+    if ans.promql:
+        parts.append(pn.pane.Markdown(f"```promql\n{ans.promql}\n```", css_classes=["promv5-promql"]))
+    if ans.result is not None and not ans.result.frame.empty:
+        try:
+            from ..magics import chart
+
+            c = chart(ans)
+            if c is not None:
+                parts.append(pn.pane.HoloViews(c.opts(responsive=True, height=320) if hasattr(c, "opts") else c,
+                                               sizing_mode="stretch_width", css_classes=["promv5-chart"]))
+        except (Promv5Error, ValueError, ImportError) as exc:
+            log.info("no chart: %s", exc)
+    return pn.Column(*parts, sizing_mode="stretch_width")
+
+
+def heatmap(ov: Overview) -> Any:
+    """Services x time, coloured by the max anomaly score in each bucket."""
+    pn = require("panel", "app")
+    hv = require("holoviews", "app")
+    require("holoviews.plotting.bokeh", "app")
+    import pandas as pd
+
+    if not ov.cells:
+        return pn.pane.Markdown("No series to score. " + " ".join(md_escape(n) for n in ov.notes))
+    df = pd.DataFrame(ov.cells, columns=["series", "time", "score"])
+    df["time"] = pd.to_datetime(df["time"], utc=True).dt.tz_localize(None)
+    hm = hv.HeatMap(df, ["time", "series"], "score").opts(
+        cmap="Reds", clim=(0.0, 1.0), colorbar=True, responsive=True, height=max(220, 22 * df.series.nunique()),
+        tools=["hover"], xlabel="time (UTC)", ylabel="signal/series", title="Anomaly score (0-1), last hours")
+    return pn.pane.HoloViews(hm, sizing_mode="stretch_width", css_classes=["promv5-heatmap"])
+
+
+def overview_view(ctx: AppContext, session: SessionState, refresh: bool = False) -> Any:
+    pn = require("panel", "app")
+    ov = ctx.overview(refresh=refresh) if session.backend_label == "default" else _session_overview(session)
+    rows = [heatmap(ov)]
+    if ov.anomalies:
+        table = "| series | from | to | peak score |\n|---|---|---|---|\n" + "\n".join(
+            f"| {md_escape(r)} | {a:%Y-%m-%d %H:%M} | {b:%H:%M} | {s:.2f} |" for r, a, b, s in ov.anomalies[-30:])
+        rows.append(pn.pane.Markdown("### Anomalies\n" + table, css_classes=["promv5-anomalies"]))
+    else:
+        rows.append(pn.pane.Markdown("### Anomalies\nNone above the learned thresholds in this window.",
+                                    css_classes=["promv5-anomalies"]))
+    rows.append(_alerts_view(session.backend))
+    rows.append(pn.pane.Markdown("<details><summary>Queries and model</summary>\n\n" + "\n".join(
+        f"- {md_escape(sig)}: `{q}`" for sig, q in ov.queries) + "\n\n- detector: promv5_lab.analysis.learn.detect "
+        f"(per-series learned thresholds); scanned in {ov.elapsed_s:.1f} s\n" +
+        "".join(f"- note: {md_escape(n)}\n" for n in ov.notes) + "\n</details>"))
+    return pn.Column(*rows, sizing_mode="stretch_width")
+
+
+def _session_overview(session: SessionState) -> Overview:
+    from .state import scan_overview
+
+    return scan_overview(session.backend, now=session.ctx.now, cache_dir=session.ctx.settings.cache_dir)
+
+
+def _alerts_view(backend: Any) -> Any:
+    pn = require("panel", "app")
+    if not hasattr(backend, "alerts"):
+        return pn.pane.Markdown("### Active alerts\nThis backend has no alerting rules (the embedded engine).")
+    try:
+        alerts = backend.alerts()
+    except Promv5Error as exc:
+        return error_pane(exc)
+    if not alerts:
+        return pn.pane.Markdown("### Active alerts\nNone.")
+    return pn.pane.Markdown("### Active alerts\n| alert | state | labels |\n|---|---|---|\n" + "\n".join(
+        f"| {md_escape(a.name)} | {md_escape(a.state)} | {md_escape(', '.join(f'{k}={v}' for k, v in a.labels.items()))} |"
+        for a in alerts[:50]))
+
+
+def status_view(session: SessionState) -> Any:
+    pn = require("panel", "app")
+    try:
+        rows = capabilities(session.backend)
+    except Promv5Error as exc:
+        return error_pane(exc)
+    table = "| capability | state | detail |\n|---|---|---|\n" + "\n".join(
+        f"| {md_escape(a)} | {md_escape(b)} | {md_escape(c)} |" for a, b, c in rows)
+    return pn.pane.Markdown(table, css_classes=["promv5-status"])
+
+
+def create_page(ctx: AppContext) -> Any:
+    """The whole page for one browser session."""
+    pn = require("panel", "app")
+    session = SessionState(ctx)
+    if pn.state.curdoc is not None:
+        pn.state.on_session_destroyed(lambda _ctx: session.close())
+
+    def respond(contents: Any, user: str, instance: Any) -> Any:
+        try:
+            return answer_view(session.ask(str(contents)))
+        except Exception as exc:  # noqa: BLE001 - the page must survive anything a question triggers
+            return error_pane(exc)
+
+    chat = pn.chat.ChatInterface(
+        callback=respond, callback_user="promv5-lab", show_rerun=False, show_undo=False,
+        # a string message (the user's own question) is shown as text, never as HTML/Markdown that could run
+        renderers=[lambda value: pn.pane.Markdown(md_escape(value)) if isinstance(value, str) else value],
+        widgets=[pn.chat.ChatAreaInput(label=QUESTION_NAME, placeholder="Ask, e.g. 'p95 latency by service'")],
+        sizing_mode="stretch_both", min_height=500)
+
+    overview_box = pn.Column(pn.pane.Markdown("Scanning the fleet for anomalies..."), sizing_mode="stretch_width")
+    refresh = pn.widgets.Button(label="Refresh overview")
+
+    def load_overview(force: bool = False) -> None:
+        try:
+            overview_box.objects = [overview_view(ctx, session, refresh=force)]
+        except Exception as exc:  # noqa: BLE001
+            overview_box.objects = [error_pane(exc)]
+
+    refresh.on_click(lambda _e: load_overview(True))
+
+    target = pn.widgets.TextInput(label="Backend (Prometheus URL, data directory, or 'demo')",
+                                  value=session.backend_label if session.backend_label != "default" else "demo")
+    connect = pn.widgets.Button(label="Connect")
+    backend_msg = pn.Column(sizing_mode="stretch_width")
+    status_box = pn.Column(status_view(session), sizing_mode="stretch_width")
+
+    def do_connect(_e: Any) -> None:
+        try:
+            msg = session.connect(target.value)
+            backend_msg.objects = [pn.pane.Alert(md_escape(msg), alert_type="success")]
+        except Exception as exc:  # noqa: BLE001
+            backend_msg.objects = [error_pane(exc)]
+        status_box.objects = [status_view(session)]
+        load_overview(False)
+
+    connect.on_click(do_connect)
+    tabs = pn.Tabs(
+        ("Ask", pn.Column(chat, sizing_mode="stretch_both", css_classes=["promv5-chat"])),
+        ("Overview", pn.Column(refresh, overview_box, sizing_mode="stretch_width")),
+        ("Backend", pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")),
+        dynamic=False, sizing_mode="stretch_both")
+    if pn.state.curdoc is not None:
+        pn.state.onload(lambda: load_overview(False))
+    else:  # pragma: no cover - used outside a server (e.g. a notebook preview)
+        load_overview(False)
+    header = pn.pane.Markdown("## promv5-lab", margin=(0, 10))
+    return pn.Column(header, tabs, sizing_mode="stretch_both")

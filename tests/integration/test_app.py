@@ -1,0 +1,113 @@
+"""The Panel app in a real browser: Debian's Chromium driven by Playwright (never ``playwright install``).
+
+The app serves the session demo history (``demo_history``) on the embedded engine, with the clock pinned to
+its end. Bokeh renders over the websocket after load, so the test waits for content, not for the page load.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def text(locator) -> str:
+    """Text of a Panel pane: Bokeh renders each model's content inside the element's shadow root."""
+    return locator.evaluate("el => (el.shadowRoot ? el.shadowRoot.textContent : '') + el.textContent")
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_history):
+    from promv5_lab.ui.app import start
+
+    server, url, ctx = start(data_dir=str(demo_history.out_dir), now=demo_history.end)
+    try:
+        yield url
+    finally:
+        server.stop()
+        ctx.close()
+
+
+@pytest.fixture()
+def page(tmp_path: Path):
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail("Debian's chromium is missing: apt-get install chromium (CI's .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
+                                                   headless=True, args=ARGS)
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.errors = errors  # type: ignore[attr-defined]
+        try:
+            yield pg
+        finally:
+            ctx.close()
+
+
+def test_ask_renders_answer_promql_and_chart(app_url, page):
+    t0 = time.monotonic()
+    page.goto(app_url)
+    box = page.locator(".promv5-chat textarea").first
+    box.wait_for(state="visible", timeout=30_000)
+    first_render = time.monotonic() - t0
+    box.fill("p95 latency of checkout over the last 6 hours")
+    box.press("Enter")
+    page.locator(".promv5-promql").first.wait_for(timeout=60_000)
+    promql = text(page.locator(".promv5-promql").first)
+    assert "histogram_quantile(0.95" in promql and "checkout" in promql
+    # the chart is a Bokeh canvas that actually drew (non-zero size)
+    canvas = page.locator(".promv5-chart canvas").first
+    canvas.wait_for(timeout=60_000)
+    box_size = canvas.bounding_box()
+    assert box_size and box_size["width"] > 100 and box_size["height"] > 100
+    assert "checkout" in text(page.locator(".promv5-answer").first)
+    assert not page.errors, page.errors
+    print(f"first render {first_render:.2f} s")
+
+
+def test_bad_question_is_a_message_not_a_dead_page(app_url, page):
+    page.goto(app_url)
+    box = page.locator(".promv5-chat textarea").first
+    box.wait_for(state="visible", timeout=30_000)
+    box.fill("   ")
+    box.press("Enter")
+    box.fill("<script>window.__x=1</script> zorglub frobnication of the flux capacitor")
+    box.press("Enter")
+    answer = page.locator(".promv5-answer, .promv5-error").first
+    answer.wait_for(timeout=60_000)
+    assert page.evaluate("window.__x === undefined")
+    # the page still answers a real question afterwards
+    box.fill("error ratio by service")
+    box.press("Enter")
+    page.locator(".promv5-promql").first.wait_for(timeout=60_000)
+    assert not page.errors, page.errors
+
+
+def test_overview_and_backend_status(app_url, page):
+    page.goto(app_url)
+    page.locator(".bk-tab", has_text="Overview").first.click()
+    page.locator(".promv5-heatmap canvas").first.wait_for(timeout=90_000)
+    anomalies = text(page.locator(".promv5-anomalies").first)
+    # the demo history has injected incidents: the table lists scored series with a peak score
+    assert "Anomalies" in anomalies and ("peak score" in anomalies or "None above" in anomalies)
+    page.locator(".bk-tab", has_text="Backend").first.click()
+    status = page.locator(".promv5-status").first
+    status.wait_for(timeout=30_000)
+    shown = text(status)
+    assert "metrics" in shown and "embedded" in shown
+    page.locator("input[type=text]").last.fill("http://127.0.0.1:1")
+    page.locator("button", has_text="Connect").first.click()
+    err = page.locator(".promv5-error").first
+    err.wait_for(timeout=30_000)
+    assert "127.0.0.1:1" in text(err)
