@@ -1,0 +1,196 @@
+"""Speech -> text, offline: pocketsphinx 5 with the catalogue's JSGF grammar, free-form as the fallback,
+and optionally a local Whisper checkpoint through the transformers ASR pipeline.
+
+``pocketsphinx.Decoder`` is used directly (SpeechRecognition 3.17's ``recognize_sphinx(grammar=...)`` fails
+on its second call with pocketsphinx 5). Decoders are compiled once per grammar and cached per process;
+a decoder is not thread-safe, so each has a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .._deps import require
+from ..errors import ConfigError, InputError
+from .audio import DEFAULT_MAX_BYTES, DEFAULT_MAX_SECONDS, Pcm, load_audio
+from .grammar import Grammar, build_grammar
+
+__all__ = ["MIN_GRAMMAR_CONFIDENCE", "Mode", "Transcript", "decoder_for", "transcribe"]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["auto", "grammar", "free", "whisper"]
+MIN_GRAMMAR_CONFIDENCE = 0.25  # below this the grammar's best path is probably forced: try free-form
+_FILLERS = ("<s>", "</s>", "<sil>", "[NOISE]", "(NULL)")
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was heard: the text, how (grammar|free|whisper), a 0..1 confidence, and the timings."""
+
+    text: str
+    mode: Literal["grammar", "free", "whisper"]
+    confidence: float
+    duration_s: float
+    decode_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "mode": self.mode, "confidence": round(self.confidence, 3),
+                "duration_s": round(self.duration_s, 3), "decode_ms": round(self.decode_ms, 1)}
+
+
+class _Decoder:
+    def __init__(self, decoder: Any) -> None:
+        self.decoder = decoder
+        self.lock = threading.Lock()
+
+
+_DECODERS: dict[str, _Decoder] = {}
+_GRAMMARS: dict[int, tuple[Any, Grammar]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _new_decoder(**kw: Any) -> Any:
+    ps = require("pocketsphinx", "voice")
+    try:
+        return ps.Decoder(loglevel="FATAL", samprate=16000, **kw)
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"pocketsphinx could not start: {exc}",
+                          hint='Reinstall it: pip install --force-reinstall "pocketsphinx>=5"') from exc
+
+
+def decoder_for(grammar: Grammar | None) -> _Decoder:
+    """The cached decoder for ``grammar`` (None: the free-form decoder with the wheel's language model)."""
+    key = grammar.key if grammar is not None else "free"
+    with _CACHE_LOCK:
+        dec = _DECODERS.get(key)
+    if dec is not None:
+        return dec
+    t0 = time.perf_counter()
+    if grammar is None:
+        raw = _new_decoder()
+    else:
+        raw = _new_decoder(lm=None)
+        taught = sorted(grammar.new_words.items())
+        for i, (word, phones) in enumerate(taught):
+            raw.add_word(word, phones, i == len(taught) - 1)  # rebuild the search once, after the last word
+        try:
+            raw.add_jsgf_string("commands", grammar.jsgf)
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(f"The voice grammar did not compile: {exc}",
+                              hint="Report this with the catalogue's metric names (--debug shows the grammar)") from exc
+        raw.activate_search("commands")
+    dec = _Decoder(raw)
+    log.info("decoder %s ready in %.2fs", key, time.perf_counter() - t0)
+    with _CACHE_LOCK:
+        return _DECODERS.setdefault(key, dec)
+
+
+def grammar_for(catalogue: Any | None) -> Grammar:
+    """The grammar of ``catalogue``, built once per catalogue object."""
+    k = id(catalogue)
+    with _CACHE_LOCK:
+        hit = _GRAMMARS.get(k)
+        if hit is not None and hit[0] is catalogue:
+            return hit[1]
+    g = build_grammar(catalogue)
+    with _CACHE_LOCK:
+        _GRAMMARS[k] = (catalogue, g)
+    return g
+
+
+def _decode(dec: _Decoder, pcm: Pcm) -> tuple[str, float]:
+    """The best hypothesis and a confidence: the share of the spoken frames that real words explain."""
+    d = dec.decoder
+    with dec.lock:
+        d.start_utt()
+        d.process_raw(pcm.data, full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        segs = list(d.seg() or [])
+    if hyp is None or not hyp.hypstr.strip():
+        return "", 0.0
+    words = [s for s in segs if s.word not in _FILLERS and not s.word.startswith("[")]
+    if not words:
+        return "", 0.0
+    first, last = words[0].start_frame, words[-1].end_frame
+    span = max(1, last - first + 1)
+    in_words = sum(s.end_frame - s.start_frame + 1 for s in words)
+    coverage = min(1.0, in_words / span)
+    # acoustic fit per frame (log); good synthetic and clean speech sit near -3..-4, forced paths far below
+    ascore = sum(math.log(max(s.ascore, 1e-300)) for s in words) / max(1, in_words)
+    fit = 1.0 / (1.0 + math.exp(-(ascore + 6.0)))
+    return hyp.hypstr.strip(), round(coverage * fit, 4)
+
+
+def _clean(text: str) -> str:
+    import re
+
+    return re.sub(r"\(\d+\)", "", text).strip()
+
+
+_WHISPER: dict[str, Any] = {}
+
+
+def _whisper(pcm: Pcm, model_path: str | Path | None) -> str:
+    if not model_path:
+        raise ConfigError("Whisper needs a local model directory, and none is configured",
+                          hint="Pass whisper_model=/path/to/whisper-checkpoint (a saved openai/whisper-* model); "
+                               "nothing is downloaded. Or use mode='auto' for pocketsphinx")
+    path = Path(model_path).expanduser()
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"No Whisper model at {path} (no config.json)",
+                          hint="Point whisper_model at a directory saved with save_pretrained(); nothing is downloaded")
+    np = require("numpy", "voice")
+    pipe = _WHISPER.get(str(path))
+    if pipe is None:
+        transformers = require("transformers", "ml")
+        pipe = transformers.pipeline("automatic-speech-recognition", model=str(path), device=-1)
+        _WHISPER[str(path)] = pipe
+    audio = np.frombuffer(pcm.data, dtype="<i2").astype(np.float32) / 32768.0
+    out = pipe({"raw": audio, "sampling_rate": pcm.rate})
+    return str(out.get("text", "")).strip().lower()
+
+
+def transcribe(audio: bytes | str | Path | Pcm, *, catalogue: Any | None = None, mode: Mode = "auto",
+               whisper_model: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+               max_seconds: float = DEFAULT_MAX_SECONDS,
+               min_confidence: float = MIN_GRAMMAR_CONFIDENCE) -> Transcript:
+    """Recognise one spoken command.
+
+    ``mode``: ``grammar`` (the catalogue's grammar only), ``free`` (the wheel's language model), ``whisper``
+    (a local Whisper checkpoint at ``whisper_model``) or ``auto`` (grammar; free-form when the grammar's
+    confidence is under ``min_confidence``). Raises :class:`InputError` for bad audio or when no words are heard.
+    """
+    if mode not in ("auto", "grammar", "free", "whisper"):
+        raise InputError(f"Unknown recognition mode {mode!r}", hint="auto, grammar, free or whisper")
+    pcm = load_audio(audio, max_bytes=max_bytes, max_seconds=max_seconds)
+    if mode == "whisper":
+        t0 = time.perf_counter()
+        text = _whisper(pcm, whisper_model)
+        result = Transcript(text, "whisper", 1.0 if text else 0.0, pcm.duration_s, (time.perf_counter() - t0) * 1000)
+    else:
+        result = None
+        if mode in ("auto", "grammar"):
+            dec = decoder_for(grammar_for(catalogue))
+            t0 = time.perf_counter()
+            text, conf = _decode(dec, pcm)
+            ms = (time.perf_counter() - t0) * 1000
+            if mode == "grammar" or (text and conf >= min_confidence):
+                result = Transcript(_clean(text), "grammar", conf, pcm.duration_s, ms)
+            log.info("grammar: %r (confidence %.2f, %.0f ms)", text, conf, ms)
+        if result is None:
+            dec = decoder_for(None)
+            t0 = time.perf_counter()
+            text, conf = _decode(dec, pcm)
+            result = Transcript(_clean(text), "free", conf, pcm.duration_s, (time.perf_counter() - t0) * 1000)
+    if not result.text:
+        raise InputError("No words recognised in the audio",
+                         hint="Speak one command clearly, e.g. 'p95 latency of checkout over the last hour'")
+    return result
