@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         with _context(backend, data, incident, at, incidents) as (be, settings, inc, data_dir):
             lg, tr = _signals(logs or (str(data_dir) if data_dir else None), traces or (str(data_dir) if data_dir else None))
             pm = build_postmortem(be, at=at, incident=inc, logs=lg, traces=tr, audit=_audit(audit_path), slo=slo,
-                                  capacity=not no_capacity)
+                                  capacity=not no_capacity, progress=True)
         _write(pm, out, fmt, templates, settings)
 
     @report.command("forecast")

@@ -80,6 +80,8 @@ class ServiceImpact:
     error_ratio: float | None
     burn_rate: float | None
     budget_burned: float | None
+    p90_before: float | None = None  # seconds, the hour before the window
+    p90_during: float | None = None  # seconds, over the window
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class Impact:
     worst_service: str | None
     per_service: tuple[ServiceImpact, ...] = ()
     notes: tuple[str, ...] = ()
+    slowest_service: str | None = None  # the largest p90 rise (x2 or more), if any
+
+    @property
+    def slowest(self) -> ServiceImpact | None:
+        return next((s for s in self.per_service if s.service == self.slowest_service), None)
 
 
 @dataclass(frozen=True)

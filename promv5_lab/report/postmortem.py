@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 BUDGET_DAYS = 30
 LOOKBACK = timedelta(hours=12)
 MAX_EVIDENCE_CHARTS = 4
+STAGES = ("diagnosis", "anomaly onsets", "impact", "evidence charts", "actions and rules", "capacity")
 OVERLAP_NOTE = ("Per service: a request that fails at one service often fails its callers too, so the rows overlap; "
                 "the headline is the service with the most failed requests.")
 
@@ -48,20 +50,28 @@ def build_postmortem(backend: Any, *, at: datetime | str | None = None, incident
                      diagnosis: Diagnosis | None = None, logs: Any = None, traces: Any = None,
                      audit: Iterable[Any] | None = None, window: TimeRange | None = None, slo: float = 0.999,
                      capacity: bool = True, detect_anomalies: bool = True, title: str | None = None,
-                     turns: Iterable[Any] = ()) -> Postmortem:
+                     turns: Iterable[Any] = (), progress: bool = False) -> Postmortem:
     """Gather a postmortem. ``incident``: a demo :class:`~promv5_lab.demo.incidents.Incident`;
-    ``audit``: audit entries (any objects with the AuditEntry fields); ``turns``: an Investigation's answers."""
+    ``audit``: audit entries (any objects with the AuditEntry fields); ``turns``: an Investigation's answers;
+    ``progress``: a bar of the stages on stderr."""
+    from tqdm.auto import tqdm
+
     from .forecast import _one_blas_thread
 
-    with _one_blas_thread():
+    with _one_blas_thread(), tqdm(total=len(STAGES), desc="postmortem", unit="stage", disable=not progress,
+                                  file=sys.stderr, leave=False) as bar:
         return _postmortem(backend, at, incident, diagnosis, logs, traces, audit, window, slo, capacity,
-                           detect_anomalies, title, turns)
+                           detect_anomalies, title, turns, bar)
 
 
 def _postmortem(backend: Any, at: datetime | str | None, incident: Any, diagnosis: Diagnosis | None, logs: Any,
                 traces: Any, audit: Iterable[Any] | None, window: TimeRange | None, slo: float, capacity: bool,
-                detect_anomalies: bool, title: str | None, turns: Iterable[Any]) -> Postmortem:
+                detect_anomalies: bool, title: str | None, turns: Iterable[Any], bar: Any) -> Postmortem:
     from ..errors import InputError
+
+    def stage(name: str) -> None:
+        bar.set_postfix_str(name)
+        bar.update(1)
 
     if not 0.5 < slo < 1.0:
         raise InputError(f"SLO target must be between 0.5 and 1, got {slo}", hint="e.g. 0.999 for 99.9 %")
@@ -79,6 +89,7 @@ def _postmortem(backend: Any, at: datetime | str | None, incident: Any, diagnosi
     models: list[ModelRecord] = []
     if diagnosis is None:
         diagnosis = _diagnose(rec, at_t, logs, traces, notes)
+    stage("diagnosis")
     if diagnosis is not None:
         models.append(ModelRecord("promv5_lab.analysis.rootcause", "root cause ranking",
                                   (("at", diagnosis.at.isoformat()), ("backend", diagnosis.backend or rec.name),
@@ -101,7 +112,9 @@ def _postmortem(backend: Any, at: datetime | str | None, incident: Any, diagnosi
 
     onsets = _detect(rec, signals, win, step, models, notes) if detect_anomalies and signals.requests else []
     timeline += onsets
+    stage("anomaly onsets")
     impact = _impact(rec, signals, win, source, slo, notes)
+    stage("impact")
 
     if signals.requests:
         with rec.purpose("overview chart"):
@@ -127,6 +140,7 @@ def _postmortem(backend: Any, at: datetime | str | None, incident: Any, diagnosi
                                       f"{known.type}: {known.description}", "known (demo)"))
         timeline.append(TimelineEntry(known.end, "incident end", known.root_cause_service,
                                       f"the fix that ends it: {known.remediation}", "known (demo)"))
+    stage("evidence charts")
     with rec.purpose("alerts"):
         timeline += _alerts(rec, context, notes)
 
@@ -147,8 +161,10 @@ def _postmortem(backend: Any, at: datetime | str | None, incident: Any, diagnosi
         follow_ups.append(FollowUp("investigate", "Find the root cause",
                                    "No automated diagnosis was available; run `promv5-lab investigate --at "
                                    f"{at_t.isoformat()}` or examine the evidence charts by hand."))
+    stage("actions and rules")
     if capacity:
         follow_ups += _capacity(rec, win.end, notes, models)
+    stage("capacity")
     for turn in turns:
         _record_turn(rec, turn)
     summary = _summary(impact, root, actions, resolution, known)
@@ -271,6 +287,11 @@ def _impact(rec: RecordingBackend, signals: Signals, win: TimeRange, source: str
         failed = _values(rec.query(f"sum by ({svc}) (increase({signals.selector(errors=True)}[{rng}]))", win.end), svc)
         total = _values(rec.query(f"sum by ({svc}) (increase({signals.selector()}[{rng}]))", win.end), svc)
         daily = _values(rec.query(f"sum by ({svc}) (rate({signals.selector()}[1d]))", win.start), svc)
+        p90_during, p90_before = {}, {}
+        if signals.latency:
+            lat = f"histogram_quantile(0.9, sum by ({svc}, le) (rate({signals.latency}_bucket[{{w}}])))"
+            p90_during = _values(rec.query(lat.format(w=rng), win.end), svc)
+            p90_before = _values(rec.query(lat.format(w="1h"), win.start), svc)
     budget = 1.0 - slo
     rows = []
     for s in sorted(total):
@@ -278,7 +299,8 @@ def _impact(rec: RecordingBackend, signals: Signals, win: TimeRange, source: str
         ratio = b / t if t > 0 else None
         expected = daily.get(s, 0.0) * BUDGET_DAYS * 86400
         rows.append(ServiceImpact(s, b, t, ratio, ratio / budget if ratio is not None else None,
-                                  b / (budget * expected) if expected > 0 else None))
+                                  b / (budget * expected) if expected > 0 else None, p90_before.get(s),
+                                  p90_during.get(s)))
     rows.sort(key=lambda r: -r.failed)
     worst = rows[0] if rows and rows[0].failed > 0 else None
     if worst is None:
@@ -286,8 +308,16 @@ def _impact(rec: RecordingBackend, signals: Signals, win: TimeRange, source: str
     w = worst or (rows[0] if rows else None)
     return Impact(win.start, win.end, dur, source, w.failed if w else None, w.total if w else None,
                   w.error_ratio if w else None, slo, w.budget_burned if w else None, w.burn_rate if w else None,
-                  w.service if w else None, tuple(rows),
-                  (OVERLAP_NOTE,))
+                  w.service if w else None, tuple(rows), (OVERLAP_NOTE,), _slowest(rows))
+
+
+def _slowest(rows: list[ServiceImpact]) -> str | None:
+    """The service whose p90 latency rose the most, if it at least doubled."""
+    best, ratio = None, 2.0
+    for r in rows:
+        if r.p90_before and r.p90_during and r.p90_during / r.p90_before >= ratio:
+            best, ratio = r.service, r.p90_during / r.p90_before
+    return best
 
 
 def _cause_view(rc: Any) -> CauseView:
@@ -399,6 +429,10 @@ def _summary(impact: Impact, root: CauseView | None, actions: tuple, resolution:
               f" ({(impact.error_ratio or 0):.1%})")
         if impact.budget_burned is not None:
             s += f", burning {impact.budget_burned:.1%} of its {BUDGET_DAYS}-day error budget at {impact.slo_target:.2%}"
+    slow = impact.slowest
+    if slow is not None and slow.p90_before and slow.p90_during:
+        s += (f"; p90 latency at {slow.service} rose from {slow.p90_before * 1000:.0f} ms to "
+              f"{slow.p90_during * 1000:.0f} ms (x{slow.p90_during / slow.p90_before:.1f})")
     s += ". "
     if root is not None:
         s += f"The diagnosis points to {root.kind.replace('_', ' ')} at {root.service} (confidence {root.confidence:.0%})"

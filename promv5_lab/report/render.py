@@ -100,6 +100,7 @@ def _env(kind: Literal["html", "md"], templates_dir: str | Path | None) -> Any:
     env.filters["utc"] = _utc
     env.filters["ts"] = lambda t: "" if t is None else f"{t:%Y-%m-%d %H:%M}"
     env.filters["dur"] = _dur
+    env.filters["ms"] = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v * 1000:.0f} ms"
     return env
 
 
