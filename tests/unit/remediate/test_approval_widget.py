@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _scripted import ScriptedBackend
+from ._scripted import ScriptedBackend
 
 from promv5_lab.remediate.audit import AuditLog
 from promv5_lab.remediate.healing import detect_issue, plan_recovery

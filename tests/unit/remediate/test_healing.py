@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from _scripted import ScriptedBackend
+from ._scripted import ScriptedBackend
 
 from promv5_lab.remediate.audit import AuditLog
 from promv5_lab.remediate.healing import (

@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from _scripted import ScriptedBackend
+from ._scripted import ScriptedBackend
 
 from promv5_lab.remediate.audit import AuditLog
 from promv5_lab.remediate.executors import KubernetesRestartExecutor, SilenceExecutor
