@@ -78,8 +78,8 @@ def main() -> int:
         rows.append(("open_traces", f"{t * 1000:.0f} ms"))
 
         windows = [TimeRange(as_utc(i["start"]), as_utc(i["start"]) + timedelta(hours=1)) for i in incidents]
-        a, b = logs.time_bounds()
-        everything = TimeRange(a, b)
+        (la, lb), (ta, tb) = logs.time_bounds(), traces.time_bounds()
+        everything = TimeRange(min(la, ta), max(lb, tb))
 
         t, _ = timed(lambda: [logs.logs(w, level=["ERROR", "WARN"]) for w in windows], args.repeat)
         rows.append(("logs(1h window, ERROR/WARN), per incident", f"{t / len(windows) * 1000:.1f} ms"))

@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BackendError, InputError
+from ...errors import AuthError, BackendError, InputError
 from ...types import TimeRange
 from ..signals.frames import check_limit, logs_frame, normalize_id, normalize_level
 from ..signals.http import JsonHttp
@@ -151,7 +151,14 @@ class LokiLogs:
     # ---- internals ----------------------------------------------------------------------------------------
     def _service_label(self, time_range: TimeRange | None) -> str:
         if self.service_label is None:
-            have = set(self.labels(time_range))
+            try:
+                have = set(self.labels(time_range))
+            except AuthError:
+                raise
+            except BackendError as exc:  # some gateways do not expose /labels: assume Loki 3's service_name
+                log.warning("Loki at %s: cannot list labels (%s); assuming %r", self.url, exc.message,
+                            SERVICE_LABELS[0])
+                have = set()
             self.service_label = next((c for c in SERVICE_LABELS if c in have), SERVICE_LABELS[0])
             log.info("Loki at %s: services are told apart by the label %r", self.url, self.service_label)
         return self.service_label
