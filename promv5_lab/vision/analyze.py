@@ -1,0 +1,218 @@
+"""``analyze(image)``: panels, series, OCR, detectors and the image model, into a :class:`ScreenshotReport`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._deps import require
+from .image import ImageInput, load_image
+from .report import PanelFinding, ScreenshotReport, SeriesFinding, Where
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from ..backends.base import MetricsBackend
+    from .panels import FoundPanel
+    from .series import ExtractedSeries
+
+__all__ = ["analyze", "locate"]
+
+log = logging.getLogger(__name__)
+
+ANOMALY_THRESHOLD = 0.5   # P(not normal) from the image model that flags a series
+MAX_VALUES = 400          # values per series in the report (downsampled evenly beyond this)
+
+
+def analyze(image: ImageInput, *, dashboard_json: str | Path | dict | None = None,
+            backend: MetricsBackend | None = None, model_dir: str | Path | None = None,
+            ocr: bool | None = None, threshold: float = ANOMALY_THRESHOLD) -> ScreenshotReport:
+    """Find the panels of a dashboard screenshot and say which look anomalous, how, and when.
+
+    ``image``: PNG/JPEG bytes, a path, or a BGR/grey numpy array. ``dashboard_json``: the Grafana export
+    of the same dashboard (path, text or dict) to name each panel's PromQL; with ``backend`` too, those
+    queries are re-run for exact numbers. ``model_dir``: a local Hugging Face image classifier instead
+    of the bundled one. ``ocr``: None = when Tesseract is installed.
+    """
+    from .model import load_classifier
+    from .panels import find_panels
+    from .pipeline import panel_pictures, panel_series, time_axis
+
+    t0 = time.perf_counter()
+    img = load_image(image)
+    notes: list[str] = []
+    clf = load_classifier(model_dir)
+    found = find_panels(img)
+    if not found:
+        notes.append("no panels found: is this a dashboard screenshot?")
+    words: list[Any] = []
+    use_ocr = False
+    if ocr is not False:
+        from . import ocr as ocr_mod
+
+        why = ocr_mod.ocr_available()
+        if why is None:
+            words = ocr_mod.read_words(img, found)
+            use_ocr = True
+        elif ocr:
+            from ..errors import MissingDependencyError
+
+            raise MissingDependencyError("pytesseract", "vision")
+        else:
+            notes.append(f"no OCR ({why}): titles are not read and values are relative to each plot's height")
+    per_panel = []
+    pictures = []
+    for p in found:
+        series = panel_series(img, p)
+        pics = panel_pictures(img, p, series)
+        per_panel.append((p, series, time_axis(p, series)))
+        pictures.extend(pic for _, pic in pics)
+    preds = clf.predict(pictures)
+    peaks = _detector_peaks([s.y for _, series, _ in per_panel for s in series])
+    panels = []
+    k = 0
+    for p, series, axis in per_panel:
+        mine = list(zip(preds[k:k + len(series)], peaks[k:k + len(series)]))
+        k += len(series)
+        panels.append(_panel_finding(img, p, series, axis, mine, words if use_ocr else None, threshold))
+    if dashboard_json is not None:
+        from .dashboard import attach_queries
+
+        panels, more = attach_queries(panels, dashboard_json, backend)
+    elif backend is not None:
+        notes.append("a backend was given without a dashboard JSON: there is no PromQL to re-run")
+        notes.extend(more)
+    elapsed = time.perf_counter() - t0
+    log.info("analysed %dx%d screenshot: %d panels in %.2fs", img.shape[1], img.shape[0], len(panels), elapsed)
+    return ScreenshotReport(int(img.shape[1]), int(img.shape[0]), tuple(panels), use_ocr, clf.source, elapsed,
+                            tuple(notes), img)
+
+
+def _panel_finding(img: np.ndarray, p: FoundPanel, series: list[ExtractedSeries], axis: tuple[int, int],
+                   preds: list[Any], words: list[Any] | None, threshold: float) -> PanelFinding:
+    from . import ocr as ocr_mod
+
+    notes = []
+    title, yaxis, taxis = "", None, None
+    if words is not None:
+        title = ocr_mod.panel_title(words, p)
+        yaxis = ocr_mod.value_axis(words, p)
+        taxis = ocr_mod.time_axis_labels(words, p)
+    if not series:
+        notes.append("no coloured line found in this panel")
+    found = []
+    for s, (pred, det) in zip(series, preds):
+        p_anom = 1.0 - pred.probabilities["normal"]
+        kind = pred.kind
+        if p_anom >= threshold and kind == "normal":
+            kind = max((k for k in pred.probabilities if k != "normal"), key=pred.probabilities.get)
+        elif p_anom < threshold:
+            kind = "normal"
+        where = None
+        if kind != "normal":
+            idx = locate(kind, s.y, det[1])
+            where = _where(s.x0 + idx, axis, taxis)
+        values, absolute, unit = _values(s, p, yaxis)
+        conf = p_anom if kind != "normal" else 1.0 - p_anom
+        found.append(SeriesFinding(s.colour, values, absolute, unit, kind, float(conf), float(det[0]), where, axis))
+    bad = [f for f in found if f.kind != "normal"]
+    if bad:
+        top = max(bad, key=lambda f: f.confidence)
+        return PanelFinding(p.bbox, p.plot, title, True, top.kind, top.confidence, tuple(found), top.where,
+                            notes=tuple(notes))
+    conf = min((f.confidence for f in found), default=0.0)
+    return PanelFinding(p.bbox, p.plot, title, False, "normal", conf, tuple(found), None, notes=tuple(notes))
+
+
+def _values(s: ExtractedSeries, p: FoundPanel, yaxis: Any) -> tuple[tuple[float | None, ...], bool, str]:
+    np = require("numpy")
+    y = s.y
+    if y.size > MAX_VALUES:
+        y = y[np.linspace(0, y.size - 1, MAX_VALUES).round().astype(int)]
+    absolute = yaxis is not None
+    if absolute:
+        _, py, _, ph = p.plot
+        rows = py + (1.0 - y) * (ph - 1)
+        y = yaxis(rows)
+    vals = tuple(None if not np.isfinite(v) else float(round(v, 6)) for v in y)
+    return vals, absolute, (yaxis.unit if absolute else "")
+
+
+DETECTOR_POINTS = 160  # every series is resampled to this many points and scored in one batch
+
+
+def _detector_peaks(ys: list[np.ndarray]) -> list[tuple[float, int | None]]:
+    """The streaming detector (:mod:`promv5_lab.analysis.detect`) over every pixel series at once (each
+    resampled to :data:`DETECTOR_POINTS` columns): each series' peak score and the column where it peaks."""
+    np = require("numpy")
+    from ..analysis.detect import DetectorConfig, score_arrays
+
+    out: list[tuple[float, int | None]] = [(0.0, None)] * len(ys)
+    cols, maps = [], []
+    for i, y in enumerate(ys):
+        ok = np.flatnonzero(np.isfinite(y))
+        if ok.size < 20:
+            continue
+        pos = np.linspace(ok[0], ok[-1], DETECTOR_POINTS).round().astype(int)
+        cols.append(y[pos])
+        maps.append((i, pos))
+    if not cols:
+        return out
+    cfg = DetectorConfig(season_s=0.0, warmup=16, record_decay=0.99, dropout_min=3)
+    scores = score_arrays(np.arange(DETECTOR_POINTS, dtype=float), np.stack(cols, axis=1), cfg)
+    for j, (i, pos) in enumerate(maps):
+        col = np.nan_to_num(scores[:, j])
+        t = int(np.argmax(col))
+        out[i] = (float(col[t]), int(pos[t]))
+    return out
+
+
+def locate(kind: str, y: np.ndarray, hint: int | None = None) -> int:
+    """Column (index into ``y``) where an anomaly of ``kind`` starts or peaks."""
+    np = require("numpy")
+    ok = np.isfinite(y)
+    idx = np.flatnonzero(ok)
+    if idx.size < 3:
+        return int(hint or 0)
+    a, b = int(idx[0]), int(idx[-1])
+    if kind == "dropout":
+        gaps = np.flatnonzero(~ok[a:b + 1])
+        return int(a + gaps[0]) if gaps.size else int(hint or a)
+    v = np.interp(np.arange(a, b + 1), idx, y[idx])
+    n = v.size
+    if kind == "spike":
+        from .series import _rolling_median
+
+        base = _rolling_median(np, v, max(7, n // 15))
+        return int(a + np.argmax(np.abs(v - base)))
+    c = np.cumsum(v)
+    t = np.arange(1, n)
+    if kind == "level_shift":
+        left = c[:-1] / t
+        right = (c[-1] - c[:-1]) / (n - t)
+        stat = np.abs(right - left) * np.sqrt(t * (n - t) / n)
+        return int(a + 1 + np.argmax(stat))
+    if kind == "trend":
+        # hinge fit: flat until k, then a straight ramp; pick k with the least squared error
+        best, arg = np.inf, 0
+        for k in np.linspace(0, n - 8, min(60, max(2, n - 8))).astype(int):
+            r = np.maximum(0, np.arange(n) - k).astype(float)
+            X = np.c_[np.ones(n), r]
+            coef, res, *_ = np.linalg.lstsq(X, v, rcond=None)
+            err = float(res[0]) if res.size else float(((X @ coef - v) ** 2).sum())
+            if err < best:
+                best, arg = err, k
+        return int(a + arg)
+    return int(hint if hint is not None else a)
+
+
+def _where(col: int, axis: tuple[int, int], taxis: Any) -> Where:
+    lo, hi = axis
+    frac = min(1.0, max(0.0, (col - lo) / max(1, hi - lo)))
+    when = None
+    if taxis is not None:
+        secs = round(taxis(col)) % 86400
+        when = f"{secs // 3600:02d}:{secs % 3600 // 60:02d}"
+    return Where(frac, when)

@@ -1,0 +1,149 @@
+"""The panel classifier: a small ResNet (transformers) that looks at one series' pixels and names its shape.
+
+Input: the series' own pixels in the plot area (its line mask; background, grid, text, legends and
+the other series removed), cropped to the series' value range and to the time axis, resized to
+``INPUT_H x INPUT_W``. Normalising the picture this way is what lets a model trained on matplotlib
+renderings read Grafana, Bokeh or any other theme. Classes: :data:`synth.KINDS`.
+
+Weights ship in ``promv5_lab/vision/model/`` (``config.json`` + ``model.safetensors``, written by
+``python -m promv5_lab.vision.train``), loaded with ``from_pretrained(local_dir)`` on first use and
+cached per process; never fetched from a hub. ``model_dir`` may name any local Hugging Face
+image-classification model instead (its labels are mapped onto our kinds by name).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._deps import require
+from ..errors import ConfigError
+from .synth import KINDS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .series import ExtractedSeries
+
+__all__ = ["DEFAULT_MODEL_DIR", "INPUT_H", "INPUT_W", "Classifier", "load_classifier", "series_picture"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
+INPUT_H, INPUT_W = 48, 128
+_CACHE: dict[str, Classifier] = {}
+_LOCK = threading.Lock()
+
+
+def series_picture(s: ExtractedSeries, x_lo: int, x_hi: int, plot_h: int) -> np.ndarray:
+    """The model's input for one series: its mask over columns ``x_lo..x_hi`` (image coordinates),
+    rows cropped to the series' own range, as float32 ``(INPUT_H, INPUT_W)`` in [0, 1]."""
+    np = require("numpy")
+    cv2 = require("cv2", "vision")
+    mask = s.mask.astype(np.float32)
+    h, w = mask.shape
+    c0, c1 = max(0, x_lo - s.x0), min(w, x_hi - s.x0 + 1)
+    if c1 - c0 < 4:
+        c0, c1 = 0, w
+    rows = np.flatnonzero(mask[:, c0:c1].any(axis=1))
+    if rows.size == 0:
+        return np.zeros((INPUT_H, INPUT_W), np.float32)
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    need = max(int(0.08 * plot_h), 4)
+    if r1 - r0 < need:
+        mid = (r0 + r1) // 2
+        r0, r1 = max(0, mid - need // 2), min(h, mid + need // 2 + 1)
+    pad = max(1, round(s.thickness))
+    r0, r1 = max(0, r0 - pad), min(h, r1 + pad)
+    crop = np.ascontiguousarray(mask[r0:r1, c0:c1])
+    interp = cv2.INTER_AREA if crop.shape[1] >= INPUT_W else cv2.INTER_LINEAR
+    pic = cv2.resize(crop, (INPUT_W, INPUT_H), interpolation=interp)
+    peak = float(pic.max())
+    return (pic / peak).astype(np.float32) if peak > 0 else pic.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    kind: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class Classifier:
+    """A loaded image classifier; :meth:`predict` takes a batch of series pictures."""
+
+    def __init__(self, model: Any, labels: list[str], source: str, native: bool, processor: Any = None) -> None:
+        self.model = model
+        self.labels = labels
+        self.source = source
+        self.native = native
+        self.processor = processor
+
+    def predict(self, pictures: list[np.ndarray]) -> list[Prediction]:
+        np = require("numpy")
+        torch = require("torch", "ml")
+        if not pictures:
+            return []
+        batch = np.stack(pictures)[:, None, :, :]
+        if self.native:
+            inputs = torch.from_numpy(batch)
+        else:  # a foreign model: grey -> RGB through its own processor
+            rgb = [np.repeat((p * 255).astype(np.uint8)[..., None], 3, axis=2) for p in pictures]
+            inputs = self.processor(images=rgb, return_tensors="pt")["pixel_values"]
+        with torch.inference_mode():
+            logits = self.model(pixel_values=inputs).logits
+        probs = torch.softmax(logits, dim=-1).numpy()
+        out = []
+        for row in probs:
+            mapped = {k: 0.0 for k in KINDS}
+            for i, label in enumerate(self.labels):
+                mapped[_kind_of(label)] += float(row[i])
+            kind = max(mapped, key=mapped.get)
+            out.append(Prediction(kind, mapped[kind], mapped))
+        return out
+
+
+def _kind_of(label: str) -> str:
+    low = label.lower()
+    for k in KINDS:
+        if k in low or k.replace("_", " ") in low:
+            return k
+    if "leak" in low or "drift" in low:
+        return "trend"
+    if "gap" in low or "missing" in low:
+        return "dropout"
+    if "step" in low or "shift" in low:
+        return "level_shift"
+    return "normal"
+
+
+def load_classifier(model_dir: str | Path | None = None) -> Classifier:
+    """The classifier in ``model_dir`` (default: the one shipped in the package), cached per process."""
+    path = Path(model_dir).expanduser() if model_dir else DEFAULT_MODEL_DIR
+    key = str(path.resolve())
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"No image model in {str(path)!r} (config.json missing)",
+                              hint="Train the bundled one with 'python -m promv5_lab.vision.train', or pass "
+                                   "the directory of a local Hugging Face image-classification model")
+        transformers = require("transformers", "ml")
+        require("torch", "ml")
+        try:
+            config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
+            native = getattr(config, "model_type", "") == "resnet" and getattr(config, "num_channels", 3) == 1
+            model = transformers.AutoModelForImageClassification.from_pretrained(path, local_files_only=True)
+            processor = None if native else transformers.AutoImageProcessor.from_pretrained(path, local_files_only=True)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"Cannot load the image model in {str(path)!r}: {exc}",
+                              hint="Pass a directory with config.json and weights of an image classifier") from exc
+        model.eval()
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        clf = Classifier(model, labels, str(path), native, processor)
+        _CACHE[key] = clf
+        log.info("loaded image model from %s (%s)", path, ", ".join(labels))
+        return clf

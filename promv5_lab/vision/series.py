@@ -1,0 +1,159 @@
+"""Line series back into numbers: one HSV hue mask per line colour, one value per pixel column.
+
+Within a plot area, coloured pixels (chroma well above the background's) are grouped by hue; each hue
+peak is one series. Fills and anti-aliased edges (the same hue blended with the background) are
+dropped by keeping only pixels near the colour's full chroma; grid lines, text and legends' labels are
+grey and never enter; legend swatches are short connected pieces and are dropped by their span.
+A column's value is the centre of the line there, or the extreme of a steep stroke (a spike).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .._deps import require
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .panels import Box
+
+__all__ = ["ExtractedSeries", "extract_series"]
+
+log = logging.getLogger(__name__)
+
+MIN_CHROMA = 55          # max(RGB) - min(RGB) of a line pixel
+HUE_GAP = 7              # OpenCV hue units (0..179) between two series' colours
+MIN_SPAN = 0.10          # a series spans at least this fraction of the plot width (legend swatches do not)
+
+
+@dataclass(frozen=True)
+class ExtractedSeries:
+    """One line: ``y[i]`` is the height (0 bottom .. 1 top of the plot area) at pixel column ``x0 + i``.
+
+    NaN where the line is absent. ``mask`` is the line's pixels in the plot area (bool, rows x columns).
+    """
+
+    colour: str
+    hue: int
+    x0: int
+    y: np.ndarray
+    mask: np.ndarray
+    thickness: float
+
+    @property
+    def span(self) -> tuple[int, int]:
+        np = require("numpy")
+        ok = np.flatnonzero(np.isfinite(self.y))
+        return (int(self.x0 + ok[0]), int(self.x0 + ok[-1])) if ok.size else (self.x0, self.x0)
+
+
+def _hue_peaks(np, hues, weights_min: int) -> list[int]:
+    hist = np.bincount(hues, minlength=180).astype(float)
+    k = np.array([1, 2, 3, 2, 1], float)
+    ext = np.r_[hist[-2:], hist, hist[:2]]
+    smooth = np.convolve(ext, k / k.sum(), mode="same")[2:-2]
+    peaks = []
+    order = np.argsort(-smooth)
+    for h in order:
+        if smooth[h] * 9 / 3 < weights_min:
+            break
+        # far from the peaks already taken, and a local maximum of the circular histogram
+        if (all(min(abs(h - p), 180 - abs(h - p)) >= HUE_GAP for p in peaks)
+                and smooth[h] >= smooth[(h - 1) % 180] and smooth[h] >= smooth[(h + 1) % 180]):
+            peaks.append(int(h))
+    return peaks
+
+
+def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] | None = None,
+                   max_series: int = 8) -> list[ExtractedSeries]:
+    """The coloured line series in the ``plot`` box of a BGR image, largest first."""
+    np = require("numpy")
+    cv2 = require("cv2", "vision")
+    x, y, w, h = plot
+    crop = img[y:y + h, x:x + w]
+    if crop.size == 0 or w < 10 or h < 10:
+        return []
+    c16 = crop.astype(np.int16)
+    chroma = c16.max(axis=2) - c16.min(axis=2)
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    hue = hsv[..., 0].astype(np.int32)
+    bg = np.asarray(background if background is not None else np.median(crop.reshape(-1, 3), axis=0), np.int16)
+    bg_chroma = int(bg.max() - bg.min())
+    far = np.abs(c16 - bg[None, None, :]).max(axis=2) > 40
+    colourful = (chroma >= max(MIN_CHROMA, bg_chroma + 35)) & far
+    if int(colourful.sum()) < max(10, w // 10):
+        return []
+    peaks = _hue_peaks(np, hue[colourful], max(8, int(0.15 * w)))
+    out = []
+    for p in peaks[:max_series]:
+        dh = np.abs(hue - p)
+        near = colourful & (np.minimum(dh, 180 - dh) <= HUE_GAP // 2 + 1)
+        if int(near.sum()) < 8:
+            continue
+        # the line's own colour is the most intense; fills and blended edges are paler
+        strength = chroma[near]
+        full = float(np.percentile(strength, 90))
+        m = near & (chroma >= 0.6 * full)
+        s = _series_from_mask(np, cv2, m, w, h)
+        if s is None:
+            continue
+        yy, thick, kept = s
+        col = np.median(crop[kept], axis=0).astype(int)
+        out.append(ExtractedSeries(f"#{col[2]:02x}{col[1]:02x}{col[0]:02x}", p, x, yy, kept, thick))
+    out.sort(key=lambda s: -int(np.isfinite(s.y).sum()))
+    return out
+
+
+def _series_from_mask(np, cv2, m, w: int, h: int):
+    """Per-column heights from a line's mask, after dropping short pieces (legend swatches)."""
+    m8 = m.astype(np.uint8)
+    joined = cv2.dilate(m8, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    if n <= 1:
+        return None
+    spans = stats[1:, cv2.CC_STAT_WIDTH]
+    keep = np.flatnonzero(spans >= max(3, MIN_SPAN * w)) + 1
+    if keep.size == 0:
+        return None
+    kept = np.isin(labels, keep) & m
+    rows = np.arange(h, dtype=float)[:, None]
+    cnt = kept.sum(axis=0).astype(float)
+    has = cnt > 0
+    if has.sum() < 3:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (kept * rows).sum(axis=0) / cnt
+        top = np.where(has, np.argmax(kept, axis=0), -1).astype(float)
+        bottom = np.where(has, h - 1 - np.argmax(kept[::-1], axis=0), -1).astype(float)
+    runs = np.where(has, bottom - top + 1, np.nan)
+    thick = float(np.nanmedian(runs))
+    ycol = np.where(has, mean, np.nan)
+    # a steep stroke (spike edge) covers many rows in a column: take its end farthest from the local level
+    steep = has & (runs > 3 * max(1.0, thick))
+    if steep.any():
+        level = _rolling_median(np, ycol, max(5, w // 25))
+        pick = np.where(np.abs(top - level) > np.abs(bottom - level), top, bottom)
+        ycol = np.where(steep, pick, ycol)
+    height = (h - 1 - ycol) / max(1, h - 1)
+    first, last = np.flatnonzero(has)[[0, -1]]
+    height[:first] = np.nan
+    height[last + 1:] = np.nan
+    return height, thick, kept
+
+
+def _rolling_median(np, y, k: int):
+    """Centred rolling median ignoring NaN (simple and small: panels are at most a few thousand columns)."""
+    n = y.size
+    half = k // 2
+    pad = np.r_[np.full(half, np.nan), y, np.full(half, np.nan)]
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n]
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(win, axis=1)
+    return np.where(np.isfinite(med), med, y)

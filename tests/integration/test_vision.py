@@ -1,0 +1,85 @@
+"""Screenshot analysis against real components: a Bokeh page rendered by Chromium (Playwright), Tesseract,
+and a Grafana dashboard JSON whose PromQL is re-run on the real Prometheus over the demo history.
+
+These FAIL (not skip) when Chromium or Tesseract is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from promv5_lab.vision import analyze
+from promv5_lab.vision.evalpages import CHROMIUM, bokeh_page, grafana_like, screenshot_pages
+
+
+def _centre_in(a, b) -> bool:
+    cx, cy = a[0] + a[2] / 2, a[1] + a[3] / 2
+    return b[0] <= cx <= b[0] + b[2] and b[1] <= cy <= b[1] + b[3]
+
+
+def test_bokeh_page_screenshotted_by_chromium():
+    assert shutil.which(CHROMIUM) or __import__("os").path.exists(CHROMIUM), "Chromium is needed"
+    html, truth, _ = bokeh_page(np.random.default_rng(5), rows=1, cols=3,
+                                kinds=[["normal"], ["level_shift", "normal"], ["spike"]])
+    [(png, boxes)] = screenshot_pages([(html, 3)], timeout_s=90)
+    report = analyze(png, ocr=False)
+    assert len(report.panels) == 3
+    for box, series, found in zip(boxes, truth, report.panels):
+        assert _centre_in(found.bbox, box) and _centre_in(box, found.bbox)
+        assert found.anomalous == any(s.kind != "normal" for s in series), (found.kind, found.confidence)
+        assert len(found.series) == len(series)
+
+
+def test_ocr_reads_titles_and_the_value_axis():
+    assert shutil.which("tesseract"), "Debian's tesseract-ocr is needed"
+    d = grafana_like(np.random.default_rng(2), rows=1, cols=2, dark=False, size=(1000, 380))
+    report = analyze(d.png, ocr=True)
+    assert report.ocr
+    assert [p.title for p in report.panels] == [t.title for t in d.panels]
+    for p, t in zip(report.panels, d.panels):
+        s = p.series[0]
+        assert s.absolute
+        vals = np.array([v for v in s.values if v is not None])
+        truth = t.series[[x.colour.lower() for x in t.series].index(_nearest(s.colour, t.series))].values
+        # absolute values: the extracted range sits on the true range (within 10% of it)
+        span = np.nanmax(truth) - np.nanmin(truth)
+        assert abs(np.nanmax(vals) - np.nanmax(truth)) < 0.1 * span
+        assert abs(np.nanmin(vals) - np.nanmin(truth)) < 0.1 * span
+
+
+def _nearest(colour, series):
+    c = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return min((s.colour.lower() for s in series),
+               key=lambda h: np.abs(np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)]) - c).sum())
+
+
+def test_dashboard_json_queries_rerun_on_prometheus(prometheus_demo):
+    from promv5_lab.backends.prometheus import PrometheusBackend
+
+    d = grafana_like(np.random.default_rng(3), rows=1, cols=2, size=(1000, 380))
+    dash = {"title": "demo", "time": {"from": "now-2h", "to": "now"}, "panels": [
+        {"type": "timeseries", "title": "Requests", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+         "targets": [{"expr": "sum by (service) (rate(http_requests_total[5m]))"}]},
+        {"type": "timeseries", "title": "Bad", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
+         "targets": [{"expr": "sum(rate(http_requests_total[5m]"}]},
+    ]}
+    backend = PrometheusBackend(prometheus_demo.url, timeout_s=30)
+    report = analyze(d.png, ocr=False, dashboard_json=json.dumps(dash), backend=backend)
+    first, second = report.panels
+    q = first.queries[0]
+    assert q.ran and q.error is None and len(q.series) >= 3
+    assert all(s["points"] > 100 and s["max"] >= s["min"] >= 0 for s in q.series)
+    assert second.queries[0].error  # a broken query is reported on its panel, not raised
+    body = report.to_json()
+    assert body["panels"][0]["queries"][0]["promql"].startswith("sum by (service)")
+
+
+@pytest.mark.parametrize("n", [1])
+def test_grafana_like_dark_panels(n):
+    d = grafana_like(np.random.default_rng(7), rows=2, cols=2, size=(1000, 600))
+    report = analyze(d.png, ocr=False)
+    assert len(report.panels) == 4 * n
