@@ -17,7 +17,6 @@ import logging
 import math
 import re
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -213,21 +212,24 @@ def write_pdf(report: Report, path: str | Path, *, templates_dir: str | Path | N
               chromium: str = CHROMIUM) -> Path:
     """Print the PNG-chart HTML variant to PDF with headless Chromium (no scripts, no network)."""
     p = _out(path)
-    html = render_html(report, templates_dir=templates_dir, static=True)
     if not Path(chromium).exists():
         raise ConfigError(f"PDF export needs Chromium at {chromium}", hint="apt-get install chromium, or use --format html")
     sync_api = require("playwright.sync_api", "report")
-    with tempfile.TemporaryDirectory(prefix="promv5-pdf-") as profile:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # the PNG charts are drawn on a thread while Chromium starts (a separate process: the waits overlap)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(render_html, report, templates_dir=templates_dir, static=True)
         try:
             with sync_api.sync_playwright() as pw:
-                ctx = pw.chromium.launch_persistent_context(profile, executable_path=chromium, headless=True,
-                                                            args=CHROMIUM_ARGS, java_script_enabled=False,
-                                                            offline=True)
+                # launch() gives Chromium a fresh temporary profile, removed on close
+                browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
                 try:
+                    ctx = browser.new_context(java_script_enabled=False, offline=True)
                     page = ctx.new_page()
                     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
                         ("data:", "about:")) else route.abort())
-                    page.set_content(html, wait_until="load", timeout=60_000)
+                    page.set_content(pending.result(), wait_until="load", timeout=60_000)
                     pdf = page.pdf(format="A4", print_background=True, display_header_footer=True,
                                    header_template="<span></span>",
                                    footer_template='<div style="font-size:7px;width:100%;text-align:center;">'
@@ -235,7 +237,7 @@ def write_pdf(report: Report, path: str | Path, *, templates_dir: str | Path | N
                                                    "</div>",
                                    margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
                 finally:
-                    ctx.close()
+                    browser.close()
         except sync_api.Error as exc:
             raise Promv5Error(f"Chromium could not print the PDF: {str(exc).splitlines()[0]}",
                               hint="Check that Chromium runs headless here, or use --format html") from exc
