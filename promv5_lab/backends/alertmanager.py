@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from ..errors import BackendError, InputError
-from ..types import TimelineEvent, as_utc, parse_duration
+from ..types import AlertInfo, TimelineEvent, as_utc, parse_duration
 from .signals.http import JsonHttp
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
@@ -144,6 +144,11 @@ class Alert:
     @property
     def summary(self) -> str:
         return self.annotations.get("summary") or self.annotations.get("description") or self.name
+
+    def info(self) -> AlertInfo:
+        """The alert as the package's :class:`~promv5_lab.types.AlertInfo` (what ``diagnose(alerts=...)`` takes)."""
+        return AlertInfo(name=self.name, state="firing" if self.firing else self.state, labels=dict(self.labels),
+                         annotations=dict(self.annotations), active_at=self.starts_at)
 
     def timeline_event(self) -> TimelineEvent:
         """The alert as an event on a diagnosis timeline (at its start)."""

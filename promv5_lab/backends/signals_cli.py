@@ -258,21 +258,61 @@ def alerts_command(
     typer.echo(f"# {len(found)} alerts at {am.url}", err=True)
 
 
+def investigator(backend: Any, *, logs: Any = None, traces: Any = None,
+                 emit: Any = None) -> Any:
+    """A webhook callback that diagnoses each firing alert at its start and emits one JSON document.
+
+    The document is ``{"alert": ..., "diagnosis": ...}`` (the diagnosis as ``investigate --json`` prints it),
+    or ``{"alert": ..., "error": ..., "hint": ...}`` when the diagnosis fails.
+    """
+    from ..errors import Promv5Error
+
+    def write(doc: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        sys.stdout.flush()
+
+    out = emit or write
+
+    def on_alert(alert: Any) -> None:
+        from ..analysis.rootcause import diagnose, diagnosis_to_json
+
+        try:
+            d = diagnose(backend, alert.starts_at or "now", logs=logs, traces=traces, alerts=[alert.info()])
+        except Promv5Error as exc:
+            out({"alert": alert.to_json(), "error": exc.message, "hint": exc.hint})
+            return
+        out({"alert": alert.to_json(), "diagnosis": diagnosis_to_json(d)})
+
+    return on_alert
+
+
 def alert_webhook_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(9099, "--port", "-p", min=0, max=65535, help="Port (0 = a free one)."),
     path: str = typer.Option("/alerts", "--path", help="URL path Alertmanager posts to."),
+    investigate: bool = typer.Option(False, "--investigate", help="Diagnose each alert (root causes as JSON)."),
+    backend: str | None = typer.Option(None, "--backend", "-b", help="With --investigate: Prometheus URL."),
+    data: Path | None = typer.Option(None, "--data", "-d", help="With --investigate: a local history instead."),
+    logs: str | None = typer.Option(None, "--logs", help="With --investigate: Loki URL or logs dir/file."),
+    traces: str | None = typer.Option(None, "--traces", help="With --investigate: Tempo/Jaeger URL or dir/file."),
     token: str | None = typer.Option(None, "--bearer-token", envvar="PROMV5_WEBHOOK_BEARER_TOKEN", hidden=True,
-                                        show_envvar=False, help="Require this bearer token (use the env variable)."),
+                                     show_envvar=False, help="Require this bearer token (use the env variable)."),
 ) -> None:
     """Receive Alertmanager's webhook; print each new firing alert as one JSON line (until Ctrl-C).
 
-    Set PROMV5_WEBHOOK_BEARER_TOKEN to require that token (Alertmanager: http_config.authorization).
+    With --investigate, each alert starts a root-cause diagnosis at its start time (metrics from --backend
+    or --data; logs and traces from --logs/--traces, or from --data when it holds them) and the line
+    carries the alert and its diagnosis. Set PROMV5_WEBHOOK_BEARER_TOKEN to require that token
+    (Alertmanager: http_config.authorization).
     """
+    import contextlib
     import threading
 
+    from ..errors import InputError
     from .alert_webhook import AlertWebhook
 
+    if not investigate and (backend or data or logs or traces):
+        raise InputError("--backend/--data/--logs/--traces only apply with --investigate")
     lock = threading.Lock()
 
     def show(alert: Any) -> None:
@@ -280,7 +320,19 @@ def alert_webhook_command(
             sys.stdout.write(json.dumps(alert.to_json()) + "\n")
             sys.stdout.flush()
 
-    with AlertWebhook(show, host=host, port=port, path=path, bearer_token=token) as hook:
+    with contextlib.ExitStack() as stack:
+        callback = show
+        if investigate:
+            from ..config import load_settings
+            from . import telemetry
+
+            metrics = stack.enter_context(telemetry(load_settings(backend_url=backend, data_dir=data)))
+            opened = [_open_signal(kind, src, data) for kind, src in (("logs", logs), ("traces", traces))]
+            for o in opened:
+                if o is not None:
+                    stack.callback(o.close)
+            callback = investigator(metrics, logs=opened[0], traces=opened[1])
+        hook = stack.enter_context(AlertWebhook(callback, host=host, port=port, path=path, bearer_token=token))
         typer.echo(f"Listening for Alertmanager at {hook.url} (webhook_configs: url: {hook.url}); Ctrl-C stops",
                    err=True)
         stop = threading.Event()
@@ -289,3 +341,18 @@ def alert_webhook_command(
                 pass
         except KeyboardInterrupt:
             typer.echo("Stopped.", err=True)
+
+
+def _open_signal(kind: str, source: str | None, data: Path | None) -> Any:
+    """--logs/--traces if given, else the --data folder when it holds logs.jsonl/traces.jsonl."""
+    if source is None and data is not None and (data / f"{kind}.jsonl").is_file():
+        source = str(data)
+    if source is None:
+        return None
+    if kind == "logs":
+        from .logs import open_logs
+
+        return open_logs(source)
+    from .traces import open_traces
+
+    return open_traces(source)
