@@ -111,3 +111,29 @@ def test_overview_and_backend_status(app_url, page):
     err = page.locator(".promv5-error").first
     err.wait_for(timeout=30_000)
     assert "127.0.0.1:1" in text(err)
+
+
+def test_api_ask_answers_and_refuses_bad_input(app_url):
+    import json
+    import urllib.error
+    import urllib.request
+
+    base = app_url.rsplit("/", 1)[0]
+
+    def post(body: bytes) -> tuple[int, dict]:
+        req = urllib.request.Request(base + "/api/ask", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    status, out = post(json.dumps({"question": "error ratio by service"}).encode())
+    assert status == 200 and out["promql"] and out["series"], out
+    for bad in (b"not json", json.dumps({"question": ""}).encode(), json.dumps([1, 2]).encode(),
+                json.dumps({"question": "x" * 70_000}).encode()):
+        status, out = post(bad)
+        assert status == 400 and out["error"] and out["hint"], (bad[:20], out)
+    # the server is still alive after the bad requests
+    assert post(json.dumps({"question": "p95 latency of checkout"}).encode())[0] == 200

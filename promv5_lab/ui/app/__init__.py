@@ -35,6 +35,49 @@ def _server_kwargs(host: str, port: int, basic_auth: str | None, oauth_provider:
     return kw
 
 
+def _api_patterns(ctx: Any) -> list[tuple[str, Any, dict[str, Any]]]:
+    """``POST /api/ask`` {"question": ...} -> the answer as ``promv5-lab ask --json`` gives it.
+
+    One conversation per process (no follow-up context across callers); the planning runs in a worker thread
+    so the server keeps serving pages. Only mounted without auth (scripts and the load benchmark on loopback).
+    """
+    import asyncio
+    import json
+
+    from tornado.web import RequestHandler
+
+    from ...errors import InputError, Promv5Error
+
+    class AskHandler(RequestHandler):
+        def check_xsrf_cookie(self) -> None:  # a JSON API for scripts, not a form
+            return None
+
+        async def post(self) -> None:
+            self.set_header("Content-Type", "application/json")
+            try:
+                if len(self.request.body) > 64_000:
+                    raise InputError("The request body is over 64 kB", hint="Send {\"question\": \"...\"}")
+                try:
+                    question = json.loads(self.request.body or b"{}").get("question")
+                except (ValueError, AttributeError) as exc:
+                    raise InputError("The body is not a JSON object", hint="Send {\"question\": \"...\"}") from exc
+                if not isinstance(question, str) or not question.strip():
+                    raise InputError("'question' must be a non-empty string", hint="{\"question\": \"p95 latency\"}")
+                from .state import SessionState
+
+                session = SessionState(ctx)
+                ans = await asyncio.get_running_loop().run_in_executor(None, session.ask, question)
+                self.write(json.dumps(ans.to_json(), default=str))
+            except InputError as exc:
+                self.set_status(400)
+                self.write(json.dumps({"error": exc.message, "hint": exc.hint}))
+            except Promv5Error as exc:
+                self.set_status(502)
+                self.write(json.dumps({"error": exc.message, "hint": exc.hint}))
+
+    return [(r"/api/ask", AskHandler, {})]
+
+
 def _context(backend_url: str | None, data_dir: str | None, now: datetime | str | None) -> Any:
     from ...types import as_utc
     from .state import AppContext
@@ -57,6 +100,8 @@ def start(*, backend_url: str | None = None, data_dir: str | None = None, host: 
 
         port = free_port()
     kw = _server_kwargs(host, port, basic_auth, None)
+    if not basic_auth:
+        kw["extra_patterns"] = _api_patterns(ctx)
     server = pn.serve({"app": lambda: create_page(ctx)}, threaded=True, start=True, verbose=False, **kw)
     _wait_listening(host, port)
     return server, f"http://{host}:{port}/app", ctx
@@ -87,6 +132,8 @@ def serve(*, backend_url: str | None = None, data_dir: str | None = None, host: 
     ctx.warm_up()
     pn.config.nthreads = max(pn.config.nthreads or 0, 4)
     kw = _server_kwargs(host, port, basic_auth, oauth_provider)
+    if not (basic_auth or oauth_provider):
+        kw["extra_patterns"] = _api_patterns(ctx)
     print(f"promv5-lab app on http://{host}:{port}/app (Ctrl-C to stop)", flush=True)
     try:
         pn.serve({"app": lambda: create_page(ctx)}, start=True, verbose=False, **kw)
