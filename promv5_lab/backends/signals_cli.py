@@ -158,7 +158,7 @@ def traces_command(
     end: str | None = typer.Option(None, "--end", help="End of the window (ISO 8601, Unix seconds, now)."),
     limit: int = typer.Option(1000, "--limit", "-n", min=1, help="At most this many spans."),
     fmt: Fmt = typer.Option(Fmt.table, "--format", "-f", help="table, json or csv."),
-    tenant: str | None = typer.Option(None, "--tenant", help="Tempo tenant (X-Scope-OrgID)."),
+    tenant: str | None = typer.Option(None, "--tenant", help="Tenant (Tempo: X-Scope-OrgID; Jaeger: x-tenant)."),
     token: str | None = typer.Option(None, "--bearer-token", envvar="PROMV5_TRACES_BEARER_TOKEN", hidden=True,
                                         show_envvar=False, help="Bearer token (use the environment variable)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for the server (default 10)."),
@@ -171,8 +171,6 @@ def traces_command(
 
     src = _source(traces, data, "traces")
     opts = _http_options(token, tenant, timeout) if traces else {}
-    if traces and "jaeger" in traces.split("://", 1)[0]:
-        opts.pop("tenant", None)
     backend = open_traces(src, **opts)
     try:
         if trace_id:

@@ -70,7 +70,7 @@ def _probe(url: str, options: dict[str, Any]) -> TracesBackend:
         except BackendError:
             got = None
         if isinstance(got, dict) and "data" in got:
-            return JaegerTraces(url, **options)
+            return JaegerTraces(url, **{k: v for k, v in options.items() if k not in ("workers", "progress")})
     finally:
         http.close()
     raise ConfigError(f"{http.url} answers neither like Tempo (/api/echo) nor like Jaeger (/api/services)",

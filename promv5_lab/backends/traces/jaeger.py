@@ -60,8 +60,12 @@ def trace_rows(trace: dict[str, Any]) -> list[dict[str, Any]]:
 class JaegerTraces:
     """Spans from Jaeger's query service (implements :class:`~..base.TracesBackend`)."""
 
-    def __init__(self, url: str, *, max_traces: int = 500, **http_options: Any) -> None:
-        self.http = JsonHttp(url, what="Jaeger query service", **http_options)
+    def __init__(self, url: str, *, max_traces: int = 500, tenant: str | None = None,
+                 headers: dict[str, Any] | None = None, **http_options: Any) -> None:
+        hdrs = dict(headers or {})
+        if tenant:
+            hdrs["x-tenant"] = tenant  # Jaeger's multi-tenancy header (query.multi-tenancy.header)
+        self.http = JsonHttp(url, what="Jaeger query service", headers=hdrs, **http_options)
         self.url = self.name = self.http.url
         self.max_traces = check_limit(max_traces)
 

@@ -89,3 +89,11 @@ def test_trace_rows_reads_otel_status_and_follows_from():
     row = trace_rows(trace)[0]
     assert row["status"] == "ERROR" and row["kind"] == "CLIENT" and row["parent_span_id"] == "0000000000000002"
     assert row["duration_ms"] == 2.5 and row["trace_id"] == "0" * 29 + "abc" and row["attributes"] == {}
+
+
+def test_probed_jaeger_takes_a_tenant_header(jaeger):
+    from promv5_lab.backends.traces import open_traces
+
+    client = open_traces(jaeger.url, bearer_token="tok", tenant="team-a", workers=2)
+    assert isinstance(client, JaegerTraces) and client.services()
+    assert jaeger.requests[-1][2]["x-tenant"] == "team-a"
