@@ -30,8 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from promv5_lab.analysis.detect import DetectorConfig  # noqa: E402
-from promv5_lab.analysis.watch import Watcher  # noqa: E402
+from promv5_lab.analysis.watch import Watcher, watch_config  # noqa: E402
 from promv5_lab.backends.harness import PrometheusHarness  # noqa: E402
 from promv5_lab.backends.prometheus import PrometheusBackend  # noqa: E402
 from promv5_lab.demo.server import DemoServer  # noqa: E402
@@ -39,8 +38,8 @@ from promv5_lab.demo.server import DemoServer  # noqa: E402
 QUERIES = (
     "max by (service) (db_connections_in_use / db_connections_max)",
     'sum by (service) (rate(http_requests_total{code=~"5.."}[15s])) / sum by (service) (rate(http_requests_total[15s]))',
-    "sum by (service) (rate(cache_misses_total[15s])) / (sum by (service) (rate(cache_hits_total[15s])) "
-    "+ sum by (service) (rate(cache_misses_total[15s])))",
+    ("sum by (service) (rate(cache_misses_total[15s])) / (sum by (service) (rate(cache_hits_total[15s])) "
+     "+ sum by (service) (rate(cache_misses_total[15s])))"),
     "histogram_quantile(0.9, sum by (service, le) (rate(http_request_duration_seconds_bucket[15s])))",
 )
 FAULTS = ("db_pool_exhaustion:checkout", "cache_failure:redis", "bad_deploy:catalog", "traffic_surge:frontend")
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(args.warm)
         be = PrometheusBackend(prom.url)
         watcher = Watcher(be, QUERIES, interval_s=1.0, history_s=args.warm - 5,
-                          config=DetectorConfig(season_s=0.0, warmup=20))
+                          config=watch_config(1.0, warmup=20))
         watcher.warm_up()
         for rep in range(args.repeats):
             for spec in args.faults:

@@ -80,6 +80,7 @@ def flags_to_anomalies(scores: pd.DataFrame, flags: pd.DataFrame, thresholds: di
 def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_fpr: float = 0.005,
            floor: float = DEFAULT_FLOOR, train: slice | None = None, counters: Sequence[bool] | None = None,
            cap: float = 0.95, merge_gap: int = 5, seasonality: str = "fixed",
+           recurring_days: int = 7, recurring_tolerance_s: float = 900.0,
            progress: bool = True) -> AnomalyScores:
     """Score every series of a wide frame, learn per-series thresholds, flag and group into anomalies.
 
@@ -88,6 +89,13 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
     that ends before the span of interest for an honest, forward-looking calibration.
     ``seasonality="auto"`` learns each series' cycle (day, week, hour or none) from the training rows
     with statsmodels (:mod:`.seasonality`); ``"fixed"`` uses ``config.season_s`` for every series.
+
+    Recurring events are normal behaviour: an episode of a series that starts within
+    ``recurring_tolerance_s`` of the same UTC time of day as an episode of the same series on one of the
+    previous ``recurring_days`` days (a nightly restart, a daily batch job, a scheduled traffic step) is
+    not reported, and its flags are cleared; only earlier episodes count, so the first occurrence is
+    reported and nothing looks ahead. ``recurring_days=0`` turns this off. The suppressed episodes are
+    listed in ``params["recurring"]``.
     """
     import pandas as pd
 
@@ -118,12 +126,43 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
     thr = pd.Series(thresholds).reindex([str(c) for c in scores.columns]).to_numpy()
     flags = pd.DataFrame(scores.to_numpy() >= thr[None, :], index=scores.index, columns=scores.columns)
     anomalies = flags_to_anomalies(scores, flags, thresholds, merge_gap)
+    anomalies, recurring = _drop_recurring(anomalies, recurring_days, recurring_tolerance_s)
+    if recurring:
+        flags = flags.copy()
+        for a in recurring:
+            flags.loc[a.start:a.end, a.series] = False
     params = {"detector": "promv5_lab.analysis.detect", "config": asdict(cfg), "target_fpr": target_fpr,
               "floor": floor, "cap": max(cap, floor), "train": repr(train),
               "seasonality": seasonality, "periods_s": learned,
-              "start": str(wide.index[0]) if len(wide) else None, "end": str(wide.index[-1]) if len(wide) else None, "step": str(wide.index.freq)}
+              "start": str(wide.index[0]) if len(wide) else None, "end": str(wide.index[-1]) if len(wide) else None,
+              "step": str(wide.index.freq), "recurring_days": recurring_days,
+              "recurring_tolerance_s": recurring_tolerance_s,
+              "recurring": [(a.series, a.start.isoformat()) for a in recurring]}
     log.info("scored %d series x %d samples: %d anomalies", wide.shape[1], wide.shape[0], len(anomalies))
     return AnomalyScores(scores, flags, thresholds, anomalies, params)
+
+
+def _drop_recurring(anomalies: tuple[Anomaly, ...], days: int, tol_s: float) -> tuple[tuple[Anomaly, ...], list]:
+    """Split episodes into (reported, recurring): see :func:`detect`."""
+    if days <= 0 or not anomalies:
+        return anomalies, []
+    kept, dropped = [], []
+    seen: dict[str, list[float]] = {}
+    for a in sorted(anomalies, key=lambda e: e.start):
+        t = a.start.timestamp()
+        earlier = seen.setdefault(a.series, [])
+        again = False
+        for u in earlier:
+            lag = t - u
+            if lag < 86400 - tol_s or lag > days * 86400 + tol_s:
+                continue
+            off = lag % 86400.0
+            if min(off, 86400.0 - off) <= tol_s:
+                again = True
+                break
+        (dropped if again else kept).append(a)
+        earlier.append(t)
+    return tuple(sorted(kept, key=lambda e: (e.start, e.series))), dropped
 
 
 def seasonality(data: pd.DataFrame | pd.Series, *, min_strength: float = 0.3) -> dict[str, Seasonality]:

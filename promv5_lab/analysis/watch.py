@@ -26,9 +26,19 @@ from ..errors import BackendError, InputError
 from .detect import DetectorConfig, StreamingDetector
 from .learn import DEFAULT_FLOOR
 
-__all__ = ["WatchEvent", "Watcher", "post_webhook"]
+__all__ = ["WatchEvent", "Watcher", "post_webhook", "watch_config"]
 
 log = logging.getLogger(__name__)
+
+
+def watch_config(interval_s: float = 1.0, *, warmup: int = 120, half_life_s: float = 60.0,
+                 peak_floor: float = 3.0) -> DetectorConfig:
+    """Detector settings for live following at ``interval_s``: no seasonal profile (minutes of history),
+    and the record of recent surprises halves every ``half_life_s`` of wall time, so a second fault soon
+    after a first one still scores high (the NAB-tuned default forgets per *sample*: at 1 s samples a big
+    incident would mute the detector for most of an hour). ``peak_floor`` sigmas score 0.5."""
+    return DetectorConfig(season_s=0.0, warmup=warmup, record_decay=0.5 ** (interval_s / half_life_s),
+                          peak_floor=peak_floor)
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ class Watcher:
         self.queries = list(queries)
         self.interval = float(interval_s)
         self.history_s = float(history_s)
-        self.config = config or DetectorConfig(season_s=0.0)
+        self.config = config or watch_config(interval_s)
         self.target_fpr, self.floor, self.cap, self.quiet = target_fpr, floor, cap, quiet
         self.clock = clock
         self.tracks: dict[tuple[int, str], _Track] = {}

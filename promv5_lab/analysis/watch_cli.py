@@ -36,14 +36,13 @@ def register_watch(app: typer.Typer) -> None:
         from ..config import load_settings
         from ..errors import BackendError
         from ..types import parse_duration
-        from .detect import DetectorConfig
-        from .watch import Watcher, post_webhook
+        from .watch import Watcher, post_webhook, watch_config
 
         settings = load_settings(backend_url=backend)
         be = open_backend(settings)
         watcher = Watcher(be, list(query or DEFAULT_QUERIES), interval_s=parse_duration(interval),
                           history_s=0.0 if history.strip() in ("0", "0s") else parse_duration(history),
-                          config=DetectorConfig(season_s=0.0, warmup=warmup), floor=floor)
+                          config=watch_config(parse_duration(interval), warmup=warmup), floor=floor)
 
         def on_event(ev) -> None:
             typer.echo(json.dumps(ev.to_json()) if as_json else ev.describe())
