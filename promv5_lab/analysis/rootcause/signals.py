@@ -43,6 +43,7 @@ Golden = Literal["latency", "errors", "saturation", "traffic"]
 Role = Literal["requests", "error_ratio", "latency", "client_latency", "pool", "memory", "restarts", "cache_miss",
                "client_errors", "disk_free", "host_memory_free", "queue"]
 STATUS_LABELS = ("code", "status_code", "status")
+LEVEL_ROLES = ("memory", "disk_free", "host_memory_free", "pool")
 _ERR_VALUE = re.compile(r"err|fail|timeout|5\d\d", re.IGNORECASE)
 _SAFE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
@@ -75,7 +76,7 @@ class SeriesStat:
     onset: datetime | None
     detector_peak: float  # highest detector score in the window
     window: TimeRange
-    jump: float = math.nan  # current / the level in the half hour before the onset (abrupt vs gradual)
+    jump: float = math.nan  # level 3-15 min after the onset / level in the half hour before (abrupt vs gradual)
 
     @property
     def abnormal(self) -> bool:
@@ -260,9 +261,11 @@ def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float
         base = float(np.median(ref))
         mad = float(np.median(np.abs(ref - base))) * 1.4826
         finite = x[np.isfinite(x)]
-        # floors: 2% of the baseline, the signal's resolution, and 5% of the largest magnitude seen, so a
-        # flat-zero baseline (a queue, an error counter) does not turn any movement into infinite sigmas
-        scale = max(mad, 0.02 * abs(base), _resolution(spec), 0.05 * float(np.max(np.abs(finite))), 1e-9)
+        # floors: 2% of the baseline, the signal's resolution, and (except for level gauges, where a slow
+        # 10% climb matters: memory, free disk) 5% of the largest magnitude seen, so a flat-zero baseline
+        # (a queue, an error counter) does not turn any movement into infinite sigmas
+        rel = 0.0 if spec.role in LEVEL_ROLES and base != 0 else 0.05 * float(np.max(np.abs(finite)))
+        scale = max(mad, 0.02 * abs(base), _resolution(spec), rel, 1e-9)
         cur_vals = x[recent & np.isfinite(x)]
         cur = float(np.median(cur_vals)) if cur_vals.size else math.nan
         d = spec.direction
@@ -281,8 +284,11 @@ def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float
             ti = tt.tz_convert(None).to_numpy()
             before = x[(ti >= t_on - np.timedelta64(30, "m")) & (ti <= t_on - np.timedelta64(5, "m"))]
             before = before[np.isfinite(before)]
-            if before.size and float(np.median(before)) != 0.0 and math.isfinite(cur):
-                jump = cur / float(np.median(before))
+            after = x[(ti >= t_on + np.timedelta64(3, "m")) & (ti <= t_on + np.timedelta64(15, "m"))]
+            after = after[np.isfinite(after)]
+            level = float(np.median(after)) if after.size else cur
+            if before.size and float(np.median(before)) != 0.0 and math.isfinite(level):
+                jump = level / float(np.median(before))
         out.append(SeriesStat(spec, ent, base, cur, float(z), float(ratio), peak_z, onset, det_peak,
                               TimeRange(win_start, at, step_s), float(jump)))
     return out, failed
