@@ -7,7 +7,7 @@ For each injection (POST /admin/faults on the live ``DemoServer``) the watcher (
 ``watch`` command runs, 1 s grid, polled just after each grid point) follows its queries; we record
 
 * inject -> report: wall time from the POST to the watcher reporting a related series (the fault's
-  service, or anything when the fault's effect is shop-wide);
+  service or a service whose requests reach it, ``WORLD.upstream_of``);
 * sample -> report: the report's wall time minus the timestamp of the flagged sample (the evaluation
   time of the grid point). A sample cannot be queryable before its timestamp, so this is an upper bound
   of the delay after the first anomalous sample is queryable (issue goal: under 1 s).
@@ -43,12 +43,15 @@ QUERIES = (
     "histogram_quantile(0.9, sum by (service, le) (rate(http_request_duration_seconds_bucket[15s])))",
 )
 FAULTS = ("db_pool_exhaustion:checkout", "cache_failure:redis", "bad_deploy:catalog", "traffic_surge:frontend")
-# which reported services count as "the fault was seen" (a cache failure shows at its client, catalog)
-SEEN_AT = {"cache_failure": {"catalog", "redis"}, "traffic_surge": {"frontend", "catalog", "cart", "checkout"}}
+# which reported services count as "the fault was seen": the faulty service and every service whose requests
+# reach it (WORLD.upstream_of: a slow catalog is a slow frontend), plus a cache failure's client, catalog
+SEEN_AT = {"cache_failure": {"catalog"}, "traffic_surge": {"catalog", "cart", "checkout"}}
 
 
 def measure(watcher: Watcher, srv_url: str, kind: str, service: str, timeout_s: float) -> dict:
-    related = SEEN_AT.get(kind, {service})
+    from promv5_lab.demo.world import WORLD
+
+    related = {service, *WORLD.upstream_of(service), *SEEN_AT.get(kind, ())}
     body = {"type": kind, "service": service}
     # drain what happened before the fault
     before = watcher.poll()

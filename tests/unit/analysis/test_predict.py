@@ -80,3 +80,35 @@ def test_failures_rank_the_riskiest_series_first():
     assert res[0].probability > 0.9 and res[1].probability < 0.05
     cap = predict.capacity(climbing, 45.0, "12h", simulations=100)
     assert cap.direction == "rising" and 6 * 3600 < cap.eta_s < 11 * 3600
+
+
+def test_a_daily_recurring_event_is_reported_once_but_a_new_one_is_not_hidden():
+    from datetime import timedelta
+
+    from promv5_lab.analysis.learn import _drop_recurring, detect
+    from promv5_lab.analysis.results import Anomaly
+
+    n = 288 * 5
+    idx = pd.date_range("2026-01-05", periods=n, freq="5min", tz="UTC")
+    rng = np.random.default_rng(2)
+    y = 10 + rng.standard_normal(n) * 0.5
+    for day in range(1, 5):  # a nightly job at 02:00, each run bigger than the last: flagged every time
+        y[day * 288 + 24:day * 288 + 27] += 15 * 2.0 ** day
+    wide = pd.DataFrame({"s": y}, index=idx)
+    off = detect(wide, progress=False, recurring_days=0)
+    assert [(a.start.day, a.start.hour) for a in off.anomalies] == [(6, 2), (7, 2), (8, 2), (9, 2)]
+    res = detect(wide, progress=False)
+    assert [(a.start.day, a.start.hour) for a in res.anomalies] == [(6, 2)]  # the first run only
+    assert len(res.params["recurring"]) == 3
+    assert not res.flags.loc["2026-01-07 02:00":"2026-01-07 02:20", "s"].any()
+    # only the past counts, per series, within the window and the tolerance
+    t0 = idx[300].to_pydatetime()
+
+    def ep(series, t):
+        return Anomaly(series, t, t, 0.9, t, 0.7, 1)
+
+    eps = (ep("s", t0), ep("s", t0 + timedelta(days=1, minutes=10)), ep("s", t0 + timedelta(days=1, hours=3)),
+           ep("other", t0 + timedelta(days=1)), ep("s", t0 + timedelta(days=7, minutes=-5)), ep("s", t0 + timedelta(days=16)))
+    kept, dropped = _drop_recurring(eps, 7, 900.0)
+    assert [a.start - t0 for a in dropped] == [timedelta(days=1, minutes=10), timedelta(days=7, minutes=-5)]
+    assert len(kept) == 4  # a new time of day, another series, and 9 days after the last run are reported
