@@ -58,6 +58,7 @@ def _register() -> None:
     from .backends.embedded.cli import register as register_embedded
     from .demo.cli import register as register_demo
     from .nl.cli import register as register_nl
+    from .backends.signals_cli import register as register_signals
     from .ui.app.cli import register as register_app
 
     register_demo(app)
@@ -65,6 +66,7 @@ def _register() -> None:
     register_embedded(app)
     register_nl(app)
     register_analysis(app)
+    register_signals(app)
     register_app(app)
 
 

@@ -137,3 +137,38 @@ def test_api_ask_answers_and_refuses_bad_input(app_url):
         assert status == 400 and out["error"] and out["hint"], (bad[:20], out)
     # the server is still alive after the bad requests
     assert post(json.dumps({"question": "p95 latency of checkout"}).encode())[0] == 200
+
+
+def test_diagnose_and_download_a_report(app_url, page, demo_history, tmp_path):
+    """Diagnose an injected incident of the demo history, then download its postmortem as HTML."""
+    import json
+
+    incidents = json.loads((Path(demo_history.out_dir) / "incidents.json").read_text())
+    inc = incidents[-1]
+    from promv5_lab.types import as_utc
+
+    a, b = as_utc(inc["start"]), as_utc(inc["end"])
+    mid = (a + (b - a) / 2).isoformat()  # a time inside the incident
+    page.goto(app_url)
+    page.locator(".bk-tab", has_text="Diagnose").first.click()
+    page.locator("input[type=text]").first.wait_for(timeout=30_000)
+    box = page.locator("input[type=text]").first
+    box.fill(mid)
+    box.press("Enter")
+    page.locator("button", has_text="Diagnose").first.click()
+    diag = page.locator(".promv5-diagnosis").first
+    diag.wait_for(timeout=120_000)
+    shown = text(diag)
+    assert "Root causes" in shown and inc["root_cause_service"] in shown, shown[:500]
+
+    page.locator(".bk-tab", has_text="Reports").first.click()
+    when = page.locator("input[type=text]").nth(1)
+    when.fill(mid)
+    when.press("Enter")
+    with page.expect_download(timeout=180_000) as dl:
+        page.locator(".promv5-download button, .promv5-download a").first.click()
+    target = tmp_path / "postmortem.html"
+    dl.value.save_as(target)
+    body = target.read_text()
+    assert body.lstrip().lower().startswith("<!doctype html") and "Root cause" in body
+    assert inc["root_cause_service"] in body

@@ -133,6 +133,8 @@ def status_view(session: SessionState) -> Any:
 def create_page(ctx: AppContext) -> Any:
     """The whole page for one browser session."""
     pn = require("panel", "app")
+    from .panes import diagnosis_tab, report_tab
+
     session = SessionState(ctx)
     if pn.state.curdoc is not None:
         pn.state.on_session_destroyed(lambda _ctx: session.close())
@@ -180,6 +182,8 @@ def create_page(ctx: AppContext) -> Any:
     tabs = pn.Tabs(
         ("Ask", pn.Column(chat, sizing_mode="stretch_both", css_classes=["promv5-chat"])),
         ("Overview", pn.Column(refresh, overview_box, sizing_mode="stretch_width")),
+        ("Diagnose", diagnosis_tab(session)),
+        ("Reports", report_tab(session)),
         ("Backend", pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")),
         dynamic=False, sizing_mode="stretch_both")
     if pn.state.curdoc is not None:

@@ -1,0 +1,172 @@
+"""The app's diagnosis and report tabs: "why?" with the evidence, and reports to download.
+
+Both run on the session's backend; for an embedded data directory that also holds the demo world's
+``logs.jsonl`` / ``traces.jsonl`` those join the diagnosis. Text from the backend and the logs is escaped.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..._deps import require
+from ...errors import InputError
+from .layout import error_pane, md_escape
+from .state import SessionState
+
+__all__ = ["diagnosis_tab", "report_tab", "signals_for"]
+
+log = logging.getLogger(__name__)
+
+
+def data_dir_of(backend: Any) -> Path | None:
+    name = str(getattr(backend, "name", ""))
+    if name.startswith("embedded:"):
+        return Path(name.split(":", 1)[1])
+    return None
+
+
+def signals_for(backend: Any) -> tuple[Any, Any]:
+    """Logs and traces stores beside an embedded data directory, when it has them."""
+    d = data_dir_of(backend)
+    logs = traces = None
+    if d is not None and (d / "logs.jsonl").exists():
+        from ...backends.logs import open_logs
+
+        logs = open_logs(d)
+    if d is not None and (d / "traces.jsonl").exists():
+        from ...backends.traces import open_traces
+
+        traces = open_traces(d)
+    return logs, traces
+
+
+def _at(session: SessionState, text: str) -> Any:
+    from ...types import as_utc
+
+    text = (text or "").strip()
+    if not text or text == "now":
+        return session.investigation.now
+    try:
+        return as_utc(text)
+    except InputError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"Cannot read the time {text!r}", hint="ISO 8601, e.g. 2026-11-27T14:05:00Z, or 'now'") from exc
+
+
+def diagnosis_view(diag: Any) -> Any:
+    pn = require("panel", "app")
+    if not diag.root_causes:
+        return pn.pane.Markdown("No candidate cause stands out in this window.", css_classes=["promv5-diagnosis"])
+    rows = "\n".join(f"| {i} | {md_escape(rc.service)} | {md_escape(rc.kind)} | {rc.confidence:.2f} | "
+                     f"{md_escape(rc.summary)} |" for i, rc in enumerate(diag.root_causes[:5], 1))
+    parts = [f"### Root causes at {diag.at:%Y-%m-%d %H:%M} UTC (diagnosed in {diag.elapsed_s:.1f} s)\n"
+             "| # | service | kind | confidence | why |\n|---|---|---|---|---|\n" + rows]
+    top = diag.top
+    if top is not None and top.evidence:
+        ev = []
+        for e in top.evidence[:12]:
+            line = f"- **{md_escape(e.kind)}**: {md_escape(e.summary)}"
+            if e.promql:
+                line += f"<br>`{html_code(e.promql)}`"
+            ev.append(line)
+        parts.append(f"### Evidence for {md_escape(top.service)}\n" + "\n".join(ev))
+    if diag.timeline:
+        parts.append("### Timeline\n" + "\n".join(
+            f"- {t.at:%H:%M:%S} {md_escape(t.kind)} {md_escape(t.service or '')}: {md_escape(t.summary)}"
+            for t in diag.timeline[:25]))
+    return pn.pane.Markdown("\n\n".join(parts), css_classes=["promv5-diagnosis"], sizing_mode="stretch_width")
+
+
+def html_code(text: str) -> str:
+    """PromQL inside inline code: backticks cannot close the span early; HTML stays text."""
+    import html
+
+    return html.escape(text).replace("`", "'")
+
+
+def diagnosis_tab(session: SessionState) -> Any:
+    pn = require("panel", "app")
+    when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now")
+    go = pn.widgets.Button(label="Diagnose")
+    out = pn.Column(pn.pane.Markdown("Ask *why*: the ranked likely causes at a time, with their evidence."),
+                    sizing_mode="stretch_width")
+
+    def run(_e: Any) -> None:
+        out.objects = [pn.indicators.LoadingSpinner(value=True, size=30)]
+        try:
+            from ...analysis.rootcause import diagnose
+
+            logs, traces = signals_for(session.backend)
+            diag = diagnose(session.backend, _at(session, when.value), logs=logs, traces=traces)
+            out.objects = [diagnosis_view(diag)]
+        except Exception as exc:  # noqa: BLE001 - an error is a message in the page
+            out.objects = [error_pane(exc)]
+
+    go.on_click(run)
+    return pn.Column(pn.Row(when, go), out, sizing_mode="stretch_width")
+
+
+KINDS = ("postmortem", "forecast")
+FORMATS = ("html", "md", "pdf")
+
+
+def build_report_file(session: SessionState, kind: str, fmt: str, at_text: str, out_dir: Path) -> Path:
+    """Build one report and write it in ``fmt``; Markdown comes as a zip with its PNG charts."""
+    if kind not in KINDS:
+        raise InputError(f"Unknown report kind {kind!r}", hint=" or ".join(KINDS))
+    if fmt not in FORMATS:
+        raise InputError(f"Unknown format {fmt!r}", hint=", ".join(FORMATS))
+    from ...report import build_forecast_report, build_postmortem, export
+
+    at = _at(session, at_text)
+    if kind == "postmortem":
+        logs, traces = signals_for(session.backend)
+        report = build_postmortem(session.backend, at=at, logs=logs, traces=traces,
+                                  turns=[a for a in session.answers if getattr(a, "plan", None) is not None])
+    else:
+        report = build_forecast_report(session.backend, at=at)
+    path = export(report, out_dir / f"{kind}.{fmt}", fmt)  # type: ignore[arg-type]
+    if fmt != "md":
+        return path
+    bundle = out_dir / f"{kind}-md.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(out_dir.rglob("*")):
+            if f.is_file() and f != bundle and not f.name.endswith(".zip"):
+                z.write(f, f.relative_to(out_dir))
+    return bundle
+
+
+def report_tab(session: SessionState) -> Any:
+    pn = require("panel", "app")
+    kind = pn.widgets.Select(label="Report", options=list(KINDS), value="postmortem")
+    fmt = pn.widgets.Select(label="Format", options=list(FORMATS), value="html")
+    when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now")
+    msg = pn.Column(sizing_mode="stretch_width")
+
+    def make() -> Any:
+        msg.objects = []
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix="promv5-report-"))
+            path = build_report_file(session, kind.value, fmt.value, when.value, tmp)
+            msg.objects = [pn.pane.Alert(f"Built {md_escape(path.name)} ({path.stat().st_size // 1024} KiB).",
+                                         alert_type="success", css_classes=["promv5-report-ok"])]
+            return io.BytesIO(path.read_bytes())
+        except Exception as exc:  # noqa: BLE001
+            msg.objects = [error_pane(exc)]
+            return io.BytesIO(b"")
+
+    download = pn.widgets.FileDownload(callback=make, filename="postmortem.html", label="Build and download",
+                                       css_classes=["promv5-download"])
+
+    def rename(*_e: Any) -> None:
+        download.filename = f"{kind.value}-md.zip" if fmt.value == "md" else f"{kind.value}.{fmt.value}"
+
+    kind.param.watch(rename, "value")
+    fmt.param.watch(rename, "value")
+    return pn.Column(pn.Row(kind, fmt, when), download, msg, sizing_mode="stretch_width")
