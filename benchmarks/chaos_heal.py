@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mean time to recovery      : {mttr:.1f} s (injection -> verified)" if mttr is not None
           else "mean time to recovery      : n/a")
     print(f"false actions              : {rep.false_actions} in {rep.healthy_seconds:.0f} healthy seconds (goal 0)")
-    print(f"actions executed           : {rep.executions}")
+    extra = [f"{i.type} on {i.service} ({i.actions})" for i in rep.incidents if i.actions > 1]
+    print(f"actions executed           : {rep.executions}"
+          + (f"; more than one for: {', '.join(extra)}" if extra else ""))
     print(f"audit chain                : {'intact' if rep.audit_ok else 'BROKEN'}")
     print("per type                   : " + ", ".join(f"{k} {a}/{n}" for k, (a, n) in sorted(by_type.items())))
     print(f"wall time                  : {time.monotonic() - t0:.0f} s")

@@ -57,6 +57,7 @@ class IncidentResult:
     mttr_s: float | None
     policy: str = ""
     note: str = ""
+    actions: int = 0  # actions heal executed from the injection until the next one
 
 
 @dataclass
@@ -131,6 +132,7 @@ def run_chaos(plan: list[tuple[str, str]], *, audit_path: str | Path, seed: int 
                 time.sleep(warmup_s)
                 healthy.append((t0, datetime.now(timezone.utc)))
                 for n, (kind, svc) in enumerate(plan, 1):
+                    t_inj = datetime.now(timezone.utc)
                     res = _one(requests, srv.url, audit, kind, svc, timeout_s)
                     report.incidents.append(res)
                     echo(f"[{n}/{len(plan)}] {kind} on {svc}: "
@@ -140,6 +142,7 @@ def run_chaos(plan: list[tuple[str, str]], *, audit_path: str | Path, seed: int 
                     time.sleep(healthy_gap_s)
                     if not _state(requests, srv.url)["active_faults"]:
                         healthy.append((h0, datetime.now(timezone.utc)))
+                    res.actions = sum(not e.dry_run for e in audit.entries(t_inj, kind="execution"))
             finally:
                 stop.set()
                 if worker is not None:
