@@ -58,6 +58,14 @@ def _wide(results) -> object:
     return frame
 
 
+def _by_labels(wide):
+    """Columns named by labels only (``{a="1"}``): usage and allocation queries differ in metric name."""
+    out = wide.copy()
+    out.columns = [str(c)[str(c).index("{"):] if "{" in str(c) else str(c) for c in wide.columns]
+    out.index.freq = wide.index.freq
+    return out
+
+
 def register_recommend(app: typer.Typer) -> None:
     """Add ``tune-alerts``, ``recommend``, ``dependencies`` and ``scan``."""
 
@@ -135,7 +143,7 @@ def register_recommend(app: typer.Typer) -> None:
 
         from .recommend import optimization
 
-        used, alloc = (_wide([r]) for r in histories([query, allocated], history, step, backend, data))
+        used, alloc = (_by_labels(_wide([r])) for r in histories([query, allocated], history, step, backend, data))
         limits = {str(c): float(alloc[c].dropna().iloc[-1]) for c in alloc.columns if alloc[c].notna().any()}
         found = optimization(used[[c for c in used.columns if str(c) in limits]], limits, threshold=threshold,
                              target=target)

@@ -114,3 +114,31 @@ def test_loaded_rules_fire_on_a_live_fault(history, tmp_path):
         assert firing, [(a.name, a.state, a.labels) for a in be.alerts()]
         assert firing[0].value > live_rules.rules[0].series[0].bands[0].value
         assert all(r.health == "ok" for r in be.rules())
+
+
+def test_the_commands_on_the_demo_history(demo_history, tmp_path, capsys):
+    import json
+
+    from promv5_lab.cli import main
+
+    data = str(demo_history.out_dir)
+    out = tmp_path / "rules.yml"
+    code = main(["tune-alerts", "--data", data, "--query", ERR, "--history", "12h", "--step", "1m", "--out", str(out),
+                 "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and out.is_file() and doc["rules"][0]["query"] == ERR
+    assert subprocess.run([find_binary("promtool"), "check", "rules", str(out)], capture_output=True,
+                          timeout=60, check=False).returncode == 0
+    util = 'max by (service) (db_connections_in_use / db_connections_max)'
+    code = main(["recommend", "scaling", "--data", data, "--query", util, "--replicas", "2", "--history", "1d",
+                 "--horizon", "6h", "--json"])
+    advice = json.loads(capsys.readouterr().out)
+    assert code == 0 and {a["series"] for a in advice} >= {'{service="checkout"}'}
+    assert all(a["recommended_replicas"] >= 1 and a["target"] == 0.7 for a in advice)
+    code = main(["recommend", "optimization", "--data", data, "--query", "process_resident_memory_bytes",
+                 "--allocated", "process_resident_memory_bytes * 0 + 4 * 1024 * 1024 * 1024", "--history", "6h",
+                 "--json"])
+    found = json.loads(capsys.readouterr().out)
+    assert code == 0 and found and all(o["utilisation"] < 0.4 and o["recommended"] < o["allocated"] for o in found)
+    code = main(["tune-alerts", "--data", data, "--query", "no_such_metric", "--out", str(out)])
+    assert code == 2 and "no data" in capsys.readouterr().err
