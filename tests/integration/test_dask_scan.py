@@ -33,7 +33,7 @@ def cluster():
 @pytest.fixture(scope="module")
 def fleet(demo_history):
     be = EmbeddedBackend.open(demo_history.out_dir)
-    tr = TimeRange(demo_history.end - pd.Timedelta(days=1), demo_history.end, 60)
+    tr = TimeRange(demo_history.end - pd.Timedelta(hours=12), demo_history.end, 60)
     wide = to_wide(be.query_range(QUERY, tr).frame, step_s=60)
     assert wide.shape[1] >= 5
     return wide
@@ -54,7 +54,7 @@ def test_the_scan_command_takes_the_cluster(cluster, demo_history, capsys):
     from promv5_lab.cli import main
 
     lc, _ = cluster
-    code = main(["scan", "--data", str(demo_history.out_dir), "--query", QUERY, "--history", "1d", "--step", "1m",
+    code = main(["scan", "--data", str(demo_history.out_dir), "--query", QUERY, "--history", "12h", "--step", "1m",
                  "--cluster", lc.scheduler_address, "--json"])
     out = capsys.readouterr().out
     assert code == 0, out

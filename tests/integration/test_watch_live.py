@@ -42,7 +42,7 @@ def test_watch_reports_an_injected_fault_within_seconds(capsys):
         with DemoServer(port=0, seed=5) as srv, PrometheusHarness(scrape_targets=[srv.url],
                                                                    scrape_interval="1s") as prom:
             prom.start()
-            time.sleep(30)  # history for the detectors' warm-up
+            time.sleep(25)  # history for the detectors' warm-up
 
             def inject() -> None:
                 injected["t"] = time.time()
@@ -50,10 +50,10 @@ def test_watch_reports_an_injected_fault_within_seconds(capsys):
                                   timeout=5)
                 injected["status"] = r.status_code
 
-            timer = threading.Timer(8.0, inject)
+            timer = threading.Timer(6.0, inject)
             timer.start()
-            code = main(["watch", "--backend", prom.url, "--json", "--interval", "1s", "--history", "25s",
-                         "--warmup", "20", "--max-seconds", "25", "--webhook", hook,
+            code = main(["watch", "--backend", prom.url, "--json", "--interval", "1s", "--history", "20s",
+                         "--warmup", "15", "--max-seconds", "20", "--webhook", hook,
                          "--query", "max by (service) (db_connections_in_use / db_connections_max)"])
             timer.join()
     finally:
