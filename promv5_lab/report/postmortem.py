@@ -39,7 +39,7 @@ __all__ = ["build_postmortem"]
 log = logging.getLogger(__name__)
 
 BUDGET_DAYS = 30
-LOOKBACK = timedelta(hours=12)
+LOOKBACK = timedelta(hours=6)
 MAX_EVIDENCE_CHARTS = 4
 STAGES = ("diagnosis", "anomaly onsets", "impact", "evidence charts", "actions and rules", "capacity")
 OVERLAP_NOTE = ("Per service: a request that fails at one service often fails its callers too, so the rows overlap; "
@@ -110,7 +110,10 @@ def _postmortem(backend: Any, at: datetime | str | None, incident: Any, diagnosi
     charts: list[Chart] = []
     timeline: list[TimelineEntry] = []
 
-    onsets = _detect(rec, signals, win, step, models, notes) if detect_anomalies and signals.requests else []
+    # The diagnosis already found the anomaly onsets (same detector); detect here only without them.
+    diagnosed = diagnosis is not None and any(e.kind == "anomaly" for e in diagnosis.timeline)
+    onsets = (_detect(rec, signals, win, step, models, notes)
+              if detect_anomalies and signals.requests and not diagnosed else [])
     timeline += onsets
     stage("anomaly onsets")
     impact = _impact(rec, signals, win, source, slo, notes)
