@@ -130,6 +130,8 @@ def build_grammar(catalogue: Any | None = None) -> Grammar:
             if label not in SERVICE_LABELS or len(vals) > MAX_VALUES:
                 continue
             for v in vals:
+                if "{" in v or ":" in v or v.startswith("/dev/"):
+                    continue  # templated routes (/product/{id}), host:port, devices: nobody says these
                 said = spoken_tokens(v)
                 if said and len(said) <= MAX_SPOKEN_WORDS and _teach(said, known, new):
                     values.setdefault(" ".join(said), []).append((label, v))
