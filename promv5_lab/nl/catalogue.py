@@ -17,7 +17,7 @@ from typing import Any
 
 from ..types import MetricMetadata, MetricType
 
-__all__ = ["Catalogue", "MetricInfo", "catalogue_for", "tokens"]
+__all__ = ["Catalogue", "MetricInfo", "catalogue_for", "stem", "tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,18 @@ def tokens(text: str) -> list[str]:
     return [t for t in _SPLIT.split(_CAMEL.sub(" ", text).lower()) if t]
 
 
+_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ed", "es", "est", "s")
+
+
+def stem(word: str) -> str:
+    """A crude English stem, enough to meet exporters' words halfway (evictions/evicted -> evict,
+    throttling/throttled -> throttl, logs -> log). Never shorter than four letters."""
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 4:
+            return word[: -len(suf)]
+    return word
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     """One queryable metric: for histograms and summaries, the family (``x`` for ``x_bucket``...)."""
@@ -40,6 +52,7 @@ class MetricInfo:
     help: str
     labels: tuple[str, ...]
     values: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, hash=False)
+    has_quantiles: bool = True  # a summary with quantile series (Micrometer's often have only _sum/_count)
 
     def has_value(self, label: str, value: str) -> bool:
         """Whether a series of this metric has ``label=value`` (True when per-metric values are unknown)."""
@@ -141,7 +154,8 @@ class Catalogue:
                 md = meta.get(fam)
                 if "quantile" in labels_by_name.get(fam, ()) or (md and md.type == "summary"):
                     labs = tuple(sorted(set(labels_by_name.get(fam, labels_by_name[n])) - {"quantile"}))
-                    metrics[fam] = MetricInfo(fam, "summary", md.help if md else "", labs, vb.get(n, {}))
+                    metrics[fam] = MetricInfo(fam, "summary", md.help if md else "", labs, vb.get(n, {}),
+                                              has_quantiles=fam in present)
                     consumed.update({n, f"{fam}_count", fam})
         for n in sorted(present - consumed):
             md = meta.get(n)

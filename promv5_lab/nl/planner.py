@@ -20,7 +20,7 @@ from typing import Protocol
 from ..errors import InputError
 from ..types import Clarification, Comparison, QueryPlan, TimeRange, as_utc, parse_duration
 from . import embed
-from .catalogue import Catalogue, MetricInfo, tokens
+from .catalogue import Catalogue, MetricInfo, stem, tokens
 from .labels import ValueMatch, find_values
 from .scoring import MetricIndex
 from .shapes import shape_plan
@@ -107,11 +107,13 @@ class OfflinePlanner:
         for trig, _ in CONCEPTS.values():
             self._vocab |= trig
         self._metric_tokens: dict[str, tuple[set[str], set[str]]] = {}
+        self._stems: set[str] = set()  # stems of every name and HELP word: "evictions" is not an unknown word
         for m in catalogue.metrics.values():
             name_t = set(tokens(m.name))
             help_t = set(tokens(m.help)) - STOPWORDS
             self._metric_tokens[m.name] = (name_t, help_t)
             self._vocab |= name_t
+            self._stems |= {stem(t) for t in name_t | help_t}
         self._vocab |= RATIO_WORDS
         # typo targets: content words only (a stop word is never what a misspelt word meant)
         self._typo_targets = sorted((self._vocab - STOPWORDS) | RATIO_WORDS | HIGH_WORDS | LOW_WORDS | {
@@ -183,7 +185,7 @@ class OfflinePlanner:
             if nxt and nxt[0] in LABEL_WORDS:
                 it.by_words.append(nxt[0])
         for m in re.finditer(r"\b(?:by|per|for each|for every|each|every|across|broken down by|grouped by|split by)"
-                             r"\s+([a-z_]+)", joined):
+                             r"\s+(?:each\s+|every\s+)?([a-z_]+)", joined):
             if m.group(1) in LABEL_WORDS or any(m.group(1) in ls for ls in self.catalogue.label_values):
                 it.by_words.append(m.group(1))
         m = re.search(r"\b(?:which|what)\s+([a-z_]+)", joined)
@@ -221,6 +223,7 @@ class OfflinePlanner:
         it.values = find_values(raw, self.catalogue, self._reserved)
         value_words = {v.word.lower() for v in it.values}
         it.unknown = [w for w in words if len(w) >= 4 and w not in self._vocab and w not in value_words
+                      and stem(w) not in self._stems
                       and not re.search(r"\d", w) and "/" not in w]
         return it
 
@@ -246,8 +249,13 @@ class OfflinePlanner:
         """How many content words of the question the metric's name or HELP explains."""
         name_t, help_t = self._metric_tokens[name]
         values = {v.word.lower() for v in it.values}
-        return sum(1 for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and w not in values
-                   and ({w, *SYNONYMS.get(w, ()), w.rstrip("s")} & (name_t | help_t)))
+        stems = {stem(t) for t in name_t | help_t}
+        words = sum(1 for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and w not in values
+                    and ({w, *SYNONYMS.get(w, ()), w.rstrip("s")} & (name_t | help_t) or stem(w) in stems))
+        info = self.catalogue.metrics[name]
+        # a label value this metric really holds ("CrashLoopBackOff") explains a word of the question too
+        held = sum(1 for v in it.values if any(lab in info.labels and info.has_value(lab, v.value) for lab in v.labels))
+        return words + held
 
     def _lexical_coverage(self, it: Intent, name: str) -> float:
         name_t, help_t = self._metric_tokens[name]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
-from .catalogue import Catalogue, tokens
+from .catalogue import Catalogue, stem, tokens
 from .labels import resolve_label_word
 from .vocab import CONCEPTS, LABEL_WORDS, QUALIFIERS, REQUEST_TOKENS, STOPWORDS, SYNONYMS
 
@@ -65,6 +65,14 @@ class MetricIndex:
         self.value_idx = {k: arr(v) for k, v in value_idx.items()}
         self.no_values = {k: arr(v) for k, v in no_values.items()}
         self.name_vocab = sorted(name_idx)
+        stem_name: dict[str, set[int]] = {}
+        stem_help: dict[str, set[int]] = {}
+        for tok, idx in self.name_idx.items():
+            stem_name.setdefault(stem(tok), set()).update(int(i) for i in idx)
+        for tok, idx in self.help_idx.items():
+            stem_help.setdefault(stem(tok), set()).update(int(i) for i in idx)
+        self.stem_name = {k: arr(sorted(v)) for k, v in stem_name.items()}
+        self.stem_help = {k: arr(sorted(v)) for k, v in stem_help.items()}
         types = [catalogue.metrics[nm].type for nm in self.names]
         self.is_hist = np.array([t in ("histogram", "summary") for t in types], dtype=bool)
         self.is_histogram = np.array([t == "histogram" for t in types], dtype=bool)
@@ -102,6 +110,10 @@ class MetricIndex:
                 if e in self.help_idx:
                     in_help[self.help_idx[e]] = True
             best = np.where(in_name, 1.0, np.where(in_help, 0.45, 0.0))
+            st = stem(w)
+            if st != w or len(w) >= 5:  # same stem, different ending: evictions ~ evicted, logs ~ log
+                s_name, s_help = self._mask(self.stem_name.get(st)), self._mask(self.stem_help.get(st))
+                best = np.where(best == 0, np.where(s_name, 0.9, np.where(s_help, 0.4, 0.0)), best)
             if len(w) >= 5:
                 fuzzy = np.zeros(len(self.names), dtype=bool)
                 for t in difflib.get_close_matches(w, self.name_vocab, n=5, cutoff=0.85):

@@ -31,11 +31,15 @@ _BUSY_WORDS = {"usage", "used", "busy", "utilisation", "utilization", "saturatio
 
 
 def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]:
-    """Matchers that select failures on an outcome label of ``info`` (``code=~"5.."``, ``status="error"``)."""
-    for lab in OUTCOME_LABELS:
+    """Matchers that select failures on an outcome label of ``info`` (``code=~"5.."``, ``status="error"``,
+    ``grpc_code!="OK"``). Uses this metric's own values when known: another metric's ``status="false"``
+    (kube-state-metrics conditions) says nothing about an HTTP counter's ``status``."""
+    extra = tuple(lab for lab in info.labels if lab.endswith(("_code", "_status")) and lab not in OUTCOME_LABELS)
+    for lab in (*OUTCOME_LABELS, *extra):
         if lab not in info.labels:
             continue
-        vals = cat.label_values.get(lab, ())
+        own = info.values.get(lab)
+        vals = tuple(sorted(own)) if own else cat.label_values.get(lab, ())
         if vals and all(re.fullmatch(r"\d{3}", v) for v in vals):
             return (LabelMatcher(lab, "=~", "5.."),)
         if vals and all(re.fullmatch(r"\dxx", v) for v in vals):
@@ -45,6 +49,8 @@ def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]
             return (LabelMatcher(lab, "=", bad[0]),)
         if bad:
             return (LabelMatcher(lab, "=~", "|".join(bad)),)
+        if "OK" in vals and len(vals) > 1:  # gRPC status codes: everything but OK is a failure
+            return (LabelMatcher(lab, "!=", "OK"),)
     return ()
 
 
@@ -118,8 +124,9 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     latency = "latency" in it.concepts
     if mtype in ("histogram", "summary"):
         if latency or not ({"throughput", "errors"} & it.concepts):
-            transform = "mean" if it.mean else "quantile"
-            quantile = None if it.mean else (it.quantile if it.quantile is not None else 0.95)
+            # a summary without quantile series only has _sum/_count: its mean is all it can say
+            transform = "mean" if it.mean or not info.has_quantiles else "quantile"
+            quantile = None if transform == "mean" else (it.quantile if it.quantile is not None else 0.95)
             if quantile is not None and it.quantile is None:
                 notes.append("no percentile named: using p95")
             aggregation = None if mtype == "histogram" else aggregation

@@ -1,0 +1,236 @@
+"""Held-out execution accuracy of the offline planner on catalogues of REAL exporters it has never seen.
+
+``benchmarks/data/nl_heldout/exporters.yaml`` holds the metric names, TYPE, HELP and labels of node_exporter,
+kube-state-metrics, cAdvisor, postgres_exporter, redis_exporter, ingress-nginx, Micrometer (JVM, HikariCP,
+logback) and a Go gRPC service; this script writes a few hours of synthetic samples for them (OpenMetrics,
+deterministic), loads them into the embedded engine, reads the catalogue through the backend API like any user's
+Prometheus, and scores ``benchmarks/nl_heldout_cases.yaml`` exactly like ``nl_eval.py`` scores the dev set: the
+planned PromQL and the hand-written reference are both executed and their results compared (a case is right
+when the results match the reference or one of its ``accept`` readings; ``clarify`` cases when it asks back).
+
+    python benchmarks/nl_heldout.py [--lexical] [--verbose] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+CATALOGUE = ROOT / "benchmarks" / "data" / "nl_heldout" / "exporters.yaml"
+CASES = ROOT / "benchmarks" / "nl_heldout_cases.yaml"
+BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf")
+_BAD = {"500", "503", "404", "Internal", "Unavailable", "InvalidArgument", "SERVER_ERROR", "error", "Failed",
+        "CrashLoopBackOff", "ImagePullBackOff", "iowait", "steal", "lo"}
+
+
+def _lab(d: dict) -> str:
+    def esc(v: str) -> str:
+        return str(v).replace("\\", "\\\\").replace('"', '\\"')
+
+    return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in d.items()) + "}" if d else ""
+
+
+def _series_of(spec: dict, doc: dict) -> list[dict]:
+    on = spec.get("on", spec.get(True))  # YAML 1.1 reads a bare `on` key as the boolean True
+    on = on if isinstance(on, list) else [on]
+    bases = [t for name in on for t in doc["targets"][name]]
+    if spec.get("pods"):
+        bases = [{**b, **p} for b in bases for p in doc["pods"]]
+    extra = spec.get("labels") or {}
+    keys = list(extra)
+    out = []
+    for b in bases:
+        for combo in itertools.product(*(extra[k] for k in keys)):
+            out.append({**b, **dict(zip(keys, (str(v) for v in combo)))})
+    return out
+
+
+def write_world(path: Path, catalogue: Path = CATALOGUE, seed: int = 11) -> Path:
+    """Write ``metrics.om`` for the catalogue: counters rise, gauges wander, histograms fill their buckets."""
+    import yaml
+
+    doc = yaml.safe_load(catalogue.read_text())
+    rng = np.random.default_rng(seed)
+    end = int(np.datetime64(doc["now"].replace("Z", ""), "s").astype(int))
+    n = int(doc["hours"] * 3600 // doc["step_s"]) + 1
+    ts = end - (n - 1 - np.arange(n)) * int(doc["step_s"])
+    lines: list[str] = []
+
+    def emit(name: str, labels: dict, values: np.ndarray) -> None:
+        key = name + _lab(labels)
+        lines.extend(f"{key} {float(v):.6g} {int(t)}" for v, t in zip(values, ts))
+
+    size_of: dict[str, float] = {}
+    for spec in doc["metrics"]:
+        name, typ = spec["name"], spec["type"]
+        family = name[: -len("_total")] if typ == "counter" and name.endswith("_total") else name
+        lines += [f"# HELP {family} {spec['help']}", f"# TYPE {family} {typ}"]
+        for i, lab in enumerate(_series_of(spec, doc)):
+            bad = bool(_BAD & set(lab.values()))
+            if typ == "counter":
+                if "seconds" in name:
+                    per_s = rng.uniform(0.6, 0.9) if lab.get("mode") == "idle" else rng.uniform(0.005, 0.12)
+                elif "restarts" in name or "deadlocks" in name:
+                    per_s = rng.uniform(0.0005, 0.004)
+                else:
+                    per_s = rng.uniform(2, 400)
+                per_s *= 0.03 if bad else 1.0
+                inc = per_s * doc["step_s"] * rng.gamma(20, 1 / 20, n)
+                emit(name, lab, np.cumsum(inc))
+            elif typ == "gauge":
+                emit(name, lab, _gauge(name, lab, i, n, rng, size_of))
+            elif typ == "histogram":
+                per_s = rng.uniform(5, 60) * (0.05 if bad else 1.0)
+                counts = rng.poisson(per_s * doc["step_s"], n).astype(float)
+                scale = rng.uniform(0.02, 0.4)
+                cdf = np.array([1 - np.exp(-float(b) / scale) if b != "+Inf" else 1.0 for b in BUCKETS])
+                cum = np.cumsum(counts)
+                for b, frac in zip(BUCKETS, cdf):
+                    emit(name + "_bucket", {**lab, "le": b}, np.round(cum * frac))
+                emit(name + "_sum", lab, cum * scale)
+                emit(name + "_count", lab, cum)
+            elif typ == "summary":
+                cnt = np.cumsum(rng.poisson(rng.uniform(0.2, 2) * doc["step_s"], n).astype(float))
+                for q in spec.get("quantiles", []):
+                    emit(name, {**lab, "quantile": q}, np.abs(rng.normal(0.002 * (1 + float(q)), 0.0003, n)))
+                emit(name + "_sum", lab, cnt * rng.uniform(0.001, 0.05))
+                emit(name + "_count", lab, cnt)
+    lines.append("# EOF")
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "metrics.om").write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _gauge(name: str, lab: dict, i: int, n: int, rng: np.random.Generator, size_of: dict) -> np.ndarray:
+    walk = 1 + 0.01 * np.cumsum(rng.normal(0, 1, n)) / np.sqrt(n)
+    key = lab.get("instance", "") + lab.get("mountpoint", "") + lab.get("id", "") + lab.get("pool", "")
+    if name == "up":
+        return np.full(n, 0.0 if lab.get("job") == "ingress-nginx" else 1.0)
+    if name.endswith("_up") or "successful" in name:
+        return np.ones(n)
+    if name.startswith("kube_") and any(k in lab for k in ("phase", "condition", "reason")):
+        on = (lab.get("phase") == "Running" or (lab.get("condition") == "Ready") == (lab.get("status") == "true")
+              or (lab.get("reason") == "CrashLoopBackOff" and lab.get("pod", "").startswith("search")))
+        if lab.get("condition") == "DiskPressure" and lab.get("node") == "k8s-node-b":
+            on = lab.get("status") == "true"
+        return np.full(n, 1.0 if on else 0.0)
+    if name.endswith(("size_bytes", "MemTotal_bytes", "max_bytes", "_max", "max_fds", "max_connections")):
+        size = float(rng.choice([16e9, 64e9, 200e9, 100.0, 1024.0]) if "fds" not in name else 65536.0)
+        size = 10.0 if "hikari" in name else 500.0 if "max_connections" in name else size
+        size_of[key + name.split("_")[0]] = size
+        return np.full(n, size)
+    if "avail" in name or "Free" in name or "free" in name or "Available" in name:
+        frac = 0.12 if lab.get("mountpoint") == "/var/lib/docker" and "web-1" in key else rng.uniform(0.3, 0.7)
+        return frac * 64e9 * walk
+    if name.startswith(("node_load", "process_cpu_usage", "system_cpu_usage")):
+        return np.abs(rng.uniform(0.1, 3.0) * walk) if "load" in name else np.clip(rng.uniform(0.05, 0.9) * walk, 0, 1)
+    if "bytes" in name:
+        return rng.uniform(0.2, 0.8) * 8e9 * walk
+    if name.startswith("hikaricp"):
+        return np.round(np.clip(rng.uniform(1, 9) * walk, 0, 10))
+    return np.round(rng.uniform(3, 300) * walk, 3)
+
+
+def run(*, lexical: bool = False, cases_path: Path = CASES, workdir: Path | None = None, select=None):
+    """Score the held-out cases; returns nl_eval's Report (results with question, tag, ok, got, want)."""
+    import yaml
+    from nl_eval import CaseResult, Report, same
+
+    from promv5_lab.backends.embedded import EmbeddedBackend
+    from promv5_lab.errors import Promv5Error
+    from promv5_lab.nl import embed
+    from promv5_lab.nl.catalogue import Catalogue
+    from promv5_lab.nl.planner import OfflinePlanner, default_step
+    from promv5_lab.nl.render import render
+    from promv5_lab.types import Clarification, TimeRange, as_utc
+
+    doc = yaml.safe_load(cases_path.read_text())
+    d = write_world(workdir or Path(tempfile.mkdtemp(prefix="nl-heldout-")))
+    backend = EmbeddedBackend.open(d)
+    now = as_utc(doc["now"])
+    cat = Catalogue.from_backend(backend)
+    t0 = time.perf_counter()
+    planner = OfflinePlanner(cat, now=now, use_embeddings=not lexical)
+    report = Report(model_load_s=None if lexical else embed.LOAD_SECONDS or time.perf_counter() - t0,
+                    notes=planner.notes)
+    cases = [c for i, c in enumerate(doc["cases"]) if select is None or select(i, c)]
+    for c in cases:
+        q, tag = c["question"], c.get("tag", "")
+        t = time.perf_counter()
+        plan = planner.plan(q)
+        ms = (time.perf_counter() - t) * 1000
+        if c.get("clarify"):
+            ok = isinstance(plan, Clarification)
+            report.results.append(CaseResult(q, tag, "heldout", ok, None if ok else render(plan), "(clarification)", ms))
+            continue
+        if isinstance(plan, Clarification):
+            report.results.append(CaseResult(q, tag, "heldout", False, f"CLARIFY: {plan.message}", c["promql"], ms))
+            continue
+        got = render(plan)
+        kind = c.get("kind", "instant")
+        rng = None
+        if kind == "range":
+            s, e = (as_utc(x) for x in c["range"])
+            rng = TimeRange(s, e, default_step((e - s).total_seconds()))
+        try:
+            res = backend.query_range(got, plan.range) if plan.kind == "range" else backend.query(got, plan.time)
+        except Promv5Error as exc:
+            report.results.append(CaseResult(q, tag, "heldout", False, got, c["promql"], ms, f"error: {exc.message}"))
+            continue
+        ok, detail = False, ""
+        for want in [c["promql"], *c.get("accept", [])]:
+            try:
+                ref = backend.query_range(want, rng) if kind == "range" else backend.query(want, now)
+            except Promv5Error as exc:
+                raise SystemExit(f"reference PromQL of {q!r} fails: {want}: {exc}") from exc
+            ok, detail = same(res.frame, ref.frame)
+            if ok and plan.kind != kind:
+                ok, detail = False, f"kind {plan.kind} != {kind}"
+            if ok:
+                break
+        report.results.append(CaseResult(q, tag, "heldout", ok, got, c["promql"], ms, detail))
+    return report, cat
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lexical", action="store_true", help="no embedding model (lexical matching only)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="print every failure")
+    ap.add_argument("--json", default=None, help="write every case's outcome to this file")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    rep, cat = run(lexical=args.lexical)
+    by_tag: dict[str, list[bool]] = {}
+    for r in rep.results:
+        by_tag.setdefault(r.tag, []).append(r.ok)
+        if args.verbose and not r.ok:
+            print(f"FAIL [{r.tag}] {r.question!r}\n   got:  {r.got}\n   want: {r.want}\n   {r.detail}")
+    n = len(rep.results)
+    print(f"held-out catalogue: {len(cat.metrics)} metrics from 8 real exporters; cases: {n}")
+    print(f"execution accuracy: {rep.accuracy * 100:.1f}% ({sum(r.ok for r in rep.results)}/{n})")
+    print("by tag: " + ", ".join(f"{t} {sum(v)}/{len(v)}" for t, v in sorted(by_tag.items())))
+    print(f"planning latency (excluding the backend): p50 {statistics.median(r.planning_ms for r in rep.results):.1f} ms,"
+          f" p95 {rep.latency(95):.1f} ms")
+    for note in rep.notes:
+        print(f"note: {note}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.__dict__ for r in rep.results], indent=1))
+    print(f"total {time.perf_counter() - t0:.1f} s; reproduce: python benchmarks/nl_heldout.py"
+          + (" --lexical" if args.lexical else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
