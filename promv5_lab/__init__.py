@@ -48,5 +48,12 @@ def load_ipython_extension(ipython: Any) -> None:
     _load(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The Jupyter server extension (``/promv5/*`` endpoints); jupyter_server loads only when Jupyter calls this."""
+    from .server import _jupyter_server_extension_points as _points
+
+    return _points()
+
+
 def __dir__() -> list[str]:
     return sorted(__all__)
