@@ -153,8 +153,8 @@ def cost(budget_per_hour: float, workloads: Sequence[Workload], prices: Sequence
         items.append(min((_item(w, peaks[w.name], ceiling, t) for t in types),
                          key=lambda i: (i.cost_per_hour, i.replicas)))
     total = float(sum(i.cost_per_hour for i in items))
-    notes = () if total <= budget_per_hour + 1e-9 else (
-        f"No plan meets the SLO within {budget_per_hour:.4g}/h: the cheapest costs {total:.4g}/h. Raise the budget, "
-        "relax the SLO, or accept the risk at the peak.",)
+    shortfall = (f"No plan meets the SLO within {budget_per_hour:.4g}/h: the cheapest costs {total:.4g}/h. "
+                 "Raise the budget, relax the SLO, or accept the risk at the peak.")
+    notes = () if total <= budget_per_hour + 1e-9 else (shortfall,)
     return Plan(tuple(items), total, float(budget_per_hour), notes,
                 params={"slo": slo, "horizon": horizon, "level": level, "types": [t.name for t in types]})

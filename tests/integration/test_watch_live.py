@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import requests
 
@@ -21,7 +22,7 @@ from promv5_lab.demo.server import DemoServer
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    bodies: list = []
+    bodies: ClassVar[list] = []
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         n = int(self.headers.get("Content-Length", 0))
