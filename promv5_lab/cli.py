@@ -60,6 +60,7 @@ def _register() -> None:
     from .nl.cli import register as register_nl
     from .backends.signals_cli import register as register_signals
     from .ui.app.cli import register as register_app
+    from .server.cli import register as register_lab
 
     register_demo(app)
     register_backends(app)
@@ -68,6 +69,7 @@ def _register() -> None:
     register_analysis(app)
     register_signals(app)
     register_app(app)
+    register_lab(app)
 
 
 def main(argv: list[str] | None = None) -> int:
