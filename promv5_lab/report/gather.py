@@ -155,7 +155,7 @@ class Signals:
             parts.append(f"{self.service_label}={promql_string(service)}")
         if errors and self.status_label:
             parts.append(f'{self.status_label}=~"5.."')
-        return f"{self.requests}{{{','.join(parts)}}}"
+        return f"{self.requests}{{{','.join(parts)}}}" if parts else str(self.requests)
 
 
 def promql_string(value: str) -> str:
