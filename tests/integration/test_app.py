@@ -25,10 +25,11 @@ def text(locator) -> str:
 
 
 @pytest.fixture(scope="module")
-def app_url(demo_history):
+def app_url(demo_history, tmp_path_factory):
     from promv5_lab.ui.app import start
 
-    server, url, ctx = start(data_dir=str(demo_history.out_dir), now=demo_history.end)
+    audit = tmp_path_factory.mktemp("app-audit") / "audit.db"
+    server, url, ctx = start(data_dir=str(demo_history.out_dir), now=demo_history.end, audit_path=str(audit))
     try:
         yield url
     finally:
@@ -106,7 +107,7 @@ def test_overview_and_backend_status(app_url, page):
     status.wait_for(timeout=30_000)
     shown = text(status)
     assert "metrics" in shown and "embedded" in shown
-    page.locator("input[type=text]").last.fill("http://127.0.0.1:1")
+    page.locator(".promv5-backend-target input").first.fill("http://127.0.0.1:1")
     page.locator("button", has_text="Connect").first.click()
     err = page.locator(".promv5-error").first
     err.wait_for(timeout=30_000)
@@ -151,8 +152,8 @@ def test_diagnose_and_download_a_report(app_url, page, demo_history, tmp_path):
     mid = (a + (b - a) / 2).isoformat()  # a time inside the incident
     page.goto(app_url)
     page.locator(".bk-tab", has_text="Diagnose").first.click()
-    page.locator("input[type=text]").first.wait_for(timeout=30_000)
-    box = page.locator("input[type=text]").first
+    box = page.locator(".promv5-diag-at input").first
+    box.wait_for(timeout=30_000)
     box.fill(mid)
     box.press("Enter")
     page.locator("button", has_text="Diagnose").first.click()
@@ -162,7 +163,7 @@ def test_diagnose_and_download_a_report(app_url, page, demo_history, tmp_path):
     assert "Root causes" in shown and inc["root_cause_service"] in shown, shown[:500]
 
     page.locator(".bk-tab", has_text="Reports").first.click()
-    when = page.locator("input[type=text]").nth(1)
+    when = page.locator(".promv5-report-at input").first
     when.fill(mid)
     when.press("Enter")
     with page.expect_download(timeout=180_000) as dl:
@@ -172,3 +173,40 @@ def test_diagnose_and_download_a_report(app_url, page, demo_history, tmp_path):
     body = target.read_text()
     assert body.lstrip().lower().startswith("<!doctype html") and "Root cause" in body
     assert inc["root_cause_service"] in body
+
+
+POLICY = """
+policies:
+  - name: checkout-webhook
+    issue: traffic
+    trigger:
+      promql: sum by (service) (rate(http_requests_total{service="checkout"}[5m])) > 0
+    target: {label: service, allowed: [checkout]}
+    actions:
+      - {type: webhook, url: "${HOOK_URL}", body: {replicas: 3}}
+    approval: required
+"""
+
+
+def test_approve_a_dry_run_plan_and_see_it_in_the_audit_trail(app_url, page, tmp_path):
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(POLICY)
+    page.goto(app_url)
+    page.locator(".bk-tab", has_text="Remediate").first.click()
+    pol = page.locator(".promv5-policies input").first
+    pol.wait_for(timeout=30_000)
+    pol.fill(str(policies))
+    pol.press("Enter")
+    variables = page.locator(".promv5-vars textarea").first
+    variables.fill("HOOK_URL=http://127.0.0.1:9/scale")
+    variables.press("Tab")
+    page.locator("button", has_text="Check policies").first.click()
+    plan = page.locator(".promv5-plan").first
+    plan.wait_for(timeout=60_000)
+    shown = text(plan)
+    assert "checkout" in shown and "POST http://127.0.0.1:9/scale" in shown, shown[-400:]
+    page.locator(".promv5-approve button").first.click()
+    page.locator(".promv5-outcome").first.wait_for(timeout=60_000)
+    assert "dry_run" in text(page.locator(".promv5-outcome").first)
+    audit = text(page.locator(".promv5-audit-box").first)
+    assert "approval" in audit and "app:" in audit and "checkout-webhook" in audit, audit[-600:]

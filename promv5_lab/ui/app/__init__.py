@@ -78,20 +78,25 @@ def _api_patterns(ctx: Any) -> list[tuple[str, Any, dict[str, Any]]]:
     return [(r"/api/ask", AskHandler, {})]
 
 
-def _context(backend_url: str | None, data_dir: str | None, now: datetime | str | None) -> Any:
+def _context(backend_url: str | None, data_dir: str | None, now: datetime | str | None,
+             audit_path: str | None = None) -> Any:
     from ...types import as_utc
     from .state import AppContext
 
-    return AppContext(backend_url=backend_url, data_dir=data_dir, now=as_utc(now) if now else None)
+    ctx = AppContext(backend_url=backend_url, data_dir=data_dir, now=as_utc(now) if now else None)
+    if audit_path:
+        ctx.audit_path = str(audit_path)
+    return ctx
 
 
 def start(*, backend_url: str | None = None, data_dir: str | None = None, host: str = "127.0.0.1", port: int = 0,
-          now: datetime | str | None = None, basic_auth: str | None = None, warm: bool = True) -> tuple[Any, str, Any]:
+          now: datetime | str | None = None, basic_auth: str | None = None, warm: bool = True,
+          audit_path: str | None = None) -> tuple[Any, str, Any]:
     """Start the app in a background thread: returns (server, base URL, context). Stop with ``server.stop()``."""
     pn = require("panel", "app")
     from .layout import create_page
 
-    ctx = _context(backend_url, data_dir, now)
+    ctx = _context(backend_url, data_dir, now, audit_path)
     if warm:
         ctx.warm_up()
     pn.config.nthreads = max(pn.config.nthreads or 0, 4)
@@ -122,12 +127,13 @@ def _wait_listening(host: str, port: int, timeout_s: float = 30.0) -> None:
 
 
 def serve(*, backend_url: str | None = None, data_dir: str | None = None, host: str = "127.0.0.1", port: int = 5006,
-          now: datetime | str | None = None, basic_auth: str | None = None, oauth_provider: str | None = None) -> None:
+          now: datetime | str | None = None, basic_auth: str | None = None, oauth_provider: str | None = None,
+          audit_path: str | None = None) -> None:
     """Serve the app until interrupted."""
     pn = require("panel", "app")
     from .layout import create_page
 
-    ctx = _context(backend_url, data_dir, now)
+    ctx = _context(backend_url, data_dir, now, audit_path)
     log.info("warming up (backend, catalogue, embeddings)")
     ctx.warm_up()
     pn.config.nthreads = max(pn.config.nthreads or 0, 4)

@@ -15,6 +15,8 @@ def register(app: typer.Typer) -> None:
         at: str = typer.Option(None, "--at", help="Pin 'now' (ISO 8601) for reproducible answers."),
         basic_auth: str = typer.Option(None, "--basic-auth", envvar="PROMV5_APP_BASIC_AUTH", show_envvar=True,
                                        help="A password, or a JSON file of users -> passwords (Panel basic auth)."),
+        audit_log: str = typer.Option(None, "--audit-log", help="The remediation audit log (default: heal's, "
+                                      "~/.local/state/promv5-lab/audit.db)."),
         oauth_provider: str = typer.Option(None, "--oauth-provider", help="Panel OAuth provider (github, "
                                            "google, generic...); key/secret/cookie secret from PANEL_OAUTH_* env."),
     ) -> None:
@@ -31,4 +33,4 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Warning: serving on {host} without --basic-auth or --oauth-provider; anyone who can "
                        "reach it can query your backend.", err=True)
         serve(backend_url=backend, data_dir=data, host=host, port=port, now=at, basic_auth=basic_auth,
-              oauth_provider=oauth_provider)
+              oauth_provider=oauth_provider, audit_path=audit_log)

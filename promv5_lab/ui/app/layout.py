@@ -134,6 +134,7 @@ def create_page(ctx: AppContext) -> Any:
     """The whole page for one browser session."""
     pn = require("panel", "app")
     from .panes import diagnosis_tab, report_tab
+    from .remediation import remediation_tab
 
     session = SessionState(ctx)
     if pn.state.curdoc is not None:
@@ -164,7 +165,8 @@ def create_page(ctx: AppContext) -> Any:
     refresh.on_click(lambda _e: load_overview(True))
 
     target = pn.widgets.TextInput(label="Backend (Prometheus URL, data directory, or 'demo')",
-                                  value=session.backend_label if session.backend_label != "default" else "demo")
+                                  value=session.backend_label if session.backend_label != "default" else "demo",
+                                  css_classes=["promv5-backend-target"])
     connect = pn.widgets.Button(label="Connect")
     backend_msg = pn.Column(sizing_mode="stretch_width")
     status_box = pn.Column(status_view(session), sizing_mode="stretch_width")
@@ -183,6 +185,7 @@ def create_page(ctx: AppContext) -> Any:
         ("Ask", pn.Column(chat, sizing_mode="stretch_both", css_classes=["promv5-chat"])),
         ("Overview", pn.Column(refresh, overview_box, sizing_mode="stretch_width")),
         ("Diagnose", diagnosis_tab(session)),
+        ("Remediate", remediation_tab(session, ctx.audit_path)),
         ("Reports", report_tab(session)),
         ("Backend", pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")),
         dynamic=False, sizing_mode="stretch_both")

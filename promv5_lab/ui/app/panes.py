@@ -92,7 +92,7 @@ def html_code(text: str) -> str:
 
 def diagnosis_tab(session: SessionState) -> Any:
     pn = require("panel", "app")
-    when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now")
+    when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now", css_classes=["promv5-diag-at"])
     go = pn.widgets.Button(label="Diagnose")
     out = pn.Column(pn.pane.Markdown("Ask *why*: the ranked likely causes at a time, with their evidence."),
                     sizing_mode="stretch_width")
@@ -146,7 +146,7 @@ def report_tab(session: SessionState) -> Any:
     pn = require("panel", "app")
     kind = pn.widgets.Select(label="Report", options=list(KINDS), value="postmortem")
     fmt = pn.widgets.Select(label="Format", options=list(FORMATS), value="html")
-    when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now")
+    when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now", css_classes=["promv5-report-at"])
     msg = pn.Column(sizing_mode="stretch_width")
 
     def make() -> Any:

@@ -140,6 +140,7 @@ class AppContext:
     data_dir: str | None = None
     now: datetime | None = None
     overview_ttl_s: float = 120.0
+    audit_path: str = "~/.local/state/promv5-lab/audit.db"  # the same default as 'promv5-lab heal'
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _backend: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
