@@ -193,8 +193,7 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
     for st in inp.stats:
         if not (st.spec.host_level and st.abnormal):
             continue
-        host = st.entity.split(":")[0] if st.entity.count(":") >= 1 else st.entity
-        host = host.rsplit(":", 1)[0]
+        host = st.entity.split(":")[0]  # entity: instance (host:port) [":" mountpoint]
         on_host = sorted(s for s, h in inp.hosts.items() if h == host)
         mount = st.entity.split(":", 2)[-1] if st.spec.extra else ""
         for svc in on_host:
@@ -327,8 +326,7 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
     causes = []
     for score, c, parts in out[:limit]:
         conf = math.exp(score - top) / z * (0.4 + 0.6 * strength)
-        ev = [e for e in c.evidence]
-        ev.sort(key=lambda e: -e.weight)
+        ev = sorted(c.evidence, key=lambda e: -e.weight)
         summary = _summary(c, parts)
         causes.append(RootCause(c.service, c.kind, round(min(1.0, max(0.0, conf)), 4), tuple(ev[:12]), summary))
     best = causes[0].service

@@ -286,7 +286,9 @@ def measure(backend, specs: list[SignalSpec], at: datetime, *, lookback_s: float
             before = before[np.isfinite(before)]
             after = x[(ti >= t_on + np.timedelta64(3, "m")) & (ti <= t_on + np.timedelta64(15, "m"))]
             after = after[np.isfinite(after)]
-            level = float(np.median(after)) if after.size else cur
+            last = x[np.isfinite(x)][-3:]
+            # fewer than 3 samples after the onset yet (a very early diagnosis): the latest level so far
+            level = float(np.median(after)) if after.size >= 3 else (float(np.max(last)) if last.size else cur)
             if before.size and float(np.median(before)) != 0.0 and math.isfinite(level):
                 jump = level / float(np.median(before))
         out.append(SeriesStat(spec, ent, base, cur, float(z), float(ratio), peak_z, onset, det_peak,
