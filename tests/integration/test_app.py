@@ -210,3 +210,33 @@ def test_approve_a_dry_run_plan_and_see_it_in_the_audit_trail(app_url, page, tmp
     assert "dry_run" in text(page.locator(".promv5-outcome").first)
     audit = text(page.locator(".promv5-audit-box").first)
     assert "approval" in audit and "app:" in audit and "checkout-webhook" in audit, audit[-600:]
+
+
+def test_basic_auth_guards_the_app_and_the_password_is_never_shown(demo_history):
+    """Panel's basic auth: without logging in, the app redirects to its login page; /api/ask is not mounted."""
+    import urllib.error
+    import urllib.request
+
+    from promv5_lab.ui.app import start
+
+    secret = "s3cret-Pa55word"
+    server, url, ctx = start(data_dir=str(demo_history.out_dir), now=demo_history.end, basic_auth=secret, warm=False)
+    try:
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            opener.open(url, timeout=30)
+        assert exc.value.code == 302 and "login" in exc.value.headers["Location"]
+        with urllib.request.urlopen(url.rsplit("/", 1)[0] + "/login", timeout=30) as r:
+            page = r.read().decode()
+        assert "password" in page.lower() and secret not in page
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(urllib.request.Request(url.rsplit("/", 1)[0] + "/api/ask", data=b"{}",
+                                                          method="POST"), timeout=30)
+        assert exc.value.code in (302, 403, 404)
+    finally:
+        server.stop()
+        ctx.close()
