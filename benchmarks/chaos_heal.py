@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=90.0, help="give up on an incident after this long")
     ap.add_argument("--in-process", action="store_true", help="run the loop in a thread instead of the CLI")
     ap.add_argument("--json", type=Path, help="also write the full report here")
+    ap.add_argument("--audit", type=Path, help="keep the audit log here (default: a temporary file)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     plan = chaos_plan(args.repeats, random.Random(args.seed))
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="promv5-chaos-") as tmp:
-        rep = run_chaos(plan, audit_path=Path(tmp) / "audit.db", seed=args.seed, time_scale=args.time_scale,
+        rep = run_chaos(plan, audit_path=args.audit or Path(tmp) / "audit.db", seed=args.seed, time_scale=args.time_scale,
                         warmup_s=args.warmup, healthy_gap_s=args.gap, timeout_s=args.timeout,
                         via_cli=not args.in_process, echo=lambda s: print(s, file=sys.stderr, flush=True))
     healed = sum(i.resolved_by_heal and i.verified for i in rep.incidents)
