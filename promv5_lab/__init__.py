@@ -42,10 +42,20 @@ __getattr__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext promv5_lab``: registers ``%ask``, ``%%ask`` and ``%promv5``."""
+    """``%load_ext promv5_lab``: registers ``%ask``, ``%%ask``, ``%promv5``, ``%report``, ``%voice``, ``%screenshot``."""
+    import importlib
+    import logging as _logging
+
+    from .errors import Promv5Error
     from .ui.magics import load_ipython_extension as _load
 
     _load(ipython)
+    # the other surfaces' magics (%report, %voice, %screenshot): one failing part does not break the rest
+    for name in ("report_magic", "voice_magic", "vision_magic"):
+        try:
+            importlib.import_module(f".ui.{name}", __name__).register_magics(ipython)
+        except (ImportError, AttributeError, Promv5Error) as exc:  # reported, as in the capability table
+            _logging.getLogger(__name__).warning("%%%s magics not available: %s", name.split("_")[0], exc)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -59,6 +59,7 @@ def _register() -> None:
     from .demo.cli import register as register_demo
     from .nl.cli import register as register_nl
     from .backends.signals_cli import register as register_signals
+    from .report.cli import register as register_report
     from .ui.app.cli import register as register_app
     from .server.cli import register as register_lab
 
@@ -68,6 +69,7 @@ def _register() -> None:
     register_nl(app)
     register_analysis(app)
     register_signals(app)
+    register_report(app)
     register_app(app)
     register_lab(app)
 
