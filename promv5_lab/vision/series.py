@@ -88,6 +88,7 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         return []
     peaks = _hue_peaks(np, hue[colourful], max(8, int(0.15 * w)))
     out = []
+    swatches: list[tuple[int, int, int, int]] = []
     for p in peaks[:max_series]:
         dh = np.abs(hue - p)
         near = colourful & (np.minimum(dh, 180 - dh) <= HUE_GAP // 2 + 1)
@@ -97,18 +98,94 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         strength = chroma[near]
         full = float(np.percentile(strength, 90))
         m = near & (chroma >= 0.6 * full)
-        s = _series_from_mask(np, cv2, m, w, h)
+        s = _series_from_mask(np, cv2, m, w, h, swatches)
         if s is None:
             continue
         yy, thick, kept = s
         col = np.median(crop[kept], axis=0).astype(int)
         out.append(ExtractedSeries(f"#{col[2]:02x}{col[1]:02x}{col[0]:02x}", p, x, yy, kept, thick))
+    legend = _legend_box(swatches, w, h)
+    if len(out) > 1:
+        out = [_bridge(np, s, _others(np, out, s), None) for s in out]
+    if legend is not None:
+        end = max(int(np.flatnonzero(np.isfinite(s.y))[-1]) for s in out) if out else 0
+        out = [_bridge(np, s, None, legend, end) for s in out]
     out.sort(key=lambda s: -int(np.isfinite(s.y).sum()))
     return out
 
 
-def _series_from_mask(np, cv2, m, w: int, h: int):
-    """Per-column heights from a line's mask, after dropping short pieces (legend swatches)."""
+def _legend_box(swatches: list[tuple[int, int, int, int]], w: int, h: int) -> tuple[int, int, int, int] | None:
+    """Where a legend inside the plot area is: around its colour swatches, with room for the labels."""
+    if not swatches:
+        return None
+    x0 = min(x for x, _, _, _ in swatches) - 18
+    y0 = min(y for _, y, _, _ in swatches) - 24
+    x1 = max(x + sw for x, _, sw, _ in swatches) + max(90, int(0.25 * w))
+    y1 = max(y + sh for _, y, _, sh in swatches) + 24
+    return max(0, x0), max(0, y0), min(w - 1, x1), min(h - 1, y1)
+
+
+def _others(np, series: list[ExtractedSeries], me: ExtractedSeries):
+    """The pixels of every other series (they may be drawn over this one)."""
+    out = np.zeros_like(me.mask)
+    for o in series:
+        if o is not me:
+            out |= o.mask
+    return out
+
+
+def _bridge(np, s: ExtractedSeries, others, legend: tuple[int, int, int, int] | None,
+            end: int | None = None) -> ExtractedSeries:
+    """Bridge gaps where the line is hidden, not missing: behind the legend (both ends of the gap at the
+    legend's rows), or under another series (its pixels cover the straight path across the gap).
+    Values in between are interpolated; the model's picture is bridged too."""
+    x0, y0, x1, y1 = legend if legend is not None else (0, 0, s.mask.shape[1], s.mask.shape[0])
+    y = s.y.copy()
+    mask = s.mask.copy()
+    h = s.mask.shape[0]
+    half = max(0, round(s.thickness / 2))
+    miss = ~np.isfinite(y)
+    ok = np.flatnonzero(~miss)
+    if ok.size < 2:
+        return s
+    runs = np.flatnonzero(np.diff(np.r_[0, miss[ok[0]:ok[-1] + 1].astype(int), 0]))
+    changed = False
+    for a, b in zip(runs[::2] + ok[0], runs[1::2] + ok[0]):
+        left, right = y[a - 1], y[b] if b < y.size else np.nan
+        rows = [(h - 1) * (1 - v) for v in (left, right) if np.isfinite(v)]
+        if not (x0 <= a and b - 1 <= x1) or not rows or not all(y0 <= r <= y1 for r in rows):
+            continue
+        path = np.interp(np.arange(a, b), [a - 1, b], [left, right if np.isfinite(right) else left])
+        if others is not None:
+            reach = round(s.thickness) + 2
+            hit = [others[max(0, r - reach):r + reach + 1, c].any()
+                   for c, r in zip(range(a, b), ((h - 1) * (1 - path)).round().astype(int))]
+            if np.mean(hit) < 0.6:
+                continue
+        y[a:b] = path
+        for col in range(a, b):  # the picture the model sees is bridged too
+            r = round((h - 1) * (1 - y[col]))
+            mask[max(0, r - half):min(h, r + half + 1), col] = True
+        changed = True
+    # a line whose end disappears behind a legend in the plot's corner: hidden, not stopped
+    last = int(ok[-1])
+    if legend is not None and end is not None and end > last + 3 and x0 <= last + 2 <= x1:
+        r = (h - 1) * (1 - y[last])
+        if y0 <= r <= y1:
+            y[last + 1:end + 1] = y[last]
+            rr = round(r)
+            mask[max(0, rr - half):min(h, rr + half + 1), last + 1:end + 1] = True
+            changed = True
+    if not changed:
+        return s
+    from dataclasses import replace
+
+    return replace(s, y=y, mask=mask)
+
+
+def _series_from_mask(np, cv2, m, w: int, h: int, swatches: list | None = None):
+    """Per-column heights from a line's mask, after dropping short pieces (legend swatches, noted in
+    ``swatches`` as (x, y, width, height) when they are short and flat)."""
     m8 = m.astype(np.uint8)
     joined = cv2.dilate(m8, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
@@ -116,6 +193,11 @@ def _series_from_mask(np, cv2, m, w: int, h: int):
         return None
     spans = stats[1:, cv2.CC_STAT_WIDTH]
     keep = np.flatnonzero(spans >= max(3, MIN_SPAN * w)) + 1
+    if swatches is not None:
+        for st in stats[1:][spans < max(3, MIN_SPAN * w)]:
+            x, y, sw, sh = (int(v) for v in st[:4])
+            if 8 <= sw <= 0.12 * w and sh <= 8:
+                swatches.append((x, y, sw, sh))
     if keep.size == 0:
         return None
     kept = np.isin(labels, keep) & m
