@@ -107,13 +107,15 @@ class OfflinePlanner:
         for trig, _ in CONCEPTS.values():
             self._vocab |= trig
         self._metric_tokens: dict[str, tuple[set[str], set[str]]] = {}
-        self._stems: set[str] = set()  # stems of every name and HELP word: "evictions" is not an unknown word
+        self._metric_stems: dict[str, set[str]] = {}
         for m in catalogue.metrics.values():
             name_t = set(tokens(m.name))
             help_t = set(tokens(m.help)) - STOPWORDS
             self._metric_tokens[m.name] = (name_t, help_t)
+            self._metric_stems[m.name] = {stem(t) for t in name_t | help_t}
             self._vocab |= name_t
-            self._stems |= {stem(t) for t in name_t | help_t}
+        # stems of every name and HELP word: "evictions" is not an unknown word when a metric was "evicted"
+        self._stems: set[str] = set().union(*self._metric_stems.values()) if self._metric_stems else set()
         self._vocab |= RATIO_WORDS
         # typo targets: content words only (a stop word is never what a misspelt word meant)
         self._typo_targets = sorted((self._vocab - STOPWORDS) | RATIO_WORDS | HIGH_WORDS | LOW_WORDS | {
@@ -249,7 +251,7 @@ class OfflinePlanner:
         """How many content words of the question the metric's name or HELP explains."""
         name_t, help_t = self._metric_tokens[name]
         values = {v.word.lower() for v in it.values}
-        stems = {stem(t) for t in name_t | help_t}
+        stems = self._metric_stems[name]
         words = sum(1 for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and w not in values
                     and ({w, *SYNONYMS.get(w, ()), w.rstrip("s")} & (name_t | help_t) or stem(w) in stems))
         info = self.catalogue.metrics[name]
