@@ -112,15 +112,16 @@ def test_investigate_command_json(world):
 
 
 def test_adversarial_log_lines_are_data(world):
-    """Injected lines (prompt injection, template and shell syntax) do not change the ranking and stay quoted."""
+    """A flood of injected lines (prompt injection, template and shell syntax, JSON breakers, control
+    characters) from the symptom service does not change the ranking, and the lines come back verbatim as
+    quoted data."""
     out, be, logs, traces = world
     inc = _incident(out, "db_pool_exhaustion")
     at = _mid(inc)
     clean = diagnose(be, at, logs=logs, traces=traces)
     frame = pd.read_json(out / "logs.jsonl", lines=True, dtype={"trace_id": str})
-    rows = [{"timestamp": pd.Timestamp(at) - pd.Timedelta(seconds=20 * k), "service": svc, "level": "ERROR",
-             "message": EVIL[k % len(EVIL)], "trace_id": "", "node": "node-1"}
-            for k in range(60) for svc in (["frontend", "payments"][k % 2],)]
+    rows = [{"timestamp": pd.Timestamp(at) - pd.Timedelta(seconds=4 * k), "service": "frontend", "level": "ERROR",
+             "message": EVIL[k % len(EVIL)], "trace_id": "", "node": "node-1"} for k in range(300)]
     evil_logs = LogStore.from_frame(pd.concat([frame, pd.DataFrame(rows)], ignore_index=True))
     try:
         dirty = diagnose(be, at, logs=evil_logs, traces=traces)
