@@ -160,11 +160,9 @@ def _self_time_change(now, before):
 
     if now.empty or before is None or before.empty:
         return None
-    a = self_times(before).set_index(["service", "operation"])
-    b = self_times(now).set_index(["service", "operation"])
-    j = b.join(a, lsuffix="_now", rsuffix="_before", how="inner")
+    j = self_times(now).merge(self_times(before), on=["service", "operation"], suffixes=("_now", "_before"))
     j = j[(j["spans_now"] >= 3) & (j["spans_before"] >= 3)]
-    out = j.assign(ratio=(j["self_ms_mean_now"] + 0.05) / (j["self_ms_mean_before"] + 0.05)).reset_index()
+    out = j.assign(ratio=(j["self_ms_mean_now"] + 0.05) / (j["self_ms_mean_before"] + 0.05))
     return out[["service", "operation", "spans_now", "spans_before", "self_ms_mean_now", "self_ms_mean_before",
                 "ratio"]]
 
