@@ -40,11 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--whisper-model", default=None)
     p.add_argument("--json", action="store_true")
     p.add_argument("--speak", action="store_true")
+    p.add_argument("--lexical", action="store_true")
     p.add_argument("-o", "--output", default=None)
     return p
 
 
-_USAGE = "%voice FILE.wav | %voice --record SECONDS  [--backend URL | --data DIR] [--json] [--speak] [-o NAME]"
+_USAGE = ("%voice FILE.wav | %voice --record SECONDS  [--backend URL | --data DIR] [--json] [--speak] [--lexical] "
+          "[-o NAME]")
 
 
 def _make(ipython: Any) -> Any:
@@ -82,6 +84,11 @@ def _make(ipython: Any) -> Any:
                     self.session.now = args.at
                 if args.backend or args.data or self.session.investigation is None:
                     self.session.connect(args.backend, args.data)
+                    if args.lexical:  # no embedding model: faster start, lexical planning only
+                        from ..investigation import Investigation
+
+                        self.session.investigation = Investigation(self.session.backend, now=self.session.now,
+                                                                   use_embeddings=False)
                 out = respond(source, self.session.investigation, mode=args.mode, whisper_model=args.whisper_model)
             except Promv5Error as exc:
                 _show_error(exc)

@@ -117,7 +117,7 @@ def test_voice_magic(demo_history, say):
     try:
         register_magics(shell)
         with capture_output() as cap:
-            shell.run_line_magic("voice", f"{wav} --data {demo_history.out_dir} -o heard")
+            shell.run_line_magic("voice", f"{wav} --data {demo_history.out_dir} --lexical -o heard")
             shell.run_line_magic("voice", "--record 2")  # no PyAudio here: a message, not a traceback
             shell.run_line_magic("voice", "--bogus")
         heard = shell.user_ns["heard"]
