@@ -104,10 +104,16 @@ def _panel_finding(img: np.ndarray, p: FoundPanel, series: list[ExtractedSeries]
         notes.append("no coloured line found in this panel")
     found = []
     for s, (pred, det) in zip(series, preds):
-        p_anom = 1.0 - pred.probabilities["normal"]
-        kind = pred.kind
+        probs = dict(pred.probabilities)
+        if probs["dropout"] > 0 and _longest_gap(s, axis) < MIN_GAP:
+            # the picture looks gappy but the extracted line has no gap on the time axis (lines
+            # crossing, a legend): not a drop-out
+            probs["normal"] += probs["dropout"]
+            probs["dropout"] = 0.0
+        p_anom = 1.0 - probs["normal"]
+        kind = max(probs, key=probs.get)
         if p_anom >= threshold and kind == "normal":
-            kind = max((k for k in pred.probabilities if k != "normal"), key=pred.probabilities.get)
+            kind = max((k for k in probs if k != "normal"), key=probs.get)
         elif p_anom < threshold:
             kind = "normal"
         where = None
@@ -124,6 +130,23 @@ def _panel_finding(img: np.ndarray, p: FoundPanel, series: list[ExtractedSeries]
                             notes=tuple(notes))
     conf = min((f.confidence for f in found), default=0.0)
     return PanelFinding(p.bbox, p.plot, title, False, "normal", conf, tuple(found), None, notes=tuple(notes))
+
+
+MIN_GAP = 0.02  # a drop-out leaves at least this fraction of the time axis without the line
+
+
+def _longest_gap(s: ExtractedSeries, axis: tuple[int, int]) -> float:
+    """The longest run of columns on the time axis where the line is absent, as a fraction of the axis."""
+    np = require("numpy")
+    lo, hi = axis
+    cols = np.arange(lo, hi + 1) - s.x0
+    inside = (cols >= 0) & (cols < s.y.size)
+    present = np.zeros(cols.size, bool)
+    present[inside] = np.isfinite(s.y[cols[inside]])
+    missing = np.r_[0, (~present).astype(int), 0]
+    edges = np.flatnonzero(np.diff(missing))
+    longest = int((edges[1::2] - edges[::2]).max()) if edges.size else 0
+    return longest / max(1, hi - lo + 1)
 
 
 def _values(s: ExtractedSeries, p: FoundPanel, yaxis: Any) -> tuple[tuple[float | None, ...], bool, str]:
