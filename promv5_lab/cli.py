@@ -61,6 +61,7 @@ def _register() -> None:
     from .backends.signals_cli import register as register_signals
     from .report.cli import register as register_report
     from .ui.app.cli import register as register_app
+    from .voice.cli import register as register_voice
     from .server.cli import register as register_lab
 
     register_demo(app)
@@ -71,6 +72,7 @@ def _register() -> None:
     register_signals(app)
     register_report(app)
     register_app(app)
+    register_voice(app)
     register_lab(app)
 
 

@@ -133,11 +133,16 @@ def to_wide(frame: pd.DataFrame, *, step_s: float | None = None) -> pd.DataFrame
     labels = label_columns(frame)
     if frame.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC"))
-    keys = (
-        frame[labels].astype(str).apply(lambda r: series_key(r.to_dict()), axis=1)
-        if labels
-        else pd.Series(["value"] * len(frame), index=frame.index)
-    )
+    if labels:
+        # one name per series, not per row (a row-wise apply took seconds on 10,000 rows)
+        as_text = frame[labels].astype(str)
+        codes = as_text.groupby(labels, sort=False, dropna=False).ngroup().to_numpy()
+        first = ~pd.Series(codes).duplicated().to_numpy()
+        names = {int(c): series_key(r) for c, r in zip(codes[first], as_text[first].to_dict("records"))}
+        lookup = np.array([names[i] for i in range(len(names))], dtype=object)
+        keys = pd.Series(lookup[codes], index=frame.index)
+    else:
+        keys = pd.Series(["value"] * len(frame), index=frame.index)
     ts = frame[TIME].astype("datetime64[ns, UTC]")
     if step_s is None:
         uniq = np.unique(ts.astype("int64").to_numpy())
