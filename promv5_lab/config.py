@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, description="Model name sent to llm_url (gpt-4o-mini, llama3.1...)")
     llm_api_key: SecretStr | None = Field(None, description="Bearer key for llm_url; never printed")
     llm_timeout_s: float = Field(30.0, gt=0, le=600)
+    report_templates_dir: Path | None = Field(
+        None, description="Folder of Jinja2 templates overriding the built-in report templates (same file names)")
 
     @field_validator("backend_url")
     @classmethod
