@@ -26,7 +26,7 @@ def notebooks_dir(start: Path | None = None) -> Path:
 
 
 def lab_argv(*, port: int, no_browser: bool, root_dir: Path, host: str = "127.0.0.1", backend: str | None = None,
-             data: str | None = None, as_root: bool | None = None) -> list[str]:
+             data: str | None = None, as_root: bool | None = None, lexical: bool = False) -> list[str]:
     """The ``python -m jupyterlab ...`` command line (no shell): loopback, root dir, extension enabled."""
     from ..errors import InputError
 
@@ -48,6 +48,8 @@ def lab_argv(*, port: int, no_browser: bool, root_dir: Path, host: str = "127.0.
         argv.append(f"--Promv5LabApp.backend_url={backend}")
     if data:
         argv.append(f"--Promv5LabApp.data_dir={Path(data).expanduser().resolve()}")
+    if lexical:
+        argv.append("--Promv5LabApp.use_embeddings=False")
     return argv
 
 
@@ -60,13 +62,15 @@ def register(app: typer.Typer) -> None:
                                       "repository's notebooks/)."),
         backend: str = typer.Option(None, "--backend", "-b", help="Default Prometheus-compatible URL for Ask."),
         data: str = typer.Option(None, "--data", "-d", help="Default 'promv5-lab simulate' output for Ask."),
+        lexical: bool = typer.Option(False, "--lexical", help="Plan without the embedding model (starts faster)."),
     ) -> None:
         """Open JupyterLab on the notebooks with the Ask sidebar and the /promv5/ API (token auth, loopback)."""
         from .._deps import require
 
         require("jupyterlab", "notebook")
         root = Path(notebooks).expanduser().resolve() if notebooks else notebooks_dir()
-        argv = lab_argv(port=port, no_browser=no_browser, root_dir=root, backend=backend, data=data)
+        argv = lab_argv(port=port, no_browser=no_browser, root_dir=root, backend=backend, data=data,
+                        lexical=lexical)
         typer.echo(f"JupyterLab on {root} at http://127.0.0.1:{port}/ (the token is in the URL printed below)",
                    err=True)
         sys.stdout.flush()
