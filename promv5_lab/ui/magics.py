@@ -201,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--tz", default=None)
     p.add_argument("--llm", action="store_true")
+    p.add_argument("--widget", action="store_true")
     return p
 
 
@@ -255,7 +256,7 @@ def _make_magics(ipython: Any) -> Any:
             except (argparse.ArgumentError, ValueError, SystemExit) as exc:
                 display(Markdown(f"**Error:** cannot read the options {md_code(line)}: {md_escape(str(exc))}  \n"
                                  "*Hint:* %%ask \\[-o NAME\\] \\[--backend URL \\| --data DIR\\] \\[--at TIME\\] "
-                                 "\\[--tz ZONE\\] \\[--llm\\] \\[--json\\]"))
+                                 "\\[--tz ZONE\\] \\[--llm\\] \\[--json\\] \\[--widget\\]"))
                 return None
             try:
                 if args.at:
@@ -271,6 +272,16 @@ def _make_magics(ipython: Any) -> Any:
                     display(Markdown(self.session.connect()))
                 if args.at:
                     self.session.investigation.set_now(args.at)
+                if args.widget:
+                    # the investigation as widgets, sharing this notebook's conversation (follow-ups work)
+                    from .widget import InvestigationWidget
+
+                    w = InvestigationWidget(self.session.backend, investigation=self.session.investigation)
+                    if question.strip():
+                        w.ask(question.strip())
+                    display(w.widget)
+                    self.session.widget = w
+                    return None
                 ans = self.session.investigation.ask(question.strip())
             except Promv5Error as exc:
                 _show_error(exc)

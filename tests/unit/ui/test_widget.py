@@ -56,3 +56,20 @@ def test_anomalies_table_and_guidance(widget):
 def test_backend_text_is_escaped(widget):
     widget.ask("<img src=x onerror=alert(1)> latency of checkout")
     assert "<img" not in widget.answer.value
+
+
+def test_ask_magic_with_widget_shares_the_conversation(backend, monkeypatch):
+    """``%%ask --widget`` in a fresh shell shows the widget over the session's investigation."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    b, hist = backend
+    shell = InteractiveShell()
+    shell.extension_manager.load_extension("promv5_lab")
+    shell.run_line_magic("promv5", f"connect --data {hist.out_dir}")
+    shell.run_cell_magic("ask", f"--widget --at {hist.end.isoformat()}", "p95 latency of checkout")
+    magics = shell.magics_manager.registry["Promv5Magics"]
+    w = magics.session.widget
+    assert w.last is not None and "checkout" in w.last.promql
+    assert w.investigation is magics.session.investigation
+    follow = w.ask("and for payments?")
+    assert 'service="payments"' in follow.promql
