@@ -70,8 +70,7 @@ class Conversation:
             raise Busy("This conversation is still answering the previous question",
                        hint="Wait for that answer, then ask again")
         try:
-            if at is not None:
-                self.investigation.set_now(at)
+            self.investigation.set_now(at)  # None: the real clock (an earlier request's "at" does not stick)
             return self.investigation.ask(question).to_json()
         finally:
             self.lock.release()

@@ -114,8 +114,11 @@ async def test_screenshot_of_a_matplotlib_chart(jp_fetch, tmp_path):
     dash = render_matplotlib(np.random.default_rng(3), rows=1, cols=2, style="default", size=(700, 300),
                              n_points=100, kinds=[["normal"], ["spike"]], noise=0.3, legend=False)
     png = dash.png
-    r = await jp_fetch("promv5", "screenshot", method="POST", body=png, headers={"Content-Type": "image/png"},
-                       request_timeout=180)
+    boundary = "promv5-test-boundary"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"dash.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode() + png + f"\r\n--{boundary}--\r\n".encode()
+    r = await jp_fetch("promv5", "screenshot", method="POST", body=form, request_timeout=180,
+                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     report = json.loads(r.body)
     assert len(report["panels"]) == 2
     assert [p["anomalous"] for p in sorted(report["panels"], key=lambda p: p["bbox"][0])] == [False, True]
