@@ -24,6 +24,9 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
 KIND = {"bad_deploy": "deploy", "memory_leak": "resource_exhaustion", "disk_fill": "resource_exhaustion",
         "db_pool_exhaustion": "resource_exhaustion", "cache_failure": "dependency_failure",
         "traffic_surge": "traffic"}
