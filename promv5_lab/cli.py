@@ -61,6 +61,7 @@ def _register() -> None:
     from .backends.signals_cli import register as register_signals
     from .report.cli import register as register_report
     from .ui.app.cli import register as register_app
+    from .vision.cli import register as register_vision
     from .voice.cli import register as register_voice
     from .server.cli import register as register_lab
 
@@ -73,6 +74,7 @@ def _register() -> None:
     register_report(app)
     register_app(app)
     register_voice(app)
+    register_vision(app)
     register_lab(app)
 
 
