@@ -221,6 +221,9 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
                     add(dep, "dependency_failure", 0.3, _stat_evidence(st, 0.3), st)
 
     # ---- traffic: a request surge where requests enter (no callers)
+    busiest = max((st for st in inp.stats if st.spec.role == "requests" and math.isfinite(st.current)),
+                  key=lambda st: st.current - st.baseline, default=None)
+    busiest = busiest.entity if busiest is not None else None
     for svc, sts in abnormal.items():
         for st in sts:
             # a surge is abrupt: against the half hour before its onset, not only against the baseline
@@ -231,7 +234,10 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
             if step_up < 1.6:
                 continue
             callers = _callers(inp.graph, svc)
-            entry = 1.0 if (inp.graph and not callers) else (0.6 if not inp.graph else 0.15)
+            if inp.graph:
+                entry = 0.15 if callers else 1.0
+            else:  # no traces: the front door is where the most extra requests arrive
+                entry = 0.9 if svc == busiest else 0.4
             strength = min(1.0, (min(st.ratio, step_up) - 1.0) / 1.5) * entry
             add(svc, "traffic", strength, _stat_evidence(st, strength), st)
 

@@ -163,3 +163,10 @@ def test_self_time_rise_is_shown_for_the_slow_service():
     ev = [e for e in causes[0].evidence if e.kind == "trace" and "self-time" in e.summary]
     assert ev and "POST /cart/items" in ev[0].summary and "x3.5" in ev[0].summary
     assert not [e for c in causes if c.service == "frontend" for e in c.evidence if "self-time" in e.summary]
+
+
+def test_without_traces_the_surge_is_blamed_where_most_extra_requests_arrive():
+    stats = [stat("requests", "frontend", 17, 15, base=30.0, current=90.0, ratio=3.0),
+             stat("requests", "catalog", 11, 15, base=20.0, current=55.0, ratio=2.75),
+             stat("requests", "checkout", 11, 15, base=2.0, current=6.0, ratio=3.0)]
+    assert top(Inputs(AT, WIN, stats, [], hosts=HOSTS)) == ("frontend", "traffic")
