@@ -54,6 +54,7 @@ def demo_command(
 
 def _register() -> None:
     from .analysis.cli import register as register_analysis
+    from .analysis.rootcause.cli import register as register_rootcause
     from .backends.cli import register as register_backends
     from .backends.embedded.cli import register as register_embedded
     from .demo.cli import register as register_demo
@@ -70,6 +71,7 @@ def _register() -> None:
     register_embedded(app)
     register_nl(app)
     register_analysis(app)
+    register_rootcause(app)
     register_signals(app)
     register_report(app)
     register_app(app)
