@@ -60,6 +60,7 @@ def _register() -> None:
     from .demo.cli import register as register_demo
     from .nl.cli import register as register_nl
     from .backends.signals_cli import register as register_signals
+    from .remediate.cli import register as register_remediate
     from .report.cli import register as register_report
     from .ui.app.cli import register as register_app
     from .vision.cli import register as register_vision
@@ -73,6 +74,7 @@ def _register() -> None:
     register_analysis(app)
     register_rootcause(app)
     register_signals(app)
+    register_remediate(app)
     register_report(app)
     register_app(app)
     register_voice(app)
