@@ -133,7 +133,7 @@ def status_view(session: SessionState) -> Any:
 def create_page(ctx: AppContext) -> Any:
     """The whole page for one browser session."""
     pn = require("panel", "app")
-    from .panes import diagnosis_tab, report_tab
+    from .panes import diagnosis_tab, media_tab, report_tab
     from .remediation import remediation_tab
 
     session = SessionState(ctx)
@@ -187,6 +187,7 @@ def create_page(ctx: AppContext) -> Any:
         ("Diagnose", diagnosis_tab(session)),
         ("Remediate", remediation_tab(session, ctx.audit_path)),
         ("Reports", report_tab(session)),
+        ("Voice & screenshots", media_tab(session)),
         ("Backend", pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")),
         dynamic=False, sizing_mode="stretch_both")
     if pn.state.curdoc is not None:

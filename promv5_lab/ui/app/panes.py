@@ -15,10 +15,10 @@ from typing import Any
 
 from ..._deps import require
 from ...errors import InputError
-from .layout import error_pane, md_escape
+from .layout import answer_view, error_pane, md_escape
 from .state import SessionState
 
-__all__ = ["diagnosis_tab", "report_tab", "signals_for"]
+__all__ = ["diagnosis_tab", "media_tab", "report_tab", "signals_for"]
 
 log = logging.getLogger(__name__)
 
@@ -170,3 +170,64 @@ def report_tab(session: SessionState) -> Any:
     kind.param.watch(rename, "value")
     fmt.param.watch(rename, "value")
     return pn.Column(pn.Row(kind, fmt, when), download, msg, sizing_mode="stretch_width")
+
+
+def voice_result(session: SessionState, audio: bytes) -> dict[str, Any]:
+    """A spoken question (a WAV/AIFF/FLAC upload) through the session's conversation; never approves anything."""
+    from ...voice import respond
+
+    if not audio:
+        raise InputError("The upload is empty", hint="Choose a WAV, AIFF or FLAC recording")
+    return respond(audio, session.investigation)
+
+
+def screenshot_result(session: SessionState, image: bytes) -> Any:
+    from ...vision import analyze
+
+    if not image:
+        raise InputError("The upload is empty", hint="Choose a PNG or JPEG screenshot")
+    return analyze(image, ocr=False)
+
+
+def media_tab(session: SessionState) -> Any:
+    """Upload a spoken question or a dashboard screenshot."""
+    pn = require("panel", "app")
+    audio_in = pn.widgets.FileInput(accept=".wav,.aiff,.aif,.flac", css_classes=["promv5-audio-in"])
+    image_in = pn.widgets.FileInput(accept=".png,.jpg,.jpeg", css_classes=["promv5-image-in"])
+    out = pn.Column(sizing_mode="stretch_width")
+
+    def on_audio(event: Any) -> None:
+        try:
+            res = voice_result(session, event.new or b"")
+            parts = [pn.pane.Markdown(f"Heard: *{md_escape(res.get('transcript', ''))}* "
+                                      f"(intent **{md_escape(res.get('intent', ''))}**)",
+                                      css_classes=["promv5-heard"])]
+            if res.get("proposal"):
+                parts.append(pn.pane.Markdown("Proposed only (voice never approves): "
+                                              + md_escape(str(res["proposal"])[:500])))
+            last = session.investigation.history[-1].answer if session.investigation.history else None
+            if last is not None and res.get("answer"):
+                session.answers.append(last)
+                parts.append(answer_view(last))
+            out.objects = parts
+        except Exception as exc:  # noqa: BLE001
+            out.objects = [error_pane(exc)]
+
+    def on_image(event: Any) -> None:
+        try:
+            rep = screenshot_result(session, event.new or b"")
+            panels = rep.to_json()["panels"]
+            rows = "\n".join(f"| {i} | {md_escape(p.get('title') or '')} | {'yes' if p['anomalous'] else 'no'} | "
+                             f"{md_escape(p.get('kind') or '')} | {p['confidence']:.2f} |"
+                             for i, p in enumerate(panels, 1))
+            out.objects = [pn.pane.Markdown("| panel | title | anomalous | kind | confidence |\n|---|---|---|---|---|\n"
+                                            + rows, css_classes=["promv5-panels"]),
+                           pn.pane.PNG(rep.annotated_png(), sizing_mode="scale_width")]
+        except Exception as exc:  # noqa: BLE001
+            out.objects = [error_pane(exc)]
+
+    audio_in.param.watch(on_audio, "value")
+    image_in.param.watch(on_image, "value")
+    return pn.Column(pn.pane.Markdown("Ask by voice (a recording), or find what looks wrong in a dashboard "
+                                      "screenshot."), pn.Row(pn.pane.Markdown("Spoken question:"), audio_in),
+                     pn.Row(pn.pane.Markdown("Screenshot:"), image_in), out, sizing_mode="stretch_width")
