@@ -161,6 +161,9 @@ def test_diagnose_and_download_a_report(app_url, page, demo_history, tmp_path):
     diag.wait_for(timeout=120_000)
     shown = text(diag)
     assert "Root causes" in shown and inc["root_cause_service"] in shown, shown[:500]
+    chart = page.locator(".promv5-evidence-chart canvas").first
+    chart.wait_for(timeout=60_000)
+    assert chart.bounding_box()["width"] > 100
 
     page.locator(".bk-tab", has_text="Reports").first.click()
     when = page.locator(".promv5-report-at input").first

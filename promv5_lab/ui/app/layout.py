@@ -189,7 +189,7 @@ def create_page(ctx: AppContext) -> Any:
         ("Reports", report_tab(session)),
         ("Voice & screenshots", media_tab(session)),
         ("Backend", pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")),
-        dynamic=False, sizing_mode="stretch_both")
+        dynamic=True, sizing_mode="stretch_both")  # only the open tab is rendered: a faster first render
     if pn.state.curdoc is not None:
         pn.state.onload(lambda: load_overview(False))
     else:  # pragma: no cover - used outside a server (e.g. a notebook preview)

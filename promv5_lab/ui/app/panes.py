@@ -59,6 +59,47 @@ def _at(session: SessionState, text: str) -> Any:
         raise InputError(f"Cannot read the time {text!r}", hint="ISO 8601, e.g. 2026-11-27T14:05:00Z, or 'now'") from exc
 
 
+def evidence_charts(backend: Any, diag: Any, limit: int = 2) -> list[Any]:
+    """Charts of the top cause's metric evidence over its own time range (the query shown beside it)."""
+    pn = require("panel", "app")
+    hv = require("holoviews", "app")
+    require("holoviews.plotting.bokeh", "app")
+    from datetime import timedelta
+
+    from ...frames import TIME, VALUE, label_columns
+    from ...types import TimeRange
+
+    top = diag.top
+    out: list[Any] = []
+    for e in (top.evidence if top is not None else ()):
+        if len(out) >= limit:
+            break
+        if not e.promql:
+            continue
+        start = e.start or diag.window.start
+        end = e.end or diag.at
+        span = max((end - start).total_seconds(), 600.0)
+        try:
+            res = backend.query_range(e.promql, TimeRange(start - timedelta(seconds=span / 2), end,
+                                                          max(15.0, span / 200)))
+        except Exception as exc:  # noqa: BLE001 - a chart is optional; the query is shown anyway
+            log.info("no evidence chart for %s: %s", e.promql, exc)
+            continue
+        frame = res.frame
+        if frame.empty:
+            continue
+        labels = label_columns(frame)
+        groups = frame.groupby(labels, sort=True) if labels else [((), frame)]
+        curves = [hv.Curve(g.assign(**{TIME: g[TIME].dt.tz_localize(None)}), TIME, VALUE,
+                           label=",".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))[:40] or "value")
+                  for key, g in list(groups)[:8]]
+        title = e.summary[:80].replace("{", "{{").replace("}", "}}")
+        out.append(pn.pane.HoloViews(hv.Overlay(curves).opts(title=title, responsive=True, height=260,
+                                                             xlabel="time (UTC)"),
+                                     sizing_mode="stretch_width", css_classes=["promv5-evidence-chart"]))
+    return out
+
+
 def diagnosis_view(diag: Any) -> Any:
     pn = require("panel", "app")
     if not diag.root_causes:
@@ -104,7 +145,7 @@ def diagnosis_tab(session: SessionState) -> Any:
 
             logs, traces = signals_for(session.backend)
             diag = diagnose(session.backend, _at(session, when.value), logs=logs, traces=traces)
-            out.objects = [diagnosis_view(diag)]
+            out.objects = [diagnosis_view(diag), *evidence_charts(session.backend, diag)]
         except Exception as exc:  # noqa: BLE001 - an error is a message in the page
             out.objects = [error_pane(exc)]
 
