@@ -38,7 +38,9 @@ def investigation(demo_history):
     from promv5_lab.backends.embedded import EmbeddedBackend
     from promv5_lab.investigation import Investigation
 
-    return Investigation(EmbeddedBackend.open(Path(demo_history.out_dir)), use_embeddings=False)
+    # pinned to the history's end: later in a long session, "now" would be past the data (stale series)
+    return Investigation(EmbeddedBackend.open(Path(demo_history.out_dir)), now=demo_history.end,
+                         use_embeddings=False)
 
 
 def _app() -> typer.Typer:
