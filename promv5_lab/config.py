@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(30.0, gt=0, le=600)
     report_templates_dir: Path | None = Field(
         None, description="Folder of Jinja2 templates overriding the built-in report templates (same file names)")
+    voice_mode: Literal["auto", "grammar", "free", "whisper"] = Field(
+        "auto", description="Speech recognition: catalogue grammar with free-form fallback (auto), or one mode")
+    voice_whisper_model: Path | None = Field(
+        None, description="Local Whisper checkpoint directory for voice_mode=whisper (never downloaded)")
+    voice_tts_voice: str = Field("en-us", description="espeak-ng voice for spoken answers and alerts")
+    voice_tts_wpm: int = Field(160, ge=80, le=400, description="Speaking rate of spoken answers (words per minute)")
+    vision_model_dir: Path | None = Field(
+        None, description="Local Hugging Face image classifier for screenshot panels; None = the shipped model")
+    vision_url: str | None = Field(
+        None, description="OpenAI-compatible base URL (.../v1) of a vision model that classifies panels instead")
+    vision_model: str | None = Field(None, description="Model name sent to vision_url (gpt-4o-mini, llava...)")
+    vision_api_key: SecretStr | None = Field(None, description="Bearer key for vision_url; never printed")
+    vision_timeout_s: float = Field(60.0, gt=0, le=600)
+    vision_ocr: bool = Field(True, description="Read panel titles and axis ticks with tesseract when installed")
 
     @field_validator("backend_url")
     @classmethod
@@ -89,13 +103,13 @@ class Settings(BaseSettings):
             raise ValueError(f"timezone must be an IANA zone name such as UTC or Europe/Paris, got {v!r}") from exc
         return v
 
-    @field_validator("llm_url")
+    @field_validator("llm_url", "vision_url")
     @classmethod
     def _check_llm_url(cls, v: str | None) -> str | None:
         if v is None or v == "":
             return None
         if not v.startswith(("http://", "https://")):
-            raise ValueError(f"llm_url must start with http:// or https://, got {v!r}")
+            raise ValueError(f"the URL must start with http:// or https://, got {v!r}")
         return v.rstrip("/")
 
     @classmethod
