@@ -1,14 +1,17 @@
 """Held-out execution accuracy of the offline planner on catalogues of REAL exporters it has never seen.
 
-``benchmarks/data/nl_heldout/exporters.yaml`` holds the metric names, TYPE, HELP and labels of node_exporter,
+Two independent sets, one scorer. Set 1: ``benchmarks/data/nl_heldout/exporters.yaml`` (node_exporter,
 kube-state-metrics, cAdvisor, postgres_exporter, redis_exporter, ingress-nginx, Micrometer (JVM, HikariCP,
-logback) and a Go gRPC service; this script writes a few hours of synthetic samples for them (OpenMetrics,
-deterministic), loads them into the embedded engine, reads the catalogue through the backend API like any user's
-Prometheus, and scores ``benchmarks/nl_heldout_cases.yaml`` exactly like ``nl_eval.py`` scores the dev set: the
-planned PromQL and the hand-written reference are both executed and their results compared (a case is right
-when the results match the reference or one of its ``accept`` readings; ``clarify`` cases when it asks back).
+logback) and a Go gRPC service) with ``benchmarks/nl_heldout_cases.yaml``. Set 2:
+``benchmarks/data/nl_heldout2/exporters.yaml`` (blackbox, mysqld, mongodb, HAProxy, RabbitMQ, Kafka, Elasticsearch,
+etcd, CoreDNS, kube-apiserver, Traefik, Envoy) with ``benchmarks/nl_heldout2_cases.yaml``. This script writes a
+few hours of synthetic samples for the set's catalogue (OpenMetrics, deterministic), loads them into the embedded
+engine, reads the catalogue through the backend API like any user's Prometheus, and scores the cases exactly like
+``nl_eval.py`` scores the dev set: the planned PromQL and the hand-written reference are both executed and their
+results compared (a case is right when the results match the reference or one of its ``accept`` readings;
+``clarify`` cases when it asks back). A reference that returns nothing is an error of the set, not a pass.
 
-    python benchmarks/nl_heldout.py [--lexical] [--verbose] [--json OUT]
+    python benchmarks/nl_heldout.py [--set 1|2|all] [--lexical] [--verbose] [--json OUT]
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CATALOGUE = ROOT / "benchmarks" / "data" / "nl_heldout" / "exporters.yaml"
 CASES = ROOT / "benchmarks" / "nl_heldout_cases.yaml"
+SETS = {
+    "1": (CATALOGUE, CASES),
+    "2": (ROOT / "benchmarks" / "data" / "nl_heldout2" / "exporters.yaml", ROOT / "benchmarks" / "nl_heldout2_cases.yaml"),
+}
 BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf")
 _BAD = {"500", "503", "404", "Internal", "Unavailable", "InvalidArgument", "SERVER_ERROR", "error", "Failed",
         "CrashLoopBackOff", "ImagePullBackOff", "iowait", "steal", "lo"}
@@ -73,12 +80,19 @@ def write_world(path: Path, catalogue: Path = CATALOGUE, seed: int = 11) -> Path
         lines.extend(f"{key} {float(v):.6g} {int(t)}" for v, t in zip(values, ts))
 
     size_of: dict[str, float] = {}
+    bad_values = _BAD | set(doc.get("bad_values", ()))
     for spec in doc["metrics"]:
         name, typ = spec["name"], spec["type"]
         family = name[: -len("_total")] if typ == "counter" and name.endswith("_total") else name
-        lines += [f"# HELP {family} {spec['help']}", f"# TYPE {family} {typ}"]
+        if spec.get("help"):  # Envoy publishes TYPE lines only
+            lines.append(f"# HELP {family} {spec['help']}")
+        lines.append(f"# TYPE {family} {typ}")
         for i, lab in enumerate(_series_of(spec, doc)):
-            bad = bool(_BAD & set(lab.values()))
+            bad = bool(bad_values & set(lab.values()))
+            const = _set_value(spec, lab)
+            if const is not None:
+                emit(name, lab, np.full(n, const))
+                continue
             if typ == "counter":
                 if "seconds" in name:
                     per_s = rng.uniform(0.6, 0.9) if lab.get("mode") == "idle" else rng.uniform(0.005, 0.12)
@@ -113,6 +127,14 @@ def write_world(path: Path, catalogue: Path = CATALOGUE, seed: int = 11) -> Path
     return path
 
 
+def _set_value(spec: dict, lab: dict) -> float | None:
+    """The constant of the first ``set`` rule whose ``when`` labels all match ``lab`` (None: no rule)."""
+    for rule in spec.get("set") or ():
+        if all(lab.get(k) == str(v) for k, v in (rule.get("when") or {}).items()):
+            return float(rule["value"])
+    return None
+
+
 def _gauge(name: str, lab: dict, i: int, n: int, rng: np.random.Generator, size_of: dict) -> np.ndarray:
     walk = 1 + 0.01 * np.cumsum(rng.normal(0, 1, n)) / np.sqrt(n)
     key = lab.get("instance", "") + lab.get("mountpoint", "") + lab.get("id", "") + lab.get("pool", "")
@@ -143,7 +165,8 @@ def _gauge(name: str, lab: dict, i: int, n: int, rng: np.random.Generator, size_
     return np.round(rng.uniform(3, 300) * walk, 3)
 
 
-def run(*, lexical: bool = False, cases_path: Path = CASES, workdir: Path | None = None, select=None):
+def run(*, lexical: bool = False, cases_path: Path = CASES, workdir: Path | None = None, select=None,
+        catalogue: Path = CATALOGUE):
     """Score the held-out cases; returns nl_eval's Report (results with question, tag, ok, got, want)."""
     import yaml
     from nl_eval import CaseResult, Report, same
@@ -157,7 +180,7 @@ def run(*, lexical: bool = False, cases_path: Path = CASES, workdir: Path | None
     from promv5_lab.types import Clarification, TimeRange, as_utc
 
     doc = yaml.safe_load(cases_path.read_text())
-    d = write_world(workdir or Path(tempfile.mkdtemp(prefix="nl-heldout-")))
+    d = write_world(workdir or Path(tempfile.mkdtemp(prefix="nl-heldout-")), catalogue)
     backend = EmbeddedBackend.open(d)
     now = as_utc(doc["now"])
     cat = Catalogue.from_backend(backend)
@@ -195,6 +218,9 @@ def run(*, lexical: bool = False, cases_path: Path = CASES, workdir: Path | None
                 ref = backend.query_range(want, rng) if kind == "range" else backend.query(want, now)
             except Promv5Error as exc:
                 raise SystemExit(f"reference PromQL of {q!r} fails: {want}: {exc}") from exc
+            if ref.frame.empty:
+                raise SystemExit(f"reference PromQL of {q!r} returns nothing (an empty answer would match "
+                                 f"any empty plan): {want}")
             ok, detail = same(res.frame, ref.frame)
             if ok and plan.kind != kind:
                 ok, detail = False, f"kind {plan.kind} != {kind}"
@@ -204,31 +230,74 @@ def run(*, lexical: bool = False, cases_path: Path = CASES, workdir: Path | None
     return report, cat
 
 
+def check_references(catalogue: Path, cases_path: Path) -> list[str]:
+    """Run every reference and accept reading alone (no planner): the problems of the set itself."""
+    import yaml
+
+    from promv5_lab.backends.embedded import EmbeddedBackend
+    from promv5_lab.errors import Promv5Error
+    from promv5_lab.nl.planner import default_step
+    from promv5_lab.types import TimeRange, as_utc
+
+    doc = yaml.safe_load(cases_path.read_text())
+    backend = EmbeddedBackend.open(write_world(Path(tempfile.mkdtemp(prefix="nl-heldout-")), catalogue))
+    now, problems = as_utc(doc["now"]), []
+    for c in doc["cases"]:
+        if c.get("clarify"):
+            continue
+        rng = None
+        if c.get("kind") == "range":
+            s, e = (as_utc(x) for x in c["range"])
+            rng = TimeRange(s, e, default_step((e - s).total_seconds()))
+        for want in [c["promql"], *c.get("accept", [])]:
+            try:
+                res = backend.query_range(want, rng) if rng else backend.query(want, now)
+            except Promv5Error as exc:
+                problems.append(f"{c['question']!r}: {want}: {exc.message}")
+                continue
+            if res.frame.empty:
+                problems.append(f"{c['question']!r}: {want}: returns nothing")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", default="1", choices=(*SETS, "all"), help="which held-out set (default 1)")
     ap.add_argument("--lexical", action="store_true", help="no embedding model (lexical matching only)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every failure")
     ap.add_argument("--json", default=None, help="write every case's outcome to this file")
+    ap.add_argument("--check-references", action="store_true",
+                    help="only run the references (no planner): lists references that fail or return nothing")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    rep, cat = run(lexical=args.lexical)
-    by_tag: dict[str, list[bool]] = {}
-    for r in rep.results:
-        by_tag.setdefault(r.tag, []).append(r.ok)
-        if args.verbose and not r.ok:
-            print(f"FAIL [{r.tag}] {r.question!r}\n   got:  {r.got}\n   want: {r.want}\n   {r.detail}")
-    n = len(rep.results)
-    print(f"held-out catalogue: {len(cat.metrics)} metrics from 8 real exporters; cases: {n}")
-    print(f"execution accuracy: {rep.accuracy * 100:.1f}% ({sum(r.ok for r in rep.results)}/{n})")
-    print("by tag: " + ", ".join(f"{t} {sum(v)}/{len(v)}" for t, v in sorted(by_tag.items())))
-    print(f"planning latency (excluding the backend): p50 {statistics.median(r.planning_ms for r in rep.results):.1f} ms,"
-          f" p95 {rep.latency(95):.1f} ms")
-    for note in rep.notes:
-        print(f"note: {note}")
+    outcomes = []
+    for key in (SETS if args.set == "all" else (args.set,)):
+        catalogue, cases = SETS[key]
+        if args.check_references:
+            problems = check_references(catalogue, cases)
+            print(f"set {key}: {len(problems)} reference problem(s)")
+            for p in problems:
+                print(f"  {p}")
+            continue
+        rep, cat = run(lexical=args.lexical, cases_path=cases, catalogue=catalogue)
+        by_tag: dict[str, list[bool]] = {}
+        for r in rep.results:
+            by_tag.setdefault(r.tag, []).append(r.ok)
+            if args.verbose and not r.ok:
+                print(f"FAIL [{r.tag}] {r.question!r}\n   got:  {r.got}\n   want: {r.want}\n   {r.detail}")
+        n = len(rep.results)
+        print(f"set {key}: held-out catalogue of {len(cat.metrics)} metrics ({catalogue.relative_to(ROOT)}); cases: {n}")
+        print(f"  execution accuracy: {rep.accuracy * 100:.1f}% ({sum(r.ok for r in rep.results)}/{n})")
+        print("  by tag: " + ", ".join(f"{t} {sum(v)}/{len(v)}" for t, v in sorted(by_tag.items())))
+        print(f"  planning latency (excluding the backend): p50 "
+              f"{statistics.median(r.planning_ms for r in rep.results):.1f} ms, p95 {rep.latency(95):.1f} ms")
+        for note in rep.notes:
+            print(f"  note: {note}")
+        outcomes += [{"set": key, **r.__dict__} for r in rep.results]
     if args.json:
-        Path(args.json).write_text(json.dumps([r.__dict__ for r in rep.results], indent=1))
-    print(f"total {time.perf_counter() - t0:.1f} s; reproduce: python benchmarks/nl_heldout.py"
-          + (" --lexical" if args.lexical else ""))
+        Path(args.json).write_text(json.dumps(outcomes, indent=1))
+    print(f"total {time.perf_counter() - t0:.1f} s; reproduce: python benchmarks/nl_heldout.py --set {args.set}"
+          + (" --lexical" if args.lexical else "") + (" --check-references" if args.check_references else ""))
     return 0
 
 
