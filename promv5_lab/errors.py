@@ -5,6 +5,7 @@ Every error the package raises on purpose derives from :class:`Promv5Error`. For
 
     Promv5Error
     ├── ConfigError                 a setting or argument is wrong (hint says which and how to fix)
+    │   └── PolicyError             a remediation policy file or policy is invalid (file, policy, field)
     ├── MissingDependencyError      an optional package is absent (names the extra to install)
     ├── InputError                  user input (a duration, a time, a request body) cannot be understood
     ├── BackendError                something went wrong talking to a telemetry backend
@@ -13,10 +14,16 @@ Every error the package raises on purpose derives from :class:`Promv5Error`. For
     │   ├── QueryError              the backend rejected a query (carries PromQL and errorType)
     │   └── ResultTooLarge          a result would exceed the point limit (suggests a coarser step)
     ├── HarnessError                a local server (prometheus, promtool...) failed to start or backfill
+    ├── ActionError                 a remediation action could not be planned or was refused
+    ├── AuditError                  the remediation audit log holds an entry that cannot be read
     └── DemoError                   the demo world refused a request
         └── UnknownFault            no such fault type or fault id
 
 Every error has a one-line ``message`` and an optional ``hint`` that tells the user what to do next.
+Errors that belong to one part are defined here and re-exported where they are raised
+(``promv5_lab.remediate.policy.PolicyError`` is this ``PolicyError``). Modules may keep private exception
+classes for control flow (``backends.http.HttpStatusError``...) only when they are translated into this tree
+before reaching a caller; ``tests/unit/test_errors_tree.py`` lists them.
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ __all__ = [
     "QueryError",
     "ResultTooLarge",
     "HarnessError",
+    "PolicyError",
+    "ActionError",
+    "AuditError",
     "DemoError",
     "UnknownFault",
 ]
@@ -119,6 +129,18 @@ class ResultTooLarge(BackendError):
 
 class HarnessError(Promv5Error):
     """A locally started server or tool (prometheus, promtool, victoria-metrics) failed."""
+
+
+class PolicyError(ConfigError):
+    """A policy file or policy is invalid: names the file, the policy, the field and how to fix it."""
+
+
+class ActionError(Promv5Error):
+    """A remediation action could not be planned or was refused (not allow-listed, bad target...)."""
+
+
+class AuditError(Promv5Error):
+    """An entry of the remediation audit log cannot be read (edited by hand, or a different file)."""
 
 
 class DemoError(Promv5Error):

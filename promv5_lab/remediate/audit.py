@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConfigError, InputError
+from ..errors import AuditError, ConfigError, InputError
 from ..types import as_utc
 
 __all__ = ["ENTRY_KINDS", "GENESIS", "AuditEntry", "AuditLog", "VerifyResult", "redact", "scrub"]
@@ -262,7 +262,15 @@ class AuditLog:
             sql = f"SELECT * FROM ({sql[:-len(' ORDER BY seq')]} ORDER BY seq DESC LIMIT {int(limit)}) ORDER BY seq"
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [_entry(r) for r in rows]
+        out = []
+        for r in rows:
+            try:
+                out.append(_entry(r))
+            except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+                raise AuditError(f"Entry {r[0]!r} of the audit log {self.path} cannot be read ({exc})",
+                                 hint=f"The log was edited outside promv5-lab: promv5-lab audit verify --log {self.path}"
+                                 ) from None
+        return out
 
     def __len__(self) -> int:
         with self._lock:

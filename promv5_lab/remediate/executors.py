@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
-from ..errors import ConfigError, Promv5Error
+from ..errors import ActionError, ConfigError, Promv5Error
 from .audit import scrub
 
 __all__ = [
@@ -40,10 +40,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "promv5_lab.executors"
-
-
-class ActionError(Promv5Error):
-    """An action could not be planned or was refused (not allow-listed, bad target...)."""
 
 
 @dataclass

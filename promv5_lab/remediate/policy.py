@@ -43,7 +43,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, PolicyError
 from ..types import as_utc, parse_duration
 
 __all__ = ["Action", "Policy", "PolicyError", "PolicySet", "Target", "load_policies", "parse_policies"]
@@ -52,10 +52,6 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_NAME = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL)", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
-
-
-class PolicyError(ConfigError):
-    """A policy file or policy is invalid: names the file, the policy, the field and how to fix it."""
 
 
 def _duration(v: Any) -> float:
