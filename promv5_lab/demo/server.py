@@ -13,6 +13,8 @@ Endpoints::
 
 Errors are JSON ``{"error": message, "hint": hint}``: 400 bad JSON / unknown type, service or action,
 404 unknown fault id or path, 405 wrong method, 409 a fault already active, 413 body over 64 KiB.
+A client that goes away mid-request or mid-answer (a scrape timeout, a closed browser tab) is logged at
+debug level and forgotten; nothing is printed to stderr for it.
 
 Use from Python (tests)::
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 TEXT_CT = "text/plain; version=0.0.4; charset=utf-8"
+# The client hung up (or stalled past the timeout): nothing to answer, nobody to tell.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
 class _ApiError(Exception):
@@ -63,6 +68,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # route to logging, never stderr
         log.debug("%s - %s", self.address_string(), format % args)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except CLIENT_GONE as exc:
+            self.close_connection = True
+            log.debug("client %s went away: %s", self.address_string(), type(exc).__name__)
 
     # -- plumbing
     def _send(self, status: int, body: bytes, ctype: str) -> None:
@@ -101,6 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
         try:
             self._route(method, path)
+        except CLIENT_GONE:
+            raise  # no one left to answer: handle() notes it
         except _ApiError as exc:
             self._json(exc.status, {"error": exc.message, "hint": exc.hint})
         except Promv5Error as exc:
@@ -169,6 +183,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("PUT")
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """socketserver prints these to stderr; a client hanging up is routine, anything else a bug to log."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, CLIENT_GONE):
+            log.debug("client %s went away: %s", client_address, type(exc).__name__)
+        else:
+            log.error("demo server: unhandled error serving %s", client_address, exc_info=True)
+
+
 class DemoServer:
     """The live world behind HTTP; ``start()`` serves in a daemon thread, ``stop()`` shuts it down."""
 
@@ -177,11 +203,10 @@ class DemoServer:
         self.live = world or LiveWorld(seed, time_scale=time_scale)
         handler = type("DemoHandler", (_Handler,), {"live": self.live})
         try:
-            self.httpd = ThreadingHTTPServer((host, port), handler)
+            self.httpd = _Server((host, port), handler)
         except OSError as exc:
             raise InputError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}",
                              hint="Pick another --port (0 = any free port)") from exc
-        self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
