@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from ..backends.base import MetricsBackend
+    from ..config import Settings
+    from .endpoint import VisionEndpoint
     from .panels import FoundPanel
     from .series import ExtractedSeries
 
@@ -28,19 +30,33 @@ MAX_VALUES = 400          # values per series in the report (downsampled evenly 
 
 def analyze(image: ImageInput, *, dashboard_json: str | Path | dict | None = None,
             backend: MetricsBackend | None = None, model_dir: str | Path | None = None,
-            ocr: bool | None = None, threshold: float = ANOMALY_THRESHOLD) -> ScreenshotReport:
+            ocr: bool | None = None, threshold: float = ANOMALY_THRESHOLD, settings: Settings | None = None,
+            endpoint: VisionEndpoint | bool | None = None) -> ScreenshotReport:
     """Find the panels of a dashboard screenshot and say which look anomalous, how, and when.
 
     ``image``: PNG/JPEG bytes, a path, or a BGR/grey numpy array. ``dashboard_json``: the Grafana export
     of the same dashboard (path, text or dict) to name each panel's PromQL; with ``backend`` too, those
     queries are re-run for exact numbers. ``model_dir``: a local Hugging Face image classifier instead
-    of the bundled one. ``ocr``: None = when Tesseract is installed.
+    of the bundled one. ``ocr``: None = when Tesseract is installed, False = never, True = required.
+    ``settings``: :class:`~promv5_lab.config.Settings` supplying ``vision_model_dir``, ``vision_ocr`` (False
+    turns OCR off) and the ``vision_url``/``vision_model``/``vision_api_key``/``vision_timeout_s`` endpoint;
+    explicit arguments win over it. ``endpoint``: a :class:`~.endpoint.VisionEndpoint` that classifies each
+    panel's picture instead of the local model (which stays the fallback), or False to never use one.
     """
     from .model import load_classifier
     from .panels import find_panels
     from .pipeline import panel_pictures, panel_series, time_axis
 
     t0 = time.perf_counter()
+    if settings is not None:
+        if model_dir is None:
+            model_dir = settings.vision_model_dir
+        if ocr is None and not settings.vision_ocr:
+            ocr = False
+        if endpoint is None:
+            from .endpoint import VisionEndpoint
+
+            endpoint = VisionEndpoint.from_settings(settings)
     img = load_image(image)
     notes: list[str] = []
     clf = load_classifier(model_dir)
@@ -77,16 +93,24 @@ def analyze(image: ImageInput, *, dashboard_json: str | Path | dict | None = Non
         mine = list(zip(preds[k:k + len(series)], peaks[k:k + len(series)]))
         k += len(series)
         panels.append(_panel_finding(img, p, series, axis, mine, words if use_ocr else None, threshold))
+    source = clf.source
+    if endpoint:
+        from .endpoint import ask_endpoint
+
+        panels, note = ask_endpoint(endpoint, img, panels, per_panel, peaks, words if use_ocr else None)
+        source = f"{note[0]} (fallback: {clf.source})"
+        if note[1]:
+            notes.append(note[1])
     if dashboard_json is not None:
         from .dashboard import attach_queries
 
         panels, more = attach_queries(panels, dashboard_json, backend)
+        notes.extend(more)
     elif backend is not None:
         notes.append("a backend was given without a dashboard JSON: there is no PromQL to re-run")
-        notes.extend(more)
     elapsed = time.perf_counter() - t0
     log.info("analysed %dx%d screenshot: %d panels in %.2fs", img.shape[1], img.shape[0], len(panels), elapsed)
-    return ScreenshotReport(int(img.shape[1]), int(img.shape[0]), tuple(panels), use_ocr, clf.source, elapsed,
+    return ScreenshotReport(int(img.shape[1]), int(img.shape[0]), tuple(panels), use_ocr, source, elapsed,
                             tuple(notes), img)
 
 
@@ -159,7 +183,9 @@ def _values(s: ExtractedSeries, p: FoundPanel, yaxis: Any) -> tuple[tuple[float 
         _, py, _, ph = p.plot
         rows = py + (1.0 - y) * (ph - 1)
         y = yaxis(rows)
-    vals = tuple(None if not np.isfinite(v) else float(round(v, 6)) for v in y)
+    rounded = np.round(np.asarray(y, dtype=float), 6)
+    ok = np.isfinite(rounded).tolist()
+    vals = tuple(v if good else None for v, good in zip(rounded.tolist(), ok))
     return vals, absolute, (yaxis.unit if absolute else "")
 
 

@@ -13,8 +13,11 @@ image-classification model instead (its labels are mapped onto our kinds by name
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +38,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
 INPUT_H, INPUT_W = 48, 128
 _CACHE: dict[str, Classifier] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()          # loading
+_PREDICT_LOCK = threading.Lock()  # inference (the thread budget is process-wide)
 
 
 def series_picture(s: ExtractedSeries, x_lo: int, x_hi: int, plot_h: int) -> np.ndarray:
@@ -93,7 +97,7 @@ class Classifier:
         else:  # a foreign model: grey -> RGB through its own processor
             rgb = [np.repeat((p * 255).astype(np.uint8)[..., None], 3, axis=2) for p in pictures]
             inputs = self.processor(images=rgb, return_tensors="pt")["pixel_values"]
-        with torch.inference_mode():
+        with _PREDICT_LOCK, _thread_budget(torch), torch.inference_mode():
             logits = self.model(pixel_values=inputs).logits
         probs = torch.softmax(logits, dim=-1).numpy()
         out = []
@@ -104,6 +108,30 @@ class Classifier:
             kind = max(mapped, key=mapped.get)
             out.append(Prediction(kind, mapped[kind], mapped))
         return out
+
+
+INFERENCE_THREADS = 1  # torch intra-op threads while we classify (the process's own setting is restored after)
+
+
+@contextlib.contextmanager
+def _thread_budget(torch: Any) -> Iterator[None]:
+    """One intra-op thread for the duration of one batch, then the process's own setting again.
+
+    A batch is a few dozen 48x128 pictures through a small ResNet: one thread takes ~17 ms, two threads on a
+    busy 2-core machine ~200 ms (they wait for each other). But the thread count is process-wide and belongs
+    to the user (a notebook kernel): it is never changed for good, and not at all when the user set
+    OMP_NUM_THREADS or MKL_NUM_THREADS. Callers hold ``_PREDICT_LOCK``, so concurrent analyses do not interleave.
+    """
+    before = torch.get_num_threads()
+    configured = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
+    if configured or before == INFERENCE_THREADS:
+        yield
+        return
+    torch.set_num_threads(INFERENCE_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _kind_of(label: str) -> str:

@@ -49,8 +49,11 @@ def _mode_colour(np, pixels):
 
 
 def _diff_mask(np, cv2, img, colour, tol: int):
-    d = np.abs(img.astype(np.int16) - colour.astype(np.int16)[None, None, :]).max(axis=2)
-    return (d > tol).astype(np.uint8) * 255
+    """255 where any channel differs from ``colour`` by more than ``tol`` (one OpenCV pass, no int16 copy)."""
+    c = colour.astype(np.int16)
+    lo = np.clip(c - tol, 0, 255).astype(np.float64).tolist()
+    hi = np.clip(c + tol, 0, 255).astype(np.float64).tolist()
+    return cv2.bitwise_not(cv2.inRange(np.ascontiguousarray(img), tuple(lo), tuple(hi)))
 
 
 def _rect_candidates(np, cv2, mask, min_w: int, min_h: int, min_fill: float = 0.85):
