@@ -52,7 +52,7 @@ from ..errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DetectorConfig", "DetectorState", "StreamingDetector", "score_arrays", "score_frame", "squash"]
+__all__ = ["FLEET_CONFIG", "DetectorConfig", "DetectorState", "StreamingDetector", "score_arrays", "score_frame", "squash"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,9 @@ class DetectorConfig:
     dropout_min: int = 3            # missing samples in a row before a drop-out scores
     event_sigma: float = 15.0       # surprise of a flatline or a drop-out (in sigmas)
     counter: bool = False           # treat every series as a monotone counter with resets
+    season_interp: bool = False     # interpolate the profile linearly between slot centres (no steps)
+    learn_peak: bool = False        # during warm-up, learn the recent peak from the surprises (no score):
+    #                                 the first alarms after warm-up then need a new record too
 
     def __post_init__(self) -> None:
         for name in ("level_alpha", "scale_alpha", "season_alpha", "burst_alpha"):
@@ -95,6 +98,14 @@ class DetectorConfig:
             raise InputError(f"DetectorConfig.record_decay must be in (0, 1], got {self.record_decay}")
         if self.season_s < 0 or self.season_buckets < 1:
             raise InputError("DetectorConfig.season_s must be >= 0 and season_buckets >= 1")
+
+
+#: the fleet default (``learn.detect``, ``predict.anomalies``, the demo benchmark): the peak of recent
+#: surprises is learned during warm-up (the first alarms after it need a new record, not just any
+#: 3-sigma wiggle of a series that spikes all the time) and the seasonal profile is interpolated between
+#: slot centres (no artificial steps every ``86400 / season_buckets`` seconds). ``DetectorConfig()``
+#: stays the NAB-benchmarked default of ``promv5-lab detect``.
+FLEET_CONFIG = DetectorConfig(learn_peak=True, season_interp=True)
 
 
 def squash(stat: np.ndarray) -> np.ndarray:
@@ -192,6 +203,19 @@ class DetectorState:
             slot = np.zeros(self.n, dtype=np.int64)
         seen = self.seen[self._rows, slot]
         prof = np.where(seen, self.profile[self._rows, slot], 0.0)
+        pair = None
+        if self._seasonal and c.season_interp:
+            # linear interpolation between the two nearest slot centres: no step at slot boundaries
+            u = (tt % per) * (c.season_buckets / per) - 0.5
+            fl = np.floor(u)
+            w1 = u - fl
+            i0 = fl.astype(np.int64) % c.season_buckets
+            i1 = (i0 + 1) % c.season_buckets
+            s0, s1 = self.seen[self._rows, i0], self.seen[self._rows, i1]
+            p0, p1 = self.profile[self._rows, i0], self.profile[self._rows, i1]
+            prof = np.where(s0 & s1, (1.0 - w1) * p0 + w1 * p1, np.where(s0, p0, np.where(s1, p1, 0.0)))
+            seen = s0 | s1
+            pair = (i0, i1, w1, s0, s1)
         tiny = 1e-9 + c.scale_floor * np.abs(self.mean)
         r_lvl = x0 - self.mean
         # nor, for a series that usually moves, below half its resolution (integer-valued series)
@@ -214,20 +238,27 @@ class DetectorState:
         burst_abs = (1 - c.burst_alpha) * self.short_abs + c.burst_alpha * np.minimum(z_main, 2 * c.clip)
         burst = np.where(burst_abs > c.burst_min, (burst_abs - 1.0) * 3.0, 0.0)
         # ---- combined surprise and its record-relative score
-        stat = np.where(present & warm, np.maximum.reduce([z_main, cusum, burst]), 0.0)
+        raw = np.maximum.reduce([z_main, cusum, burst])
+        stat = np.where(present & warm, raw, 0.0)
         stat = np.maximum.reduce([stat, flat, dropout])
         self.last_surprise = stat
         ratio = stat / np.maximum(self.peak, c.peak_floor)
         score = np.where(warm, ratio / (1.0 + ratio), 0.0)
         base = np.maximum(self.peak, c.peak_floor)
         grown = np.minimum.reduce([stat, base * c.peak_growth, base + c.peak_step])
-        self.peak = np.where(warm, np.maximum(self.peak * c.record_decay, grown), self.peak)
+        learn_peak = warm
+        if c.learn_peak:
+            # the second half of the warm-up (the scales have settled) teaches the peak, unscored
+            learning = present & ~warm & (self.count * 2 >= c.warmup)
+            grown = np.where(learning, raw, grown)
+            learn_peak = warm | learning
+        self.peak = np.where(learn_peak, np.maximum(self.peak * c.record_decay, grown), self.peak)
         self.quantum = np.where(moved, np.minimum(self.quantum, step_size), self.quantum)  # after scoring
-        self._learn(present & ~fresh, x0, r_lvl, sc_lvl, r_sea, sc_sea, z_main, prof, seen, slot, burst_abs)
+        self._learn(present & ~fresh, x0, r_lvl, sc_lvl, r_sea, sc_sea, z_main, prof, seen, slot, burst_abs, pair)
         self.count = np.where(present, self.count + 1, self.count)
         return score
 
-    def _learn(self, p, x0, r_lvl, sc_lvl, r_sea, sc_sea, z_main, prof, seen, slot, burst_abs) -> None:
+    def _learn(self, p, x0, r_lvl, sc_lvl, r_sea, sc_sea, z_main, prof, seen, slot, burst_abs, pair=None) -> None:
         """Update both models from the present samples ``p`` (winsorised unless a new regime)."""
         c = self.config
         k = c.clip
@@ -251,7 +282,15 @@ class DetectorState:
                                 self.err_lvl)
         self.err_sea = np.where(p, (1 - e_a) * self.err_sea + e_a * np.minimum(np.abs(r_sea), k * sc_sea),
                                 self.err_sea)
-        if self._seasonal:
+        if self._seasonal and pair is not None:
+            i0, i1, w1, s0, s1 = pair
+            err = np.clip(x0 - self.level - prof, -k * sc_sea, k * sc_sea)
+            for idx, w, was in ((i0, 1.0 - w1, s0), (i1, w1, s1)):
+                cur = self.profile[self._rows, idx]
+                upd = np.where(was, cur + c.season_alpha * w * err, x0 - self.level)
+                self.profile[self._rows, idx] = np.where(p, upd, cur)
+                self.seen[self._rows, idx] = was | p
+        elif self._seasonal:
             # the profile never learns a new regime wholesale: an incident must not become "normal
             # at this time of day" for tomorrow
             new_prof = np.where(seen, prof + c.season_alpha * np.clip(x0 - self.level - prof, -k * sc_sea, k * sc_sea),

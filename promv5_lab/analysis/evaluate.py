@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .detect import DetectorConfig
+from .detect import FLEET_CONFIG, DetectorConfig
 from .learn import DEFAULT_FLOOR, detect
 from .results import AnomalyScores
 
-__all__ = ["DemoEvaluation", "evaluate_demo", "fleet_queries"]
+__all__ = ["DemoEvaluation", "evaluate_demo", "false_alarms", "fleet_queries"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class DemoEvaluation:
     false_alarms: int
     detection_delay_s: Mapping[str, float] = field(default_factory=dict)
     scored: AnomalyScores | None = field(default=None, repr=False, compare=False)
+    false_alarm_list: tuple = field(default=(), repr=False, compare=False)  # the Anomaly of each false alarm
 
     @property
     def recall(self) -> float:
@@ -120,7 +121,7 @@ def evaluate_demo(data_dir: str | Path, *, config: DetectorConfig | None = None,
     index = pd.date_range(start, end, freq=pd.Timedelta(seconds=step), tz="UTC")
     wide = pd.DataFrame({q: s.reindex(index) for q, s in columns.items()}, index=index)
     wide.index.freq = pd.Timedelta(seconds=step)
-    cfg = config or DetectorConfig()
+    cfg = config or FLEET_CONFIG
     scored = detect(wide, cfg, target_fpr=target_fpr, floor=floor, progress=progress)
     flags = scored.flags.to_numpy()
     times = wide.index
@@ -153,13 +154,19 @@ def evaluate_demo(data_dir: str | Path, *, config: DetectorConfig | None = None,
             detected.append(inc.id)
             delays[inc.id] = (times[first] - pd.Timestamp(inc.start)).total_seconds()
     pos = {t: i for i, t in enumerate(times)}
-    alarms = sum(1 for a in scored.anomalies if healthy[pos[pd.Timestamp(a.start)]])
+    fa_list = tuple(a for a in scored.anomalies if healthy[pos[pd.Timestamp(a.start)]])
+    alarms = len(fa_list)
     days = (end - start).total_seconds() / 86400.0
     healthy_days = healthy.sum() * step / 86400.0
     ev = DemoEvaluation(len(incidents), tuple(detected), tuple(missed), wide.shape[1], healthy_days,
-                        healthy_samples, fp_samples, alarms, delays, scored)
+                        healthy_samples, fp_samples, alarms, delays, scored, fa_list)
     log.info("demo evaluation over %.1f days: %s", days, ev.describe())
     return ev
+
+
+def false_alarms(ev: DemoEvaluation) -> tuple:
+    """The false alarms of an evaluation (each an :class:`~promv5_lab.analysis.results.Anomaly`), in time order."""
+    return tuple(sorted(ev.false_alarm_list, key=lambda a: (a.start, a.series)))
 
 
 def _span(be):

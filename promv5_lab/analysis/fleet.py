@@ -45,7 +45,8 @@ def merge_scores(parts: list[AnomalyScores], columns: list) -> AnomalyScores:
     anomalies = tuple(sorted((a for p in parts for a in p.anomalies), key=lambda a: (a.start, a.series)))
     params = dict(parts[0].params) if parts else {}
     periods = {k: v for p in parts for k, v in dict(p.params.get("periods_s", {})).items()}
-    params.update(periods_s=periods, chunks=len(parts))
+    learning = {k: v for p in parts for k, v in dict(p.params.get("learning", {})).items()}
+    params.update(periods_s=periods, chunks=len(parts), learning=learning)
     return AnomalyScores(scores, flags, thresholds, anomalies, params)
 
 

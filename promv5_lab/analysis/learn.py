@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
-from .detect import DetectorConfig, score_frame
+from .detect import FLEET_CONFIG, DetectorConfig, score_frame
 from .results import Anomaly, AnomalyScores, NormalBehavior
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .seasonality import Seasonality
 
 __all__ = ["DEFAULT_FLOOR", "NAB_THRESHOLD", "dependencies", "detect", "flags_to_anomalies", "learn_thresholds",
+           "learning_note",
            "normalBehavior", "normal_behavior", "seasonality"]
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
     not reported, and its flags are cleared; only earlier episodes count, so the first occurrence is
     reported and nothing looks ahead. ``recurring_days=0`` turns this off. The suppressed episodes are
     listed in ``params["recurring"]``.
+
+    The first ``config.warmup`` present samples of each series are learned from but never flagged;
+    ``params["learning"]`` maps each series still in that warm-up at the end of the span to the samples
+    it has to go (:func:`learning_note` words it).
     """
     import pandas as pd
 
@@ -104,7 +109,7 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
                          hint="build it with promv5_lab.frames.to_wide()")
     if seasonality not in ("fixed", "auto"):
         raise InputError(f"seasonality must be 'fixed' or 'auto', got {seasonality!r}")
-    cfg = config or DetectorConfig()
+    cfg = config or FLEET_CONFIG
 
     def training(frame: pd.DataFrame) -> pd.DataFrame:
         if train is None:
@@ -131,7 +136,10 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
         flags = flags.copy()
         for a in recurring:
             flags.loc[a.start:a.end, a.series] = False
-    params = {"detector": "promv5_lab.analysis.detect", "config": asdict(cfg), "target_fpr": target_fpr,
+    # series still learning at the end of the span (their warm-up is unscored: no alarms yet)
+    seen = wide.notna().sum(axis=0).to_numpy()
+    learning = {str(c): int(cfg.warmup - n) for c, n in zip(wide.columns, seen) if n < cfg.warmup}
+    params = {"detector": "promv5_lab.analysis.detect", "config": asdict(cfg), "learning": learning, "target_fpr": target_fpr,
               "floor": floor, "cap": max(cap, floor), "train": repr(train),
               "seasonality": seasonality, "periods_s": learned,
               "start": str(wide.index[0]) if len(wide) else None, "end": str(wide.index[-1]) if len(wide) else None,
@@ -140,6 +148,19 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
               "recurring": [(a.series, a.start.isoformat()) for a in recurring]}
     log.info("scored %d series x %d samples: %d anomalies", wide.shape[1], wide.shape[0], len(anomalies))
     return AnomalyScores(scores, flags, thresholds, anomalies, params)
+
+
+def learning_note(scores: AnomalyScores) -> str:
+    """"learning, N samples to go" for the series of ``scores`` still in warm-up ("" when none is)."""
+    learning = dict(scores.params.get("learning") or {})
+    if not learning:
+        return ""
+    most = max(learning.values())
+    if len(learning) == 1:
+        (name, n), = learning.items()
+        return f"{name}: learning, {n} samples to go (no alarms before that)"
+    return (f"{len(learning)} series still learning, up to {most} samples to go "
+            f"(no alarms from them before that)")
 
 
 def _drop_recurring(anomalies: tuple[Anomaly, ...], days: int, tol_s: float) -> tuple[tuple[Anomaly, ...], list]:

@@ -190,4 +190,9 @@ def register_recommend(app: typer.Typer) -> None:
                                                   "threshold": a.threshold, "samples": a.samples}
                                                  for a in res.anomalies]}, indent=1, default=str))
         else:
+            from .learn import learning_note
+
             typer.echo("\n".join(a.describe() for a in res.anomalies) or "No anomalies.")
+            note = learning_note(res)
+            if note:
+                typer.echo(note, err=True)
