@@ -20,9 +20,65 @@ from .errors import Promv5Error
 from .nl.routes import RouteKind
 from .types import Clarification, QueryPlan, QueryResult, as_utc
 
-__all__ = ["Answer", "Investigation"]
+__all__ = ["Answer", "ChartPanel", "Investigation"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChartPanel:
+    """One chart of a routed answer, as data any surface can draw (the magic, the widget, the app, JSON).
+
+    ``observed`` is wide (UTC ``DatetimeIndex``, one column per series, NaN gaps); ``forecast`` (optional) has
+    the same kind of index and the columns ``mean``, ``lower``, ``upper`` (the ``level`` interval) for the
+    panel's one series. ``spans`` are shaded time intervals (flagged anomalies, a limit-crossing interval, an
+    evidence window: ``span_label`` says which), ``limit`` a horizontal line, ``marks`` labelled vertical
+    lines. ``unit`` is :func:`promv5_lab.units.infer_unit` of ``promql``.
+    """
+
+    title: str
+    promql: str | None
+    observed: Any  # pandas.DataFrame (wide)
+    unit: Any = None  # promv5_lab.units.Unit
+    forecast: Any = None  # pandas.DataFrame with mean/lower/upper, or None
+    level: float | None = None
+    spans: tuple[tuple[datetime, datetime], ...] = ()
+    span_label: str = ""
+    limit: float | None = None
+    marks: tuple[tuple[str, datetime], ...] = ()
+
+    @property
+    def y_label(self) -> str:
+        return getattr(self.unit, "label", "") or ""
+
+    def to_json(self, max_points: int = 500) -> dict[str, Any]:
+        """Series as ``[[unix seconds, value or null], ...]`` (at most ``max_points`` per series)."""
+
+        def rows(frame: Any, cols: list[str]) -> list[list[Any]]:
+            every = max(1, math.ceil(len(frame) / max_points))
+            part = frame.iloc[::every]
+            return [[ts.timestamp(), *(_finite(part[c].iloc[i]) for c in cols)] for i, ts in enumerate(part.index)]
+
+        out: dict[str, Any] = {
+            "title": self.title, "promql": self.promql, "unit": getattr(self.unit, "base", ""),
+            "per_second": bool(getattr(self.unit, "per_second", False)), "y_label": self.y_label,
+            "series": [{"name": str(c), "values": rows(self.observed, [c])} for c in self.observed.columns],
+            "forecast": None, "level": self.level, "spans": [[a.isoformat(), b.isoformat()] for a, b in self.spans],
+            "span_label": self.span_label, "limit": self.limit,
+            "marks": [{"label": k, "at": t.isoformat()} for k, t in self.marks],
+        }
+        if self.forecast is not None and not self.forecast.empty:
+            out["forecast"] = {"columns": ["timestamp", "mean", "lower", "upper"],
+                               "values": rows(self.forecast, ["mean", "lower", "upper"])}
+        return out
+
+
+def _finite(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 @dataclass(frozen=True)
@@ -40,12 +96,15 @@ class Answer:
     route: RouteKind = "query"
     details: dict[str, Any] | None = None
     timezone: str = "UTC"
+    charts: tuple[ChartPanel, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: promql, kind, start, end, step, answer, confidence, series (and the rest).
 
         ``route`` (alias ``intent``) says which answer this is (query, anomalies, forecast, capacity,
-        diagnosis); ``details`` holds that analysis's findings with their provenance (PromQL, range, model).
+        diagnosis); ``details`` holds that analysis's findings with their provenance (PromQL, range, model);
+        ``charts`` the routed answer's chart panels (:meth:`ChartPanel.to_json`); ``unit`` the y unit of a
+        query's result (``y_label`` its axis label).
         """
         p = self.plan
         out: dict[str, Any] = {
@@ -54,8 +113,14 @@ class Answer:
             "kind": p.kind if p else None, "start": None, "end": None, "step": None, "time": None,
             "confidence": p.confidence if p else 0.0, "alternatives": list(p.alternatives) if p else [],
             "notes": list(p.notes) if p else [], "planning_ms": round(self.planning_ms, 2), "series": [],
-            "clarification": None, "error": self.error,
+            "clarification": None, "error": self.error, "unit": None, "y_label": None,
+            "charts": [c.to_json() for c in self.charts],
         }
+        if self.promql and self.route == "query":
+            from .units import infer_unit
+
+            u = infer_unit(self.promql)
+            out.update(unit=u.base, y_label=u.label)
         if p and p.kind == "range" and p.range is not None:
             out.update(start=p.range.start.isoformat(), end=p.range.end.isoformat(), step=p.range.step_s)
         elif p and p.time is not None:
@@ -88,20 +153,13 @@ def _series(result: QueryResult) -> list[dict[str, Any]]:
 
 
 def _fmt(v: float, plan: QueryPlan) -> str:
+    """A value of ``plan``'s result with its unit (:mod:`promv5_lab.units`, read from the PromQL)."""
+    from .nl.render import render
+    from .units import format_value, infer_unit
+
     if not math.isfinite(v):
         return str(v)
-    name = plan.metric
-    if plan.ratio is not None and not plan.compare_offset_s:
-        return f"{v * 100:.1f}%"
-    if plan.transform in ("quantile", "mean") or name.endswith("_seconds") and plan.transform == "value":
-        return f"{v * 1000:.0f} ms" if abs(v) < 1 else f"{v:.2f} s"
-    if "bytes" in name:
-        for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-            if abs(v) >= size:
-                return f"{v / size:.2f} {unit}" + ("/s" if plan.transform == "rate" else "")
-        return f"{v:.0f} B" + ("/s" if plan.transform == "rate" else "")
-    suffix = "/s" if plan.transform == "rate" else ""
-    return f"{v:.3g}{suffix}"
+    return format_value(v, infer_unit(render(plan)))
 
 
 def local_time(t: datetime, tz: Any = None) -> str:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, Promv5Error
 from ..types import Clarification, QueryPlan, TimeRange
+from ..units import format_duration, format_value, infer_unit
+from .insight_charts import anomaly_panels, capacity_panel, evidence_panels, forecast_panel, guarded
 from .render import render
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,15 +55,22 @@ def answer(inv: Investigation, question: str, route: Route) -> Answer | None:
     except Promv5Error as exc:
         return _answer(inv, question, route, None, None, f"The {route.kind} analysis could not answer: {exc.message}",
                        t0, error=str(exc))
+    except Exception as exc:  # whatever breaks inside an analysis is an answer, not a dead kernel
+        log.warning("the %s analysis failed: %s: %s", route.kind, type(exc).__name__, exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG))
+        what = f"{type(exc).__name__}: {exc}".strip()[:300]
+        return _answer(inv, question, route, None, None,
+                       f"The {route.kind} analysis failed inside promv5-lab ({what}). Try a narrower question or "
+                       "a shorter range; the log has details at DEBUG level.", t0, error=what)
 
 
 def _answer(inv: Investigation, question: str, route: Route, plan: QueryPlan | None, promql: str | None,
             text: str, t0: float, *, details: dict[str, Any] | None = None, result: Any = None,
-            clarification: Clarification | None = None, error: str | None = None) -> Answer:
+            clarification: Clarification | None = None, error: str | None = None, charts: tuple = ()) -> Answer:
     from ..investigation import Answer
 
     return Answer(question, plan, clarification, promql, result, text, (time.perf_counter() - t0) * 1000,
-                  error=error, route=route.kind, details=details, timezone=inv.tz)
+                  error=error, route=route.kind, details=details, timezone=inv.tz, charts=charts)
 
 
 def _iso(t: Any) -> str | None:
@@ -230,7 +239,9 @@ def _anomalies(inv: Investigation, question: str, route: Route, t0: float) -> An
             for a in [next(x for x in found if x.series == s) for s in series[:MAX_LISTED]])
         more = f" and {len(series) - MAX_LISTED} more" if len(series) > MAX_LISTED else ""
         text_out = f"{len(series)} of {n_series} series look unusual {when}: {listed}{more}."
-    return _answer(inv, question, route, plan, promql, text_out, t0, details=details)
+    charts = guarded(anomaly_panels, wide, found, queries, w_start, w_end,
+                     focus_promql=queries[0]["promql"] if plan is not None and queries else None)
+    return _answer(inv, question, route, plan, promql, text_out, t0, details=details, charts=charts)
 
 
 # ---- forecasts and capacity --------------------------------------------------------------------------------
@@ -283,19 +294,20 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
     promql, rng, wide, planned = _history(inv, planned, horizon)
     last = wide.ffill().iloc[-1]
     order = sorted(wide.columns, key=lambda c: abs(limit - float(last[c])) if math.isfinite(last[c]) else math.inf)
-    results = []
+    results, fits = [], _kept_forecaster()
     for col in order[:MAX_FIT_SERIES]:
         if wide[col].notna().sum() < 12:
             continue
-        results.append(time_to_limit(wide[col], limit, horizon, simulations=200, name=str(col)))
+        results.append(time_to_limit(wide[col], limit, horizon, simulations=200, name=str(col), forecaster=fits))
     results.sort(key=lambda r: (r.eta_s is None, r.eta_s or 0.0, -r.probability))
+    unit = infer_unit(promql)
     details = {"analysis": "capacity", "promql": promql, "range": _range_json(rng), "limit": limit,
                "limit_reason": why, "horizon_s": horizon, "model": results[0].model if results else None,
                "capacity": [{
                    "series": r.series, "limit": r.limit, "direction": r.direction, "last_value": _num(r.last_value),
                    "eta_s": r.eta_s, "eta": _iso(r.now + timedelta(seconds=r.eta_s)) if r.eta_s is not None else None,
                    "lower_s": r.lower_s, "upper_s": r.upper_s, "level": r.level, "probability": r.probability,
-                   "sentence": _sentence(r), "model": r.model,
+                   "sentence": _sentence(r, unit), "model": r.model,
                    "params": {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in r.params.items()},
                } for r in results]}
     span = f"{horizon / 86400:g} days" if horizon >= 86400 else f"{horizon / 3600:g} hours"
@@ -304,18 +316,53 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
         text = "Too little history to estimate when it runs out."
     elif crossing:
         text = f"{len(crossing)} of {len(results)} series reach the limit ({why}) within {span}. Soonest: " + \
-            "; ".join(_sentence(r) for r in crossing[:3]) + "."
+            "; ".join(_sentence(r, unit) for r in crossing[:3]) + "."
     else:
         top = max(results, key=lambda r: r.probability)
         text = (f"No series reaches the limit ({why}) within {span} by the forecast; highest risk: "
-                f"{top.describe()}.")
-    return _answer(inv, question, route, planned, promql, text, t0, details=details)
+                f"{_sentence(top, unit)}.")
+    shown = (crossing or sorted(results, key=lambda r: -r.probability))[:3]
+    charts = tuple(p for r in shown for p in guarded(capacity_panel, wide[r.series], r, fits.kept.get(r.series),
+                                                     promql))
+    return _answer(inv, question, route, planned, promql, text, t0, details=details, charts=charts)
 
 
-def _sentence(r: Any) -> str:
-    if r.eta_s == 0.0:  # CapacityResult.describe() reads "falls to 1 in 0 s" for a series already there
-        return f"{r.series} is already at the limit (last value {r.last_value:.4g}, limit {r.limit:g})"
-    return str(r.describe())
+def _kept_forecaster() -> Any:
+    """The forecaster ``time_to_limit`` uses (80 %, undamped), keeping each fit so its chart shows the same
+    forecast the crossing time came from (no second fit)."""
+    from dataclasses import dataclass, field
+
+    from ..analysis.forecast import Forecaster
+
+    @dataclass(frozen=True)
+    class Kept(Forecaster):
+        kept: dict = field(default_factory=dict, compare=False)
+
+        def forecast(self, series: Any, horizon_s: float, **kw: Any) -> Any:
+            r = super().forecast(series, horizon_s, **kw)
+            self.kept[kw.get("name") or str(series.name)] = r
+            return r
+
+    return Kept(level=0.8, damped=False)
+
+
+def _sentence(r: Any, unit: Any = None) -> str:
+    """One capacity result in words, the values in their unit (``75%``, ``1.2 GiB``)."""
+    last, limit = format_value(r.last_value, unit), format_value(r.limit, unit)
+    if r.eta_s == 0.0:
+        return f"{r.series} is already at the limit (last value {last}, limit {limit})"
+    verb = "reaches" if r.direction == "rising" else "falls to"
+    if r.eta_s is None:
+        head = (f"{r.series} ({last} now) does not {'reach' if r.direction == 'rising' else 'fall to'} {limit} "
+                f"within {format_duration(r.horizon_s)} by the mean forecast")
+    else:
+        head = f"{r.series} ({last} now) {verb} {limit} in {format_duration(r.eta_s)}"
+    if r.lower_s is None:
+        tail = f"{r.level:.0%} interval: not within the horizon"
+    else:
+        hi = format_duration(r.upper_s) if r.upper_s is not None else "beyond the horizon"
+        tail = f"{r.level:.0%} interval {format_duration(r.lower_s)} to {hi}"
+    return f"{head} ({tail}; P(within {format_duration(r.horizon_s)}) = {r.probability:.0%})"
 
 
 def _forecast(inv: Investigation, question: str, route: Route, t0: float) -> Answer:
@@ -327,7 +374,8 @@ def _forecast(inv: Investigation, question: str, route: Route, t0: float) -> Ans
     horizon = float(route.horizon_s or 86400.0)
     promql, rng, wide, planned = _history(inv, planned, horizon)
     fc = Forecaster()
-    out, sentences = [], []
+    out, sentences, charts = [], [], []
+    unit = infer_unit(promql)
     for col in list(wide.columns)[:MAX_FIT_SERIES]:
         if wide[col].notna().sum() < 12:
             continue
@@ -340,15 +388,18 @@ def _forecast(inv: Investigation, question: str, route: Route, t0: float) -> Ans
         end = r.mean.index[-1].to_pydatetime()
         from ..investigation import local_time
 
-        sentences.append(f"{r.series}: {r.mean.iloc[-1]:.4g} at {local_time(end, inv.tz)} "
-                         f"({r.level:.0%} interval {r.lower.iloc[-1]:.4g} to {r.upper.iloc[-1]:.4g}; {r.model})")
+        sentences.append(f"{r.series}: {format_value(r.mean.iloc[-1], unit)} at {local_time(end, inv.tz)} "
+                         f"({r.level:.0%} interval {format_value(r.lower.iloc[-1], unit)} to "
+                         f"{format_value(r.upper.iloc[-1], unit)}; {r.model})")
+        if len(charts) < 4:
+            charts += guarded(forecast_panel, wide[col], r, promql, inv.now)
     details = {"analysis": "forecast", "promql": promql, "range": _range_json(rng), "horizon_s": horizon,
                "model": out[0]["model"] if out else None, "forecast": out}
     text = ("Forecast: " + "; ".join(sentences[:MAX_LISTED]) + ".") if sentences else \
         "Too little history to forecast."
     if len(wide.columns) > MAX_FIT_SERIES:
         text += f" (first {MAX_FIT_SERIES} of {len(wide.columns)} series)"
-    return _answer(inv, question, route, planned, promql, text, t0, details=details)
+    return _answer(inv, question, route, planned, promql, text, t0, details=details, charts=tuple(charts))
 
 
 # ---- diagnosis ---------------------------------------------------------------------------------------------
@@ -395,4 +446,5 @@ def _diagnosis(inv: Investigation, question: str, route: Route, t0: float) -> An
             text += " Next: " + ", ".join(f"{c.service} {c.kind.replace('_', ' ')} ({c.confidence:.0%})"
                                           for c in diag.root_causes[1:3]) + "."
     promql = next((e.promql for c in diag.root_causes[:1] for e in c.evidence if e.promql), None)
-    return _answer(inv, question, route, None, promql, text, t0, details=details)
+    charts = guarded(evidence_panels, backend, diag, lambda res, step, _q: _wide(res, step, ""))
+    return _answer(inv, question, route, None, promql, text, t0, details=details, charts=charts)

@@ -149,7 +149,10 @@ def render_details(details: dict[str, Any] | None) -> str:
     """Markdown for a routed answer's findings and provenance (every backend string escaped)."""
     if not details:
         return ""
+    from ..units import format_value, infer_unit
+
     kind = details.get("analysis")
+    unit = infer_unit(details.get("promql"))
     lines: list[str] = []
     if kind == "anomalies" and details.get("anomalies"):
         lines += ["| series | from | to | peak score | threshold |", "|---|---|---|---|---|"]
@@ -161,14 +164,15 @@ def render_details(details: dict[str, Any] | None) -> str:
             eta = "not within horizon" if c["eta_s"] is None else f"{c['eta_s'] / 3600:.1f} h"
             lo = "-" if c["lower_s"] is None else f"{c['lower_s'] / 3600:.1f} h"
             hi = "beyond" if c["upper_s"] is None else f"{c['upper_s'] / 3600:.1f} h"
-            last = "-" if c["last_value"] is None else f"{c['last_value']:.4g}"
+            last = "-" if c["last_value"] is None else format_value(c["last_value"], unit)
             lines.append(f"| {_cell(c['series'])} | {last} | {eta} | {lo} to {hi} | {c['probability']:.0%} |")
     elif kind == "forecast" and details.get("forecast"):
         lines += ["| series | at | mean | lower | upper |", "|---|---|---|---|---|"]
         for f in details["forecast"]:
             p = f["points"][-1] if f["points"] else {}
-            lines.append(f"| {_cell(f['series'])} | {_cell(p.get('timestamp', ''))} | {p.get('mean')} | "
-                         f"{p.get('lower')} | {p.get('upper')} |")
+            v = {k: ("-" if p.get(k) is None else format_value(p[k], unit)) for k in ("mean", "lower", "upper")}
+            lines.append(f"| {_cell(f['series'])} | {_cell(p.get('timestamp', ''))} | {_cell(v['mean'])} | "
+                         f"{_cell(v['lower'])} | {_cell(v['upper'])} |")
     elif kind == "diagnosis":
         causes = (details.get("diagnosis") or {}).get("root_causes") or []
         if causes:
@@ -206,29 +210,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def chart(answer: Any) -> Any:
-    """A HoloViews overlay of the answer's series (curves for ranges, bars for instants), or None."""
-    hv = require("holoviews", "app")
-    require("holoviews.plotting.bokeh", "app")  # registers the renderer that .opts() needs
-    from ..frames import TIME, VALUE, label_columns
+    """A HoloViews chart of the answer with a y-axis unit, or None: curves for ranges, bars for instants;
+    a routed answer's panels (anomalies shaded, forecast band, capacity limit, diagnosis evidence)."""
+    from .charts import answer_chart
 
-    res = answer.result
-    if res is None or res.frame.empty:
-        return None
-    frame = res.frame
-    labels = label_columns(frame)
-    title = answer.promql if len(answer.promql) < 90 else answer.promql[:87] + "..."
-    # HoloViews formats titles with str.format ({label}, {group}): PromQL braces must be escaped.
-    title = title.replace("{", "{{").replace("}", "}}")
-    if answer.plan.kind == "instant":
-        keyed = frame.assign(series=frame[labels].astype(str).agg(",".join, axis=1) if labels else "value")
-        return hv.Bars(keyed, "series", VALUE).opts(title=title)
-    curves = []
-    groups = frame.groupby(labels, sort=True, dropna=False) if labels else [((), frame)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        name = ",".join(f"{k}={v}" for k, v in zip(labels, key) if isinstance(v, str)) or "value"
-        curves.append(hv.Curve(g, TIME, VALUE, label=name))
-    return hv.Overlay(curves).opts(title=title)
+    return answer_chart(answer)
 
 
 def _show_error(exc: Promv5Error) -> None:
@@ -286,6 +272,11 @@ def _make_magics(ipython: Any) -> Any:
             except Promv5Error as exc:
                 _show_error(exc)
                 return None
+            except Exception as exc:  # the cell shows a message, never a traceback wall; the kernel lives on
+                log.warning("%%ask failed: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+                _show_error(Promv5Error(f"promv5-lab failed on this question ({type(exc).__name__}: {exc})"[:400],
+                                        hint="Rephrase it or narrow the range; logging at DEBUG shows the traceback"))
+                return None
             if args.json:
                 import json
 
@@ -308,8 +299,8 @@ def _make_magics(ipython: Any) -> Any:
                             require("holoviews", "app").extension("bokeh")  # the notebook's JS, once
                         self._hv_loaded = True
                         display(c)
-                except (Promv5Error, ValueError, ImportError) as exc:
-                    log.info("no chart: %s", exc)
+                except Exception as exc:  # a chart is optional: the answer above stands without it
+                    log.info("no chart: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             if args.output and ans.result is not None:
                 self.shell.user_ns[args.output] = ans.result.frame
             elif args.output and ans.details:

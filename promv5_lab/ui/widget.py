@@ -95,8 +95,13 @@ class InvestigationWidget:
         except Promv5Error as exc:
             self.answer.value = self._error(exc)
             return None
+        except Exception as exc:  # a message in the widget, never a traceback wall
+            log.warning("ask failed: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            self.answer.value = self._error(Promv5Error(f"promv5-lab failed on this question ({type(exc).__name__})",
+                                                        hint="Rephrase it or narrow the range"))
+            return None
         self.last = ans
-        parts = [f"<p class='promv5-answer'>{_e(ans.answer)}</p>"]
+        parts = [f"<p class='promv5-answer{' promv5-error' if ans.error else ''}'>{_e(ans.answer)}</p>"]
         if ans.promql:
             parts.append(f"<pre class='promv5-promql'>{_e(ans.promql)}</pre>")
         if ans.clarification is not None and ans.clarification.candidates:
@@ -163,14 +168,15 @@ class InvestigationWidget:
             self.question.value = (self.question.value + " " + self.matches.value).strip()
 
     def _draw(self, ans: Any) -> None:
-        if ans.result is None or ans.result.frame.empty:
+        """The answer's chart (a query's series, or a routed answer's panels) with its y-axis unit."""
+        if not ans.charts and (ans.result is None or ans.result.frame.empty):
             return
         try:
-            from .magics import chart
+            from .charts import answer_chart
 
-            c = chart(ans)
-        except (Promv5Error, ValueError, ImportError) as exc:
-            log.info("no chart: %s", exc)
+            c = answer_chart(ans)
+        except Exception as exc:  # a chart is optional: the answer above stands without it
+            log.info("no chart: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             return
         if c is not None:
             with self.chart:

@@ -49,16 +49,16 @@ def answer_view(ans: Any) -> Any:
             f"`{html.escape(c)}`" for c in ans.clarification.candidates)))
     if ans.promql:
         parts.append(pn.pane.Markdown(f"```promql\n{ans.promql}\n```", css_classes=["promv5-promql"]))
-    if ans.result is not None and not ans.result.frame.empty:
+    if ans.charts or (ans.result is not None and not ans.result.frame.empty):
         try:
-            from ..magics import chart
+            from ..charts import answer_chart
 
-            c = chart(ans)
+            c = answer_chart(ans, height=280)
             if c is not None:
-                parts.append(pn.pane.HoloViews(c.opts(responsive=True, height=320) if hasattr(c, "opts") else c,
+                parts.append(pn.pane.HoloViews(c if ans.charts else c.opts(responsive=True, height=320),
                                                sizing_mode="stretch_width", css_classes=["promv5-chart"]))
-        except (Promv5Error, ValueError, ImportError) as exc:
-            log.info("no chart: %s", exc)
+        except Exception as exc:  # a chart is optional: the answer above stands without it
+            log.info("no chart: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
     return pn.Column(*parts, sizing_mode="stretch_width")
 
 
