@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ..._deps import require
@@ -18,6 +19,16 @@ from ...errors import ConfigError
 __all__ = ["serve", "start"]
 
 log = logging.getLogger(__name__)
+
+
+ASSETS = Path(__file__).with_name("assets")
+
+
+def _offline(pn: Any) -> dict[str, str]:
+    """The page loads nothing from outside (air-gapped sites): Bokeh's Tabler icons, which it would fetch from
+    cdn.jsdelivr.net, come from the app's own assets (``assets/offline.js`` redirects them)."""
+    pn.config.js_files = {**pn.config.js_files, "promv5_offline": "/promv5-assets/offline.js"}
+    return {"promv5-assets": str(ASSETS)}
 
 
 def _server_kwargs(host: str, port: int, basic_auth: str | None, oauth_provider: str | None) -> dict[str, Any]:
@@ -105,6 +116,7 @@ def start(*, backend_url: str | None = None, data_dir: str | None = None, host: 
 
         port = free_port()
     kw = _server_kwargs(host, port, basic_auth, None)
+    kw["static_dirs"] = _offline(pn)
     if not basic_auth:
         kw["extra_patterns"] = _api_patterns(ctx)
     server = pn.serve({"app": lambda: create_page(ctx)}, threaded=True, start=True, verbose=False, **kw)
@@ -138,6 +150,7 @@ def serve(*, backend_url: str | None = None, data_dir: str | None = None, host: 
     ctx.warm_up()
     pn.config.nthreads = max(pn.config.nthreads or 0, 4)
     kw = _server_kwargs(host, port, basic_auth, oauth_provider)
+    kw["static_dirs"] = _offline(pn)
     if not (basic_auth or oauth_provider):
         kw["extra_patterns"] = _api_patterns(ctx)
     print(f"promv5-lab app on http://{host}:{port}/app (Ctrl-C to stop)", flush=True)
