@@ -1,7 +1,9 @@
-"""``%screenshot FILE.png [--json] [--out annotated.png] [--no-ocr] [--dashboard-json F] [-o NAME]``.
+"""``%screenshot FILE.png [--json] [--out annotated.png] [--no-ocr] [--model-dir D] [--local-model]
+[--dashboard-json F] [-o NAME]``.
 
 Shows the annotated screenshot and one line per panel; ``-o NAME`` puts the report in the user's namespace.
-Errors show a short message and a hint, never a traceback wall.
+Settings (``PROMV5_*``, config.toml) give ``vision_model_dir``, ``vision_ocr`` and the optional vision endpoint
+(``vision_url``...); the options win over them. Errors show a short message and a hint, never a traceback wall.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default=None)
     p.add_argument("--no-ocr", action="store_true")
+    p.add_argument("--model-dir", default=None)
+    p.add_argument("--local-model", action="store_true")
     p.add_argument("--dashboard-json", default=None)
     p.add_argument("-o", "--output", default=None)
     return p
@@ -34,20 +38,24 @@ def _make(ipython: Any) -> Any:
     class VisionMagics(magic.Magics):
         @magic.line_magic
         def screenshot(self, line: str) -> Any:
-            """%screenshot FILE.png [--json] [--out F] [--no-ocr] [--dashboard-json F] [-o NAME]"""
+            """%screenshot FILE.png [--json] [--out F] [--no-ocr] [--model-dir D] [--local-model]
+            [--dashboard-json F] [-o NAME]"""
             from IPython.display import Image, Markdown, display
 
             try:
                 args = _parser().parse_args(shlex.split(line))
             except (argparse.ArgumentError, ValueError, SystemExit) as exc:
                 display(Markdown(f"**Error:** cannot read the options: {exc}  \n*Hint:* %screenshot FILE.png "
-                                 "[--json] [--out annotated.png] [--no-ocr] [--dashboard-json F] [-o NAME]"))
+                                 "[--json] [--out annotated.png] [--no-ocr] [--model-dir D] [--local-model] "
+                                 "[--dashboard-json F] [-o NAME]"))
                 return None
             try:
+                from ..config import load_settings
                 from ..vision.analyze import analyze
 
-                report = analyze(args.image, dashboard_json=args.dashboard_json,
-                                 ocr=False if args.no_ocr else None)
+                settings = load_settings(vision_model_dir=args.model_dir)
+                report = analyze(args.image, dashboard_json=args.dashboard_json, settings=settings,
+                                 ocr=False if args.no_ocr else None, endpoint=False if args.local_model else None)
                 png = report.annotated_png()
             except Promv5Error as exc:
                 text = f"**Error:** {exc.message}" + (f"  \n*Hint:* {exc.hint}" if exc.hint else "")

@@ -22,18 +22,26 @@ def register(app: typer.Typer) -> None:
         backend: str = typer.Option(None, "--backend", "-b", help="Prometheus-compatible URL: re-run the dashboard's "
                                     "queries for exact numbers (needs --dashboard-json)."),
         model_dir: Path = typer.Option(None, "--model-dir", help="A local Hugging Face image classifier instead of "
-                                       "the bundled one."),
-        no_ocr: bool = typer.Option(False, "--no-ocr", help="Do not read titles and axes with Tesseract (faster)."),
+                                       "the bundled one (default: setting vision_model_dir)."),
+        no_ocr: bool = typer.Option(False, "--no-ocr", help="Do not read titles and axes with Tesseract (faster; "
+                                    "also setting vision_ocr = false)."),
+        local_model: bool = typer.Option(False, "--local-model", help="Classify with the local model even when a "
+                                         "vision endpoint (vision_url) is configured."),
     ) -> None:
-        """Find the panels of a dashboard screenshot and say which look anomalous, how and when."""
+        """Find the panels of a dashboard screenshot and say which look anomalous, how and when.
+
+        Settings used: vision_model_dir, vision_ocr, and vision_url/vision_model/vision_api_key/vision_timeout_s
+        (an OpenAI-compatible vision endpoint that classifies panels; the local model is its fallback)."""
+        from ..config import load_settings
         from .analyze import analyze
 
-        kwargs = {"dashboard_json": dashboard_json, "model_dir": model_dir, "ocr": False if no_ocr else None}
+        settings = load_settings(backend_url=backend or None, vision_model_dir=model_dir)
+        kwargs = {"dashboard_json": dashboard_json, "settings": settings, "ocr": False if no_ocr else None,
+                  "endpoint": False if local_model else None}
         if backend:
             from ..backends import telemetry
-            from ..config import load_settings
 
-            with telemetry(load_settings(backend_url=backend)) as b:
+            with telemetry(settings) as b:
                 report = analyze(image, backend=b, **kwargs)
         else:
             report = analyze(image, **kwargs)

@@ -248,3 +248,65 @@ def test_settings_wire_the_endpoint_model_dir_and_ocr(serve, dashboard, tmp_path
     with pytest.raises(ConfigError, match="vision_model"):
         VisionEndpoint.from_settings(load_settings(vision_url=fake.url))
     assert VisionEndpoint.from_settings(load_settings()) is None
+
+
+@pytest.fixture()
+def vision_env(serve, tmp_path, monkeypatch):
+    """PROMV5_VISION_* pointing at a fake endpoint that calls every panel normal; no config file."""
+    fake = serve(lambda n, body: (200, _verdict(False, "normal", 0.5), 0))
+    monkeypatch.setenv("PROMV5_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("PROMV5_VISION_URL", fake.url)
+    monkeypatch.setenv("PROMV5_VISION_MODEL", "tiny-vision")
+    monkeypatch.setenv("PROMV5_VISION_API_KEY", KEY)
+    monkeypatch.setenv("PROMV5_VISION_OCR", "false")
+    return fake
+
+
+def test_every_surface_reads_the_vision_settings(vision_env, dashboard, tmp_path):
+    """The command, the magic, the server extension's handler and the app's upload all take vision_url and
+    vision_ocr from the settings; --local-model / endpoint=False opt out; the key is never printed."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from promv5_lab.config import load_settings as settings_now
+    from promv5_lab.server.handlers import _screenshot
+    from promv5_lab.ui.app.panes import screenshot_result
+
+    from .test_analyze import _app
+
+    src = tmp_path / "dash.png"
+    src.write_bytes(dashboard.png)
+    res = CliRunner().invoke(_app(), ["screenshot", str(src), "--json"])  # no --no-ocr: the setting turns it off
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)  # (stderr may carry transformers' weight-loading progress bar)
+    assert body["ocr"] is False and body["model"].startswith("vision endpoint tiny-vision")
+    assert not any(p["anomalous"] for p in body["panels"]) and len(vision_env.requests) == 4
+    assert KEY not in res.output
+    res = CliRunner().invoke(_app(), ["screenshot", str(src), "--json", "--local-model"])
+    assert "endpoint" not in json.loads(res.stdout)["model"] and len(vision_env.requests) == 4
+
+    out = _screenshot(dashboard.png)  # POST /promv5/screenshot
+    assert out["model"].startswith("vision endpoint") and out["ocr"] is False and len(vision_env.requests) == 8
+    rep = screenshot_result(SimpleNamespace(ctx=SimpleNamespace(settings=settings_now())), dashboard.png)  # app
+    assert rep.model.startswith("vision endpoint") and len(vision_env.requests) == 12
+
+
+def test_magic_reads_the_vision_settings(vision_env, dashboard, tmp_path, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from promv5_lab.ui.vision_magic import register_magics
+
+    src = tmp_path / "dash.png"
+    src.write_bytes(dashboard.png)
+    shell = InteractiveShell.instance()
+    register_magics(shell)
+    shell.run_line_magic("screenshot", f"{src} -o rep")
+    rep = shell.user_ns["rep"]
+    assert rep.model.startswith("vision endpoint") and rep.ocr is False and len(vision_env.requests) == 4
+    shell.run_line_magic("screenshot", f"{src} --local-model -o rep2")
+    assert "endpoint" not in shell.user_ns["rep2"].model
+    monkeypatch.setenv("PROMV5_VISION_MODEL_DIR", str(tmp_path))  # no model there: an error shown, not raised
+    shell.user_ns.pop("rep", None)
+    shell.run_line_magic("screenshot", f"{src} -o rep")
+    assert "rep" not in shell.user_ns
