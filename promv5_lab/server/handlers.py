@@ -227,9 +227,10 @@ def _transcribe(audio: bytes, conv: Any = None) -> dict[str, Any]:
 
 
 def _screenshot(image: bytes) -> dict[str, Any]:
+    from ..config import load_settings
     from ..vision import analyze
 
-    return analyze(image).to_json()
+    return analyze(image, settings=load_settings()).to_json()
 
 
 def capabilities() -> list[tuple[str, str, str]]:

@@ -227,7 +227,7 @@ def screenshot_result(session: SessionState, image: bytes) -> Any:
 
     if not image:
         raise InputError("The upload is empty", hint="Choose a PNG or JPEG screenshot")
-    return analyze(image, ocr=False)
+    return analyze(image, settings=session.ctx.settings)
 
 
 def media_tab(session: SessionState) -> Any:
