@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import AuthError, BackendError, InputError
 from ...types import TimeRange
+from .._client import RemoteClient
+from .._duckstore import check_range
 from ..signals.frames import check_limit, logs_frame, normalize_id, normalize_level
-from ..signals.http import JsonHttp
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -56,30 +57,16 @@ def selector(label: str, service: str | None) -> str:
     return f"{{{label}={logql_string(service)}}}" if service else f'{{{label}=~".+"}}'
 
 
-class LokiLogs:
+class LokiLogs(RemoteClient):
     """Logs from a Loki server, as log frames (implements :class:`~..base.LogsBackend`)."""
+
+    WHAT = "Loki"
 
     def __init__(self, url: str, *, service_label: str | None = None, tenant: str | None = None,
                  batch_size: int = 5000, headers: Mapping[str, Any] | None = None, **http_options: Any) -> None:
-        hdrs = dict(headers or {})
-        if tenant:
-            hdrs["X-Scope-OrgID"] = tenant
-        self.http = JsonHttp(url, what="Loki", headers=hdrs, **http_options)
-        self.url = self.name = self.http.url
+        super().__init__(url, tenant=tenant, headers=headers, **http_options)
         self.service_label = service_label
         self.batch_size = check_limit(batch_size)
-
-    def __repr__(self) -> str:
-        return f"LokiLogs({self.url!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ---- the protocol -------------------------------------------------------------------------------------
     def logs(self, time_range: TimeRange, service: str | None = None, contains: str | None = None,
@@ -104,8 +91,7 @@ class LokiLogs:
     def query(self, logql: str, time_range: TimeRange, *, limit: int = 100_000) -> pd.DataFrame:
         """Any LogQL log query over ``time_range`` -> a log frame (``attrs["query"]`` holds the LogQL)."""
         check_limit(limit)
-        if not isinstance(time_range, TimeRange):
-            raise InputError("time_range must be a TimeRange", hint="e.g. TimeRange.last('1h')")
+        check_range(time_range)
         start = _ns(time_range.start)
         end = _ns(time_range.end) + 1  # Loki's end is exclusive; TimeRange is closed
         rows: list[dict[str, Any]] = []

@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BackendError, InputError
+from ...errors import BackendError
 from ...types import TimeRange
+from .._client import RemoteClient
+from .._duckstore import check_range
 from ..signals.frames import check_limit, check_trace_id, normalize_id, spans_frame
-from ..signals.http import JsonHttp
 from ._remote import select
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,29 +58,16 @@ def trace_rows(trace: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-class JaegerTraces:
+class JaegerTraces(RemoteClient):
     """Spans from Jaeger's query service (implements :class:`~..base.TracesBackend`)."""
+
+    WHAT = "Jaeger query service"
+    TENANT_HEADER = "x-tenant"  # Jaeger's multi-tenancy header (query.multi-tenancy.header)
 
     def __init__(self, url: str, *, max_traces: int = 500, tenant: str | None = None,
                  headers: dict[str, Any] | None = None, **http_options: Any) -> None:
-        hdrs = dict(headers or {})
-        if tenant:
-            hdrs["x-tenant"] = tenant  # Jaeger's multi-tenancy header (query.multi-tenancy.header)
-        self.http = JsonHttp(url, what="Jaeger query service", headers=hdrs, **http_options)
-        self.url = self.name = self.http.url
+        super().__init__(url, tenant=tenant, headers=headers, **http_options)
         self.max_traces = check_limit(max_traces)
-
-    def __repr__(self) -> str:
-        return f"JaegerTraces({self.url!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def services(self) -> list[str]:
         got = self._data(self.http.get("/api/services", endpoint="/api/services"), "/api/services")
@@ -87,8 +75,7 @@ class JaegerTraces:
 
     def spans(self, time_range: TimeRange, service: str | None = None, limit: int = 100_000) -> pd.DataFrame:
         check_limit(limit)
-        if not isinstance(time_range, TimeRange):
-            raise InputError("time_range must be a TimeRange", hint="e.g. TimeRange.last('1h')")
+        check_range(time_range)
         services = [service] if service else self.services()
         rows: list[dict[str, Any]] = []
         complete = True

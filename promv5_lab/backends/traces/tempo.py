@@ -21,10 +21,11 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BackendError, InputError
+from ...errors import BackendError
 from ...types import TimeRange
+from .._client import RemoteClient
+from .._duckstore import check_range
 from ..signals.frames import check_limit, check_trace_id, normalize_id, spans_frame
-from ..signals.http import JsonHttp
 from ..signals.otlp import span_rows
 from ._remote import fetch_all, select
 
@@ -43,35 +44,20 @@ def service_query(service: str | None) -> str:
     return f"{{ resource.service.name = {traceql_string(service)} }}" if service else "{ }"
 
 
-class TempoTraces:
+class TempoTraces(RemoteClient):
     """Spans from Grafana Tempo (implements :class:`~..base.TracesBackend`)."""
+
+    WHAT = "Tempo"
 
     def __init__(self, url: str, *, max_traces: int = 500, workers: int = 4, progress: bool = False,
                  tenant: str | None = None, headers: dict[str, Any] | None = None, **http_options: Any) -> None:
-        hdrs = dict(headers or {})
-        if tenant:
-            hdrs["X-Scope-OrgID"] = tenant
-        self.http = JsonHttp(url, what="Tempo", headers=hdrs, **http_options)
-        self.url = self.name = self.http.url
+        super().__init__(url, tenant=tenant, headers=headers, **http_options)
         self.max_traces = check_limit(max_traces)
         self.workers, self.progress = workers, progress
 
-    def __repr__(self) -> str:
-        return f"TempoTraces({self.url!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def search(self, traceql: str, time_range: TimeRange, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Tempo's search hits: ``[{"trace_id", "root_service", "root_name", "start", "duration_ms"}]``."""
-        if not isinstance(time_range, TimeRange):
-            raise InputError("time_range must be a TimeRange", hint="e.g. TimeRange.last('1h')")
+        check_range(time_range)
         n = check_limit(limit or self.max_traces)
         params = {"q": traceql, "start": str(int(time_range.start.timestamp())),
                   "end": str(int(time_range.end.timestamp()) + 1), "limit": str(n)}

@@ -103,3 +103,21 @@ def test_from_frame_and_errors(tmp_path, store, raw):
         open_traces("zipkin://host:9411")
     with pytest.raises(ConfigError, match="only apply"):
         open_traces(tmp_path, bearer_token="x")
+
+
+def test_both_stores_share_the_duckdb_base_and_name_what_is_missing(tmp_path):
+    """The log and span stores are one DuckStore each (backends/_duckstore.py); a frame without the
+    store's columns is refused with the columns named, and each store names its own kind."""
+    import pandas as pd
+
+    from promv5_lab.backends._duckstore import DuckStore
+    from promv5_lab.backends.logs import LogStore
+
+    assert issubclass(TraceStore, DuckStore) and issubclass(LogStore, DuckStore)
+    with pytest.raises(InputError, match=r"lacks traces columns \['trace_id'"):
+        TraceStore.from_frame(pd.DataFrame({"service": ["a"]}))
+    with pytest.raises(InputError, match=r"lacks logs columns \['timestamp'"):
+        LogStore.from_frame(pd.DataFrame({"service": ["a"]}))
+    (tmp_path / "notes.txt").write_text("nothing here")
+    with pytest.raises(InputError, match="No logs found"):
+        LogStore.open(tmp_path)
