@@ -9,7 +9,7 @@ Definition used (Lavin & Ahmad 2015, arXiv:1510.03336, section "Scoring", and NA
   ``y = -(e - i + 1) / w`` (so -1 at the window's first row, -1/w at its last); outside, after a
   window of width ``w'`` ending at ``e'``, it is ``y = (i - e') / (w' - 1)``; before any window it is
   "far away" (the sigmoid's floor, -1).
-* Scaled sigmoid: ``sigma(y) = 2 / (1 + exp(5 y)) - 1`` for ``y <= 3``, and ``-1`` beyond.
+* Scaled sigmoid: ``sigma(y) = 2 / (1 + exp(5 y)) - 1`` for ``y < 3``, and ``-1`` from 3 on.
 * A window scores ``A_TP * sigma(y_first) / sigma(-1)`` for its *earliest* detection (later ones in the
   same window add nothing), or ``A_FN`` (-1) when it has none. Every detection outside windows adds
   ``|A_FP| * sigma(y)`` (negative: about -0.11 when far from a window, less right after one). Standard
@@ -71,10 +71,10 @@ PROFILES = {
 
 
 def scaled_sigmoid(y: np.ndarray | float) -> np.ndarray | float:
-    """NAB's scaled sigmoid of a relative position: +0.987 at -1, 0 at 0, -0.987 at 1, -1 beyond 3."""
+    """NAB's scaled sigmoid of a relative position: +0.987 at -1, 0 at 0, -0.987 at 1, -1 from 3 on."""
     y_arr = np.asarray(y, dtype=float)
     out = 2.0 / (1.0 + np.exp(np.clip(5.0 * y_arr, -700, 700))) - 1.0
-    out = np.where(y_arr > 3.0, -1.0, out)
+    out = np.where(y_arr >= 3.0, -1.0, out)
     return float(out) if np.ndim(y) == 0 else out
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from promv5_lab.analysis.nabscore import (
+    PROFILES,
     STANDARD,
     FileLabels,
     Profile,
@@ -99,3 +100,73 @@ def test_bad_inputs_are_clear_errors():
         FileLabels("x", 10, ((5, 8), (7, 9)))
     with pytest.raises(InputError, match="no anomaly scores"):
         score_corpus({}, {"cat/a.csv": LAB})
+
+
+def _literal_nab_score(scores, windows, n, threshold, a_tp=1.0, a_fp=-0.11, a_fn=-1.0):
+    """NAB's rules applied one row at a time, as written in the paper (a second, independent reading)."""
+    probation = min(math.floor(0.15 * n), 750)
+
+    def sig(y):
+        return -1.0 if y >= 3.0 else 2.0 / (1.0 + math.exp(5.0 * y)) - 1.0
+
+    total, prev_end, prev_width = 0.0, None, None
+    best = {}
+    for i in range(n):
+        inside = [k for k, (a, b) in enumerate(windows) if a <= i <= b]
+        if inside:
+            k = inside[0]
+            a, b = windows[k]
+            if i >= probation:
+                best.setdefault(k, a_fn)
+                if scores[i] >= threshold:
+                    best[k] = max(best[k], a_tp * sig(-(b - i + 1) / (b - a + 1)) / sig(-1.0))
+            if i == b:
+                prev_end, prev_width = b, b - a + 1
+        elif i >= probation and scores[i] >= threshold:
+            y = 3.0 if prev_end is None else (i - prev_end) / (prev_width - 1)
+            total += abs(a_fp) * sig(y)
+    return total + sum(best.values())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_scorer_matches_a_literal_reading_of_the_rules(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(60, 400))
+    starts = np.sort(rng.choice(np.arange(5, n - 12), size=3, replace=False))
+    windows, last = [], -1
+    for s in starts:  # disjoint windows of 2..12 rows, some inside the probation period
+        a = max(int(s), last + 2)
+        b = min(a + int(rng.integers(1, 12)), n - 1)
+        if a <= b:
+            windows.append((a, b))
+            last = b
+    labels = FileLabels("cat/r.csv", n, tuple(windows))
+    scores = np.round(rng.random(n) ** 4, 2)  # few high scores, many ties
+    thresholds, raw = sweep([(scores, labels)])
+    for th, r in zip(thresholds[1:], raw[1:]):
+        expected = _literal_nab_score(scores, windows, n, th)
+        assert r == pytest.approx(expected, abs=1e-9)
+        assert score_file(scores, labels, th)["score"] == pytest.approx(expected, abs=1e-9)
+    for profile in ("reward_low_FP_rate", "reward_low_FN_rate"):
+        p = PROFILES[profile]
+        th = float(np.quantile(scores, 0.9))
+        assert score_file(scores, labels, th, p)["score"] == pytest.approx(
+            _literal_nab_score(scores, windows, n, th, p.a_tp, p.a_fp, p.a_fn), abs=1e-9)
+
+
+def test_a_hand_computed_file_with_two_windows():
+    # 200 rows: probation 30; windows 50..59 (w=10) and 120..139 (w=20)
+    lab = FileLabels("cat/h.csv", 200, ((50, 59), (120, 139)))
+    s = np.zeros(200)
+    s[10] = 1.0   # probation: ignored
+    s[40] = 1.0   # before any window: -0.11
+    s[55] = 1.0   # window 1 at y = -5/10
+    s[57] = 1.0   # a later detection in the same window adds nothing
+    s[62] = 1.0   # 3 rows after window 1: y = 3/9, sigma = 2/(1+e^(5/3)) - 1
+    s[100] = 1.0  # y = 41/9 >= 3: -0.11
+    # window 2 missed: -1
+    expected = (-0.11 + math.tanh(1.25) / S1 + 0.11 * (2 / (1 + math.exp(5 / 3)) - 1) - 0.11 - 1.0)
+    r = score_file(s, lab, 0.5)
+    assert r["score"] == pytest.approx(expected, abs=1e-12)
+    assert (r["tp"], r["fp"], r["fn"]) == (1, 3, 1)
+    assert scaled_sigmoid(3.0) == -1.0  # NAB: "if relativePositionInWindow >= 3.0: return -1"
