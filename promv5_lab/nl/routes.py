@@ -30,18 +30,33 @@ _U = r"(minutes?|mins?|hours?|hrs?|h|days?|d|weeks?|w|months?)"
 
 _DIAGNOSIS = re.compile(
     r"\bwhy\b|\broot[\s-]?cause|\bwhat (?:changed|happened|broke|caused|went wrong)\b|"
-    r"\bwhat(?:'s| is) (?:wrong|causing|going on)\b|\bdiagnos\w*")
+    r"\bwhat(?:'?s| is| was) (?:wrong|causing|going on|the (?:problem|issue|matter))\b|\bdiagnos\w*|"
+    r"\btroubleshoot\w*|\binvestigat\w*|\bdebug\b|\b(?:find|show|what(?:'?s| is| was)) (?:me )?(?:the )?causes?\b|"
+    r"\bexplain\b.*\b(?:spikes?|drops?|dips?|jumps?|surges?|errors?|failures?|latency|slow\w*|outages?|incidents?|"
+    r"alerts?|increase|decrease)\b")
+_FULL = r"(?:full|fill(?:s|ed)?(?:\s+up)?|exhausted|run\s+out|out of \w+(?: \w+)?)"
 _CAPACITY = re.compile(
     r"\b(?:fill(?:s|ing|ed)?\s+up|run(?:s|ning)?\s+out(?:\s+of)?|exhaust\w*|(?:be(?:come)?|get|gets|go)\s+full|"
-    r"(?:hit|reach)(?:es)?\s+(?:the\s+|its\s+)?(?:limit|max(?:imum)?|ceiling|capacity)|"
-    r"time\s+(?:to|until|till)\s+(?:full|exhaustion|the limit)|how\s+long\s+(?:until|before|till)\b.*\b(?:full|out|limit))"
+    r"(?:hit|reach)(?:es)?\s+(?:the\s+|its\s+|their\s+|our\s+)?(?:[\w-]+\s+){0,2}(?:limit|max(?:imum)?|ceiling|capacity)\b|"
+    r"time\s+(?:to|until|till|before)\s+(?:[\w/-]+\s+){0,4}(?:full|exhaust\w*|the limit)\b|"
+    r"how\s+(?:long|much\s+time|many\s+(?:days|hours|minutes|weeks)|soon)\b.*\b" + _FULL + r"|"
+    r"(?:days|hours|time)\s+(?:left|remaining)\s+(?:before|until|till)\b|"
+    r"\bwhen\b.*\b(?:is|are|will|does|do|gets?)\b.*\b" + _FULL + r"\b)"
 )
+_FUTURE = (r"(?:tomorrow|next\s+(?:\w+\s+)?(?:minutes?|hours?|days?|weeks?|months?)|coming\s+(?:\w+\s+)?"
+           r"(?:hours?|days?|weeks?)|in\s+(?:an?|one|two|three|\d+)\s+(?:minutes?|hours?|days?|weeks?)|"
+           r"next\s+week|later\s+today|tonight)")
 _FORECAST = re.compile(
-    r"\b(?:forecast\w*|predict\w*|projections?|projected|extrapolat\w*|expected\s+to\s+be|"
-    r"what\s+will\b.*\bbe\b|what\s+(?:will|would)\s+(?:it|this|that)\s+look\s+like)")
+    r"\b(?:forecast\w*|predict\w*|projections?|projected|extrapolat\w*|expected\s+to\s+be|outlook|"
+    r"(?:what|where|how\s+\w+)\s+will\b.*\bbe\b|what\s+(?:will|would)\b.*\blook\s+like|"
+    r"(?:will|expected|estimated?|estimates?|project|trend)\b.*\b" + _FUTURE + r"|"
+    r"(?:estimate|expected|project)\b.*\b" + _FUTURE + r"|" + _FUTURE + r"(?:'s)?\s+(?:\w+\s+){0,3}"
+    r"(?:will|estimate|expected|forecast))")
 _ANOMALY = re.compile(
     r"\b(?:anomal\w*|unusual|abnormal\w*|odd|weird|strange|outliers?|out of the ordinary|suspicious|"
-    r"(?:anything|something)\s+(?:wrong|off|broken|amiss))\b")
+    r"(?:anything|something)\s+(?:wrong|off|broken|amiss)|spik(?:e|es|ed|ing|y)|acting\s+up|misbehav\w*|"
+    r"behaving\s+(?:normally|oddly|strangely|badly)|look(?:s|ing)?\s+(?:off|wrong|odd|weird|strange|normal|ok)|"
+    r"(?:is|are|was|does)\b.*\bnormal(?:ly)?)\b")
 
 # words that say which analysis, not which series: removed before planning the series
 _ROUTE_WORDS = re.compile(
@@ -49,7 +64,12 @@ _ROUTE_WORDS = re.compile(
     r"fill(?:s|ing|ed)?\s+up|run(?:s|ning)?\s+out(?:\s+of)?|exhaust\w*|full|hit|reach(?:es)?|limit|max(?:imum)?|"
     r"ceiling|capacity|forecast\w*|predict\w*|projections?|projected|extrapolat\w*|anomal\w*|unusual|abnormal\w*|"
     r"odd|weird|strange|outliers?|suspicious|out of the ordinary|wrong|off|amiss|anything|something|there|"
-    r"happening|any|show me|find|detect|look like|what|how long until|how long before|time to|until|till)\b")
+    r"happening|any|show me|find|detect|look like|what|how long until|how long before|time (?:to|until|till)|until|till|"
+    r"how (?:much time|many (?:days|hours|minutes|weeks)|soon|much|many)|(?:days|hours|time) (?:left|remaining)|"
+    r"at this rate|with|going|has|have|had|changed|looks?|looking|get|gets|we|us|it|its|their|"
+    r"spik(?:e|es|ed|ing|y)|acting up|misbehav\w*|behaving|behaviou?r|normal(?:ly)?|ok|estimate[sd]?|expected|"
+    r"outlook|project|trend|where|fill|fills|did|doing|scan|look for|check|right now|currently|now|how|go|"
+    r"abnormally|oddly|strangely|badly)\b")
 
 
 @dataclass(frozen=True)
@@ -91,7 +111,8 @@ def _horizon(q: str) -> tuple[float | None, str]:
 
 
 def _strip(q: str) -> str:
-    return " ".join(_ROUTE_WORDS.sub(" ", q).split())
+    """The question without routing words: what is left names the series (and the time, for a scan)."""
+    return " ".join(re.sub(r"(?<![\w'])'s\b", " ", _ROUTE_WORDS.sub(" ", q)).split())
 
 
 def classify(question: str) -> Route:
@@ -100,13 +121,13 @@ def classify(question: str) -> Route:
     if _DIAGNOSIS.search(q):
         return Route("diagnosis", question.strip())
     if _CAPACITY.search(q):
-        horizon, rest = _horizon(q)
-        core = _strip(_CAPACITY.sub(" ", rest))
+        horizon, rest = _horizon(q.replace(" how soon ", " how "))  # "how soon" asks when, it names no horizon
+        core = _strip(re.sub(r"\bbefore\b", " ", rest))
         # "fill up"/"run out" are about how used a resource is: plan its usage (used / capacity)
         return Route("capacity", f"{core} usage".strip(), horizon or 7 * 86400.0, horizon is not None)
     if _FORECAST.search(q):
         horizon, rest = _horizon(q)
         return Route("forecast", _strip(rest), horizon or 86400.0, horizon is not None)
     if _ANOMALY.search(q):
-        return Route("anomalies", _strip(_ANOMALY.sub(" ", q)))
+        return Route("anomalies", _strip(q))
     return Route("query", question)
