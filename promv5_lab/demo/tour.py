@@ -1,19 +1,22 @@
-"""The guided tour behind ``promv5-lab demo``: investigate one demo incident through PromQL.
+"""The guided tour behind ``promv5-lab demo``: the whole product on one demo incident, in the terminal.
 
 Backend-agnostic: it needs a :class:`~promv5_lab.backends.base.MetricsBackend` holding the demo history
 and the history's ``incidents.json``. For each of the incident's symptoms it runs a range query over the
 incident with an hour of context either side, compares the incident window with the hour before, and
-draws one chart panel per query. Every number printed carries the PromQL and range that produced it.
+draws it (a terminal chart, and one PNG panel per query). Every number printed carries the PromQL and
+range that produced it. :func:`run_demo` adds the other steps (:mod:`.tour_steps`): detection, forecast,
+root cause, a dry-run remediation and the postmortem.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..backends.base import MetricsBackend
 from ..errors import InputError
@@ -138,62 +141,164 @@ def _ratio(x: float) -> str:
     return "new" if math.isinf(x) else f"x{x:.2f}"
 
 
-def render_text(tour: TourResult, *, backend_name: str) -> str:
-    """What the tour prints: the incident, each query with before/during, the chart, how to re-run."""
+def incident_lines(inc: Incident) -> list[str]:
+    return [f"Incident {inc.id}: {inc.description}",
+            (f"  window {inc.start:%Y-%m-%d %H:%M} .. {inc.end:%H:%M} UTC ({inc.duration_s / 60:.0f} min), "
+            f"seen at {inc.service}; affected: {', '.join(inc.affected_services)}")]
+
+
+def symptom_lines(tour: TourResult, *, backend_name: str, charts: bool = True) -> list[str]:
+    """Each symptom's PromQL with before/during means (and a terminal chart of the range it ran over)."""
+    from .termchart import chart
+
     inc = tour.incident
-    lines = [
-        f"Incident {inc.id}: {inc.description}",
-        f"  window {inc.start:%Y-%m-%d %H:%M} .. {inc.end:%H:%M} UTC ({inc.duration_s / 60:.0f} min), "
-        f"seen at {inc.service}; affected: {', '.join(inc.affected_services)}",
-        "",
-        f"Evidence from {backend_name} (mean over the hour before vs during the incident):",
-    ]
+    lines = [f"Evidence from {backend_name} (mean over the hour before vs during the incident):"]
     for c in tour.checks:
         arrow = "↑" if c.symptom.direction == "up" else "↓"
         lines += [
-            f"  {'✔' if c.visible else '✘'} {c.symptom.description} [{c.symptom.service}] "
-            f"{arrow} {_fmt(c.before)} -> {_fmt(c.during)} ({_ratio(c.change)}, needs x{c.symptom.factor:g})",
+            (f"  {'✔' if c.visible else '✘'} {c.symptom.description} [{c.symptom.service}] "
+            f"{arrow} {_fmt(c.before)} -> {_fmt(c.during)} ({_ratio(c.change)}, needs x{c.symptom.factor:g})"),
             f"      PromQL: {c.symptom.promql}",
         ]
+        if charts:
+            lines += chart(c.result.frame, window=(inc.start, inc.end), width=56, indent="      ")
     shown = sum(c.visible for c in tour.checks)
-    lines += [
-        "",
-        f"{shown}/{len(tour.checks)} symptoms clearly visible.",
-        f"Ground truth of the demo world: root cause {inc.root_cause_service} ({inc.type}); "
-        f"the fix that ends it: {inc.remediation}.",
-    ]
-    if tour.chart is not None:
-        lines.append(f"Chart: {tour.chart}")
-    lines.append("Next: ask follow-up questions with `promv5-lab ask \"error ratio by service\"`, or open "
-                 "notebooks/02-ask-an-incident.ipynb in JupyterLab for %%ask with charts.")
+    lines.append(f"{shown}/{len(tour.checks)} symptoms clearly visible.")
     if tour.checks:
         r = tour.checks[0].result.provenance.range
         if r is not None:
             lines.append(f"Re-run any query by hand over start={r.start.isoformat()} end={r.end.isoformat()} "
                          f"step={r.step_s:g}s")
+    if tour.chart is not None:
+        lines.append(f"Chart: {tour.chart}")
+    return lines
+
+
+def render_text(tour: TourResult, *, backend_name: str) -> str:
+    """The incident, each query with before/during and a terminal chart, the PNG chart, how to re-run."""
+    inc = tour.incident
+    lines = [*incident_lines(inc), "", *symptom_lines(tour, backend_name=backend_name),
+             (f"Ground truth of the demo world: root cause {inc.root_cause_service} ({inc.type}); "
+             f"the fix that ends it: {inc.remediation}.")]
     return "\n".join(lines)
 
 
-def run_demo(*, data: str | None, days: float, seed: int, incident_id: str | None, out: str,
-             engine: str = "embedded") -> str:
-    """``promv5-lab demo``: a fresh history ending now (or ``data``), a backend over it, the tour's text."""
-    import time
+def found_at(inc: Incident) -> datetime:
+    """When the tour looks: the middle of the incident (where the root-cause benchmark measures too)."""
+    return inc.start + (inc.end - inc.start) / 2
 
+
+def _heading(n: int, title: str, seconds: float | None = None) -> str:
+    text = f"{n}. {title}" + (f"  ({seconds:.1f} s)" if seconds is not None else "")
+    return f"\n{text}\n" + "-" * len(text)
+
+
+class _Laps:
+    """Seconds since the previous lap (the time each section took, printed in its heading)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.start = self._last = self._clock()
+
+    def lap(self) -> float:
+        now = self._clock()
+        took, self._last = now - self._last, now
+        return took
+
+    def total(self) -> float:
+        return self._clock() - self.start
+
+
+def run_demo(*, data: str | None, days: float, seed: int, incident_id: str | None, out: str,
+             engine: str = "embedded", echo: Callable[[str], Any] | None = None, charts: bool = True) -> str:
+    """``promv5-lab demo``: the whole product on the demo shop, in the terminal.
+
+    A fresh history ending now (or ``data``), then: the incident the detector finds, the PromQL of its
+    symptoms with terminal charts, the anomalies and a forecast, the ranked root cause with its evidence,
+    the remediation it would propose (a dry run, audited, never executed) and the postmortem exported to
+    HTML. Sections go to ``echo`` (default: stdout) as they are ready, each with the seconds it took;
+    the closing lines (how to open the app and JupyterLab) are returned.
+    """
     from ..backends import telemetry
     from ..config import load_settings
+    from ..investigation import Investigation
+    from ..report.forecast import data_end
+    from . import tour_steps as steps
     from .incidents import load_incidents
     from .simulate import simulate
 
+    say = echo or _print
+    laps = _Laps()
     out_dir = Path(out)
     if data is None:
         data_dir = out_dir / "history"
-        t0 = time.monotonic()
         summary = simulate(data_dir, days=days, step_s=30.0, seed=seed, progress=True)
-        log.info("simulated %s series in %.1fs", summary.series, time.monotonic() - t0)
+        say(f"Simulated {days:g} days of the demo shop (seed {seed}, {summary.series} series, "
+            f"{len(summary.incidents)} incidents) ending {summary.end:%Y-%m-%d %H:%M} UTC in "
+            f"{laps.lap():.1f} s: {data_dir}")
     else:
         data_dir = Path(data)
     incidents = load_incidents(data_dir / "incidents.json")
+    incident = pick_incident(incidents, incident_id)
+    which = "latest injected incident" if incident_id is None else "injected incident you picked"
+    at = found_at(incident)
     settings = load_settings(data_dir=data_dir, data_engine=engine)
-    with telemetry(settings) as backend:
-        tour = run_tour(backend, incidents, incident_id=incident_id, out_dir=out_dir)
-        return render_text(tour, backend_name=backend.name)
+    logs, traces = _signals(data_dir)
+    audit = out_dir / "audit.db"
+    try:
+        with telemetry(settings) as backend:
+            say(f"Opened it: metrics on {backend.name}, logs and traces in DuckDB ({laps.lap():.1f} s).")
+            inv = Investigation.from_settings(backend, settings, now=at, use_embeddings=False)
+            det = steps.detect(inv, at)
+            say("\n".join([_heading(1, "The incident it found", laps.lap()), *steps.found_lines(det),
+                           f"  The demo's {which} (ground truth, shown for comparison):",
+                           *("  " + ln for ln in incident_lines(incident))]))
+
+            tour = run_tour(backend, incidents, incident_id=incident.id, out_dir=out_dir if charts else None)
+            say("\n".join([_heading(2, "The PromQL it ran, with charts", laps.lap()),
+                           *("  " + ln for ln in symptom_lines(tour, backend_name=backend.name))]))
+
+            fc = steps.forecast(inv, data_end(backend) or incident.end)
+            say("\n".join([_heading(3, "Anomalies and a forecast", laps.lap()), *steps.anomaly_lines(det, incident),
+                           *steps.forecast_lines(fc)]))
+
+            diagnosis = steps.why(backend, at, logs, traces)
+            say("\n".join([_heading(4, "Root cause, ranked, with the evidence", laps.lap()),
+                           *steps.why_lines(diagnosis, incident)]))
+
+            proposal = steps.propose(backend, diagnosis, at, audit)
+            say("\n".join([_heading(5, "The remediation it would propose (dry run: never executed)", laps.lap()),
+                           *steps.proposal_lines(proposal, incident)]))
+
+            pm, pm_path = steps.postmortem(backend, incident, diagnosis, logs, traces,
+                                           out_dir / f"postmortem-{incident.id}.html")
+            say("\n".join([_heading(6, "The postmortem", laps.lap()), *steps.postmortem_lines(pm, pm_path)]))
+    finally:
+        for b in (logs, traces):
+            if b is not None:
+                b.close()
+    return "\n".join([
+        _heading(7, "Go on from here"),
+        f"  The app:      promv5-lab serve --data {data_dir} --at {at:%Y-%m-%dT%H:%M:%SZ} --audit-log {audit}",
+        "                then open http://127.0.0.1:5006 (Ask, Overview, Diagnose, Remediate, Reports)",
+        f"  JupyterLab:   promv5-lab lab --data {data_dir}",
+        "                the Ask sidebar and %%ask in notebooks/ (Jupyter prints the URL with its token)",
+        f'  One question: promv5-lab ask --data {data_dir} "error ratio by service"',
+        f"Done in {laps.total():.1f} s.",
+    ])
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+def _signals(folder: Path) -> tuple[Any, Any]:
+    """The history's logs and traces stores (None when the folder has none)."""
+    from ..backends.logs import open_logs
+    from ..backends.traces import open_traces
+
+    logs = open_logs(folder) if (folder / "logs.jsonl").is_file() else None
+    traces = open_traces(folder) if (folder / "traces.jsonl").is_file() else None
+    return logs, traces
