@@ -345,8 +345,20 @@ class Investigation:
                          planning_ms, error=str(exc), timezone=self.tz)
             self.history.append(Turn(ans))
             return ans
-        ans = Answer(question, planned, None, promql, result, describe(planned, result, self.tz), planning_ms,
-                     timezone=self.tz)
+        except Exception as exc:  # a backend (or its client) broke in a way it did not translate: still an answer
+            log.warning("the backend failed on %s: %s: %s", promql, type(exc).__name__, exc,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            what = f"{type(exc).__name__}: {exc}"[:300]
+            ans = Answer(question, planned, None, promql, None, f"The backend's answer could not be used ({what}).",
+                         planning_ms, error=what, timezone=self.tz)
+            self.history.append(Turn(ans))
+            return ans
+        try:
+            text = describe(planned, result, self.tz)
+        except Exception as exc:  # a result we cannot describe is still shown (chart, JSON), with a plain note
+            log.warning("cannot describe the result of %s: %s", promql, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            text = f"{planned.question or promql}: {result.series_count} series (values could not be summarised)."
+        ans = Answer(question, planned, None, promql, result, text, planning_ms, timezone=self.tz)
         self.history.append(Turn(ans))
         return ans
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, Promv5Error
+from ..errors import BackendError, InputError, Promv5Error
 from ..types import Clarification, QueryPlan, TimeRange
 from ..units import format_duration, format_value, infer_unit
 from .insight_charts import anomaly_panels, capacity_panel, evidence_panels, forecast_panel, guarded
@@ -404,6 +404,34 @@ def _forecast(inv: Investigation, question: str, route: Route, t0: float) -> Ans
 
 # ---- diagnosis ---------------------------------------------------------------------------------------------
 
+class _Watched:
+    """The backend as the diagnosis sees it, counting its queries and the ones that failed (which the
+    diagnosis forgives one signal at a time)."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.calls = self.failed = 0
+        self.first_error: BaseException | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def _run(self, fn: Any, *args: Any) -> Any:
+        self.calls += 1
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self.failed += 1
+            self.first_error = self.first_error or exc
+            raise
+
+    def query(self, promql: str, time: Any = None) -> Any:
+        return self._run(self._backend.query, promql, time)
+
+    def query_range(self, promql: str, time_range: Any) -> Any:
+        return self._run(self._backend.query_range, promql, time_range)
+
+
 def _diagnose_fn() -> Any:
     """``promv5_lab.analysis.rootcause.diagnose`` when it is installed, else None (imported lazily)."""
     try:
@@ -421,16 +449,28 @@ def _diagnosis(inv: Investigation, question: str, route: Route, t0: float) -> An
 
     spec = parse_time(question, inv.now, inv.offline.tz)
     at: datetime = spec.at if spec.kind == "instant" and spec.at is not None else (spec.end or inv.now)
-    backend = inv.backend
-    logs = backend if callable(getattr(backend, "logs", None)) else None
-    traces = backend if callable(getattr(backend, "spans", None)) else None
+    backend = _Watched(inv.backend)
+    logs = inv.backend if callable(getattr(inv.backend, "logs", None)) else None
+    traces = inv.backend if callable(getattr(inv.backend, "spans", None)) else None
     diag = diagnose(backend, at, logs=logs, traces=traces)
+    if backend.failed and backend.failed >= backend.calls:
+        # the diagnosis tolerates failing signals one by one; when every query failed, "no cause" would be a lie
+        exc = backend.first_error
+        msg = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        raise BackendError(f"all {backend.calls} queries of the diagnosis failed; first: {msg}"[:400],
+                           hint=getattr(exc, "hint", None) or "Check the backend with 'promv5-lab query up'")
+    failed = ""
+    if backend.failed:
+        exc = backend.first_error
+        failed = (f" ({backend.failed} of {backend.calls} queries failed, so some signals are missing; first: "
+                  f"{getattr(exc, 'message', None) or type(exc).__name__})")
     causes = [{"service": c.service, "kind": c.kind, "confidence": c.confidence, "summary": c.summary,
                "evidence": [{"kind": e.kind, "summary": e.summary, "promql": e.promql, "start": _iso(e.start),
                              "end": _iso(e.end), "weight": e.weight} for e in c.evidence]}
               for c in diag.root_causes]
     details = {"analysis": "diagnosis", "at": diag.at.isoformat(), "range": _range_json(diag.window),
                "model": "promv5_lab.analysis.rootcause.diagnose", "backend": diag.backend,
+               "queries": backend.calls, "failed_queries": backend.failed,
                "diagnosis": {"root_causes": causes, "symptoms": list(diag.symptoms),
                              "timeline": [{"at": ev.at.isoformat(), "kind": ev.kind, "service": ev.service,
                                            "summary": ev.summary} for ev in diag.timeline]}}
@@ -445,6 +485,7 @@ def _diagnosis(inv: Investigation, question: str, route: Route, t0: float) -> An
         if len(diag.root_causes) > 1:
             text += " Next: " + ", ".join(f"{c.service} {c.kind.replace('_', ' ')} ({c.confidence:.0%})"
                                           for c in diag.root_causes[1:3]) + "."
+    text += failed
     promql = next((e.promql for c in diag.root_causes[:1] for e in c.evidence if e.promql), None)
     charts = guarded(evidence_panels, backend, diag, lambda res, step, _q: _wide(res, step, ""))
     return _answer(inv, question, route, None, promql, text, t0, details=details, charts=charts)
