@@ -19,6 +19,7 @@ under-represented. Treat the figures as a regression check, not as field accurac
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -144,10 +145,13 @@ def main() -> int:
             path = Path(tmp) / f"u{i:03d}.wav"
             synthesise(item, path, rng)
             pcm = load_audio(path)
+            c0 = time.process_time()
             heard = transcribe(pcm, catalogue=cat)  # what the product does: grammar, free-form fallback
+            cpu_ms = (time.process_time() - c0) * 1000
             vi = intent(heard.text, cat)
             e, n = wer(item["text"], heard.text)
-            row = {**item, "heard": heard.text, "mode": heard.mode, "ms": heard.decode_ms, "errors": e, "words": n,
+            row = {**item, "heard": heard.text, "mode": heard.mode, "ms": heard.decode_ms, "fallback_ms": heard.fallback_ms,
+                   "cpu_ms": cpu_ms, "dur": heard.duration_s, "errors": e, "words": n,
                    "intent_ok": vi.kind == item["kind"],
                    "target_ok": (vi.slots.get("target") == item["target"]) if item["target"] else True}
             if i < args.free:
@@ -165,6 +169,10 @@ def main() -> int:
     wa_gram_sub = 1 - sum(r["errors"] for r in free_rows) / max(1, sum(r["words"] for r in free_rows))
     ms = sorted(r["ms"] for r in rows)
     p95 = ms[min(n - 1, int(0.95 * n))]
+    cpu = sorted(r["cpu_ms"] for r in rows if r["mode"] == "grammar")
+    rtf = sorted(r["ms"] / 1000 / r["dur"] for r in rows)
+    near3 = [r["ms"] for r in rows if 2.5 <= r["dur"] <= 3.5]
+    fb = [r["fallback_ms"] for r in rows if r["mode"] == "free"]
     noisy = [r for r in rows if r["snr_db"] is not None]
     clean = [r for r in rows if r["snr_db"] is None]
     print(f"Voice evaluation: {n} espeak-ng utterances, voices {', '.join(VOICES)}, {min(SPEEDS)}-{max(SPEEDS)} wpm, "
@@ -179,9 +187,17 @@ def main() -> int:
               f"/{len(k)}")
     print(f"  word accuracy, auto    {wa:.1%} (all {n});  on the first {len(free_rows)}: grammar {wa_gram_sub:.1%} vs "
           f"free-form {wa_free_sub:.1%}")
-    print(f"  decode time            median {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms per utterance "
-          f"(target < 100 ms); mean utterance {statistics.mean(r['words'] for r in rows):.1f} words")
-    print(f"  fell back to free-form {sum(r['mode'] == 'free' for r in rows)}/{n}")
+    print(f"  grammar decode (wall)  median {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms per utterance "
+          f"(target < 100 ms); {len(near3)} utterances of 2.5-3.5 s: median "
+          f"{statistics.median(near3) if near3 else float('nan'):.0f} ms; real-time factor median "
+          f"{statistics.median(rtf):.3f}; mean utterance {statistics.mean(r['words'] for r in rows):.1f} words, "
+          f"{statistics.mean(r['dur'] for r in rows):.1f} s")
+    print(f"  recognition CPU time   median {statistics.median(cpu) if cpu else float('nan'):.0f} ms per grammar-only "
+          f"utterance (process time: what the decode costs without other processes' share of the cores)")
+    print(f"  fell back to free-form {len(fb)}/{n}" + (f", fallback pass median {statistics.median(fb):.0f} ms "
+          "(not in the decode time above)" if fb else ""))
+    print(f"  load average           {' '.join(f'{x:.1f}' for x in os.getloadavg())} (timings are wall clock on a "
+          f"{os.cpu_count()}-core machine)")
     misses = [r for r in rows if not r["intent_ok"] or not r["target_ok"]]
     for r in misses[:12]:
         print(f"    miss [{r['voice']}, {r['wpm']} wpm, snr {r['snr_db']}] said {r['text']!r} heard {r['heard']!r}")

@@ -9,11 +9,13 @@ it recognises most words where free-form decoding gets a few in ten (see ``bench
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from .fsa import WordGraph, word_graph
 from .lexicon import cmudict, pronounce, spoken_tokens
 
 __all__ = ["SERVICE_LABELS", "Grammar", "build_grammar"]
@@ -56,6 +58,11 @@ class Grammar:
     @property
     def key(self) -> str:
         return hashlib.sha1(self.jsgf.encode()).hexdigest()[:16]
+
+    @functools.cached_property
+    def graph(self) -> WordGraph:
+        """The grammar as a minimal word automaton (what the decoder searches; see :mod:`.fsa`)."""
+        return word_graph(self.jsgf)
 
     @property
     def vocabulary(self) -> frozenset[str]:
