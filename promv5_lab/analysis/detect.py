@@ -86,6 +86,7 @@ class DetectorConfig:
     event_sigma: float = 15.0       # surprise of a flatline or a drop-out (in sigmas)
     counter: bool = False           # treat every series as a monotone counter with resets
     season_interp: bool = False     # interpolate the profile linearly between slot centres (no steps)
+    rearm_max: int = 3600           # samples an open episode waits for the series to come back
     learn_peak: bool = False        # during warm-up, learn the recent peak from the surprises (no score):
     #                                 the first alarms after warm-up then need a new record too
 
@@ -106,6 +107,9 @@ class DetectorConfig:
 #: slot centres (no artificial steps every ``86400 / season_buckets`` seconds). ``DetectorConfig()``
 #: stays the NAB-benchmarked default of ``promv5-lab detect``.
 FLEET_CONFIG = DetectorConfig(learn_peak=True, season_interp=True)
+
+
+_EPISODE_STATE = ("peak", "mean", "scale", "level", "s_scale", "long_scale")
 
 
 def squash(stat: np.ndarray) -> np.ndarray:
@@ -156,6 +160,11 @@ class DetectorState:
         self.seen = np.zeros((n, b), dtype=bool)
         self._rows = np.arange(n)
         self.last_surprise = z.copy()                # the combined surprise of the last step (sigmas)
+        # the state before an open anomaly episode (begin_episode): restored when the series comes back
+        self.ep_open = np.zeros(n, dtype=bool)
+        self.ep_age = np.zeros(n, dtype=np.int64)
+        self._ep = {k: z.copy() for k in _EPISODE_STATE}
+        self.peak_before = z.copy()
 
     def step(self, t: np.ndarray | float, x: np.ndarray) -> np.ndarray:
         """Advance every series by one sample (``t`` seconds since the epoch, ``x`` values, NaN = missing).
@@ -174,6 +183,8 @@ class DetectorState:
         missing = ~raw_present
         x0 = np.where(present, x, 0.0)
         fresh = present & (self.count == 0)
+        if self.ep_open.any():
+            self._recover(present, x0)
         warm = self.count >= c.warmup
         # ---- drop-out
         self.gap = np.where(missing, self.gap + 1, 0)
@@ -252,11 +263,52 @@ class DetectorState:
             learning = present & ~warm & (self.count * 2 >= c.warmup)
             grown = np.where(learning, raw, grown)
             learn_peak = warm | learning
+        self.peak_before = self.peak                 # (begin_episode saves the peak of before the flag)
         self.peak = np.where(learn_peak, np.maximum(self.peak * c.record_decay, grown), self.peak)
         self.quantum = np.where(moved, np.minimum(self.quantum, step_size), self.quantum)  # after scoring
         self._learn(present & ~fresh, x0, r_lvl, sc_lvl, r_sea, sc_sea, z_main, prof, seen, slot, burst_abs, pair)
         self.count = np.where(present, self.count + 1, self.count)
         return score
+
+    def begin_episode(self, mask: np.ndarray | None = None) -> None:
+        """An anomaly episode starts on the series in ``mask`` (all if None): remember their state.
+
+        During the episode the detector learns as usual (a lasting change becomes the new normal, one long
+        incident is one alarm). When the series comes back to within ``clip`` of its old scales of its old
+        level (the fault was cleared), the state of before the episode is restored: the return is not an
+        anomaly, and the recent peak and scales are those of normal times again (re-armed), so a second
+        fault soon after a larger one is a record again. A series that does not come back within
+        ``rearm_max`` samples keeps what it learned. O(1) per series; an open episode is not reopened."""
+        m = np.ones(self.n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        m = m & ~self.ep_open
+        for k in _EPISODE_STATE:
+            self._ep[k] = np.where(m, self.peak_before if k == "peak" else getattr(self, k), self._ep[k])
+        self.ep_open = self.ep_open | m
+        self.ep_age = np.where(m, 0, self.ep_age)
+
+    def end_episode(self, mask: np.ndarray | None = None) -> None:
+        """The caller's episode ended (no flags for a while) on ``mask``: the recent peak goes back to its
+        value of before the episode, so the next fault is compared with normal times, not with this one.
+        The saved level and scales stay until the series comes back (see :meth:`begin_episode`)."""
+        m = np.ones(self.n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        m = m & self.ep_open
+        self.peak = np.where(m, np.minimum(self.peak, self._ep["peak"]), self.peak)
+
+    def _recover(self, present: np.ndarray, x0: np.ndarray) -> None:
+        c = self.config
+        op = self.ep_open & present
+        self.ep_age = np.where(op, self.ep_age + 1, self.ep_age)
+        old_sc = np.maximum(self._ep["scale"], 1e-9 + c.scale_floor * np.abs(self._ep["mean"]))
+        back = op & (self.ep_age > c.accept) & (np.abs(x0 - self._ep["mean"]) <= c.clip * old_sc)
+        if back.any():
+            for k in _EPISODE_STATE:
+                cur = getattr(self, k)
+                saved = np.minimum(cur, self._ep[k]) if k == "peak" else self._ep[k]
+                setattr(self, k, np.where(back, saved, cur))
+            self.exceed = np.where(back, 0, self.exceed)
+            self.cus_pos = np.where(back, 0.0, self.cus_pos)
+            self.cus_neg = np.where(back, 0.0, self.cus_neg)
+        self.ep_open = self.ep_open & ~back & (self.ep_age <= c.rearm_max)
 
     def _learn(self, p, x0, r_lvl, sc_lvl, r_sea, sc_sea, z_main, prof, seen, slot, burst_abs, pair=None) -> None:
         """Update both models from the present samples ``p`` (winsorised unless a new regime)."""
@@ -317,6 +369,14 @@ class StreamingDetector:
         """Score ``value`` observed at ``t`` (seconds since the epoch) using only what came before."""
         self._x[0] = value
         return float(self._state.step(t, self._x)[0])
+
+    def begin_episode(self) -> None:
+        """A flagged episode starts (see :meth:`DetectorState.begin_episode`)."""
+        self._state.begin_episode()
+
+    def end_episode(self) -> None:
+        """The episode ended: re-arm (see :meth:`DetectorState.end_episode`)."""
+        self._state.end_episode()
 
 
 def score_arrays(t: np.ndarray, values: np.ndarray, config: DetectorConfig | None = None, *,

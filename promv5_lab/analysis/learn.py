@@ -82,7 +82,7 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
            floor: float = DEFAULT_FLOOR, train: slice | None = None, counters: Sequence[bool] | None = None,
            cap: float = 0.95, merge_gap: int = 5, seasonality: str = "fixed",
            recurring_days: int = 7, recurring_tolerance_s: float = 900.0,
-           progress: bool = True) -> AnomalyScores:
+           progress: bool = True, recurring_lags_days: tuple[int, ...] = (1, 7)) -> AnomalyScores:
     """Score every series of a wide frame, learn per-series thresholds, flag and group into anomalies.
 
     ``train`` selects the rows (a positional or time slice) whose scores calibrate the thresholds;
@@ -92,11 +92,13 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
     with statsmodels (:mod:`.seasonality`); ``"fixed"`` uses ``config.season_s`` for every series.
 
     Recurring events are normal behaviour: an episode of a series that starts within
-    ``recurring_tolerance_s`` of the same UTC time of day as an episode of the same series on one of the
-    previous ``recurring_days`` days (a nightly restart, a daily batch job, a scheduled traffic step) is
-    not reported, and its flags are cleared; only earlier episodes count, so the first occurrence is
-    reported and nothing looks ahead. ``recurring_days=0`` turns this off. The suppressed episodes are
-    listed in ``params["recurring"]``.
+    ``recurring_tolerance_s`` of an episode of the same series exactly one of ``recurring_lags_days``
+    days earlier (default: the day before or the same weekday a week before; only lags up to
+    ``recurring_days``) is a scheduled event (a nightly restart, a daily batch job, a log rotation, a
+    weekly traffic step): it is not reported, and its flags are cleared. Only earlier episodes count, so
+    the first occurrence is reported and nothing looks ahead; an incident that merely happens at the same
+    time of day as one two days earlier is still reported. ``recurring_days=0`` turns this off. The
+    suppressed episodes are listed in ``params["recurring"]``.
 
     The first ``config.warmup`` present samples of each series are learned from but never flagged;
     ``params["learning"]`` maps each series still in that warm-up at the end of the span to the samples
@@ -131,7 +133,7 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
     thr = pd.Series(thresholds).reindex([str(c) for c in scores.columns]).to_numpy()
     flags = pd.DataFrame(scores.to_numpy() >= thr[None, :], index=scores.index, columns=scores.columns)
     anomalies = flags_to_anomalies(scores, flags, thresholds, merge_gap)
-    anomalies, recurring = _drop_recurring(anomalies, recurring_days, recurring_tolerance_s)
+    anomalies, recurring = _drop_recurring(anomalies, recurring_days, recurring_tolerance_s, recurring_lags_days)
     if recurring:
         flags = flags.copy()
         for a in recurring:
@@ -144,7 +146,7 @@ def detect(wide: pd.DataFrame, config: DetectorConfig | None = None, *, target_f
               "seasonality": seasonality, "periods_s": learned,
               "start": str(wide.index[0]) if len(wide) else None, "end": str(wide.index[-1]) if len(wide) else None,
               "step": str(wide.index.freq), "recurring_days": recurring_days,
-              "recurring_tolerance_s": recurring_tolerance_s,
+              "recurring_tolerance_s": recurring_tolerance_s, "recurring_lags_days": list(recurring_lags_days),
               "recurring": [(a.series, a.start.isoformat()) for a in recurring]}
     log.info("scored %d series x %d samples: %d anomalies", wide.shape[1], wide.shape[0], len(anomalies))
     return AnomalyScores(scores, flags, thresholds, anomalies, params)
@@ -163,9 +165,11 @@ def learning_note(scores: AnomalyScores) -> str:
             f"(no alarms from them before that)")
 
 
-def _drop_recurring(anomalies: tuple[Anomaly, ...], days: int, tol_s: float) -> tuple[tuple[Anomaly, ...], list]:
+def _drop_recurring(anomalies: tuple[Anomaly, ...], days: int, tol_s: float,
+                    lags_days: Sequence[int] = (1, 7)) -> tuple[tuple[Anomaly, ...], list]:
     """Split episodes into (reported, recurring): see :func:`detect`."""
-    if days <= 0 or not anomalies:
+    lags = [k * 86400.0 for k in lags_days if 0 < k <= days]
+    if days <= 0 or not anomalies or not lags:
         return anomalies, []
     kept, dropped = [], []
     seen: dict[str, list[float]] = {}
@@ -174,11 +178,7 @@ def _drop_recurring(anomalies: tuple[Anomaly, ...], days: int, tol_s: float) -> 
         earlier = seen.setdefault(a.series, [])
         again = False
         for u in earlier:
-            lag = t - u
-            if lag < 86400 - tol_s or lag > days * 86400 + tol_s:
-                continue
-            off = lag % 86400.0
-            if min(off, 86400.0 - off) <= tol_s:
+            if any(abs(t - u - lag) <= tol_s for lag in lags):
                 again = True
                 break
         (dropped if again else kept).append(a)

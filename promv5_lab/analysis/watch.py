@@ -6,7 +6,8 @@ of each series goes through its own :class:`~promv5_lab.analysis.detect.Streamin
 sample). A series' threshold is learned from its scores over the warm-up history (the ``1 - target_fpr``
 quantile, clipped to ``[floor, cap]``, as :func:`learn.learn_thresholds`), or ``floor`` when there is no
 history. An episode is reported once, on its first flagged sample; it ends after ``quiet`` unflagged
-samples in a row. Reports go to a callback (the CLI prints text or JSON lines) and, optionally, to a
+samples in a row, and then the series' detector is re-armed (its record of recent surprises goes back to
+what it was before the episode), so a second fault soon after a larger one on the same series is reported. Reports go to a callback (the CLI prints text or JSON lines) and, optionally, to a
 webhook: an Alertmanager API (``.../api/v2/alerts``: a list of alerts) or any receiver that takes
 Alertmanager's webhook payload (``{"version": "4", "status": "firing", "alerts": [...]}``).
 """
@@ -169,6 +170,7 @@ class Watcher:
                 tr.quiet_run = 0
                 if not tr.active:
                     tr.active = True
+                    tr.detector.begin_episode()
                     events.append(WatchEvent(self.queries[qi], key, tr.labels,
                                              datetime.fromtimestamp(t, tz=timezone.utc), v, float(score),
                                              tr.threshold, datetime.now(timezone.utc)))
@@ -176,6 +178,7 @@ class Watcher:
                 tr.quiet_run += 1
                 if tr.quiet_run >= self.quiet:
                     tr.active = False
+                    tr.detector.end_episode()  # re-arm: the next fault is compared with normal times
         self.update_seconds += time.perf_counter() - t0
         return events
 

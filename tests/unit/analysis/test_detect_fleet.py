@@ -70,3 +70,25 @@ def test_detect_says_which_series_are_still_learning():
     both = detect(wide.iloc[:100], progress=False)
     assert learning_note(both).startswith("2 series still learning, up to")
     assert learning_note(detect(wide.iloc[:, :1], progress=False)) == ""
+
+
+def test_an_incident_at_the_same_time_of_day_two_days_later_is_not_a_scheduled_event():
+    """Only the day before or a week before makes an episode recurring (the demo's seed 4 had two cache
+    failures at 19:48 and 19:51 two days apart; the second one was hidden as 'recurring')."""
+    from datetime import datetime, timedelta, timezone
+
+    from promv5_lab.analysis.learn import _drop_recurring
+    from promv5_lab.analysis.results import Anomaly
+
+    t0 = datetime(2026, 11, 15, 19, 48, tzinfo=timezone.utc)
+
+    def ep(t):
+        return Anomaly("s", t, t, 0.9, t, 0.7, 1)
+
+    eps = (ep(t0), ep(t0 + timedelta(days=2, minutes=3)), ep(t0 + timedelta(days=3, minutes=-4)),
+           ep(t0 + timedelta(days=9, minutes=2)))
+    kept, dropped = _drop_recurring(eps, 7, 900.0)
+    # 2 days later: reported; the day after that one: recurring; 7 days after the second: recurring
+    assert [a.start for a in kept] == [t0, t0 + timedelta(days=2, minutes=3)]
+    assert len(dropped) == 2
+    assert _drop_recurring(eps, 7, 900.0, lags_days=(1, 2, 3, 4, 5, 6, 7))[0] == (eps[0],)
