@@ -39,7 +39,7 @@ def default_model_path() -> Path:
 class Embedder:
     """Mean-pooled, L2-normalised MiniLM sentence vectors (what sentence-transformers computes)."""
 
-    def __init__(self, model_path: str | Path, *, threads: int | None = 1) -> None:
+    def __init__(self, model_path: str | Path, *, threads: int | None = 1, quantize: bool = True) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         torch = require("torch", "ml")
@@ -49,6 +49,11 @@ class Embedder:
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = transformers.AutoModel.from_pretrained(path, local_files_only=True)
         self.model.eval()
+        # int8 weights for the Linear layers (dynamic quantization): ~2.5x faster per question on this CPU,
+        # cosine >= 0.94 to the float vectors; float32 when this torch cannot quantize
+        self.variant = "fp32"
+        if quantize:
+            self.model, self.variant = _quantized(torch, self.model)
         # One intra-op thread is ~3x faster than two for single short sentences on a busy 2-core machine.
         # But torch's thread count is process-wide and belongs to the user: we never change it for good.
         # It is set only for the duration of our own encode() calls and restored afterwards, and not at
@@ -104,7 +109,7 @@ class Embedder:
             return hit
         import numpy as np
 
-        path = Path(cache_dir).expanduser() / "embeddings" / f"{key}.npy" if cache_dir else None
+        path = Path(cache_dir).expanduser() / "embeddings" / f"{key}-{self.variant}.npy" if cache_dir else None
         if path is not None and path.is_file():
             try:
                 hit = np.load(path)
@@ -125,6 +130,18 @@ class Embedder:
                     log.info("could not cache embeddings in %s: %s", path, exc)
         self._docs[key] = hit
         return hit
+
+
+def _quantized(torch: Any, model: Any) -> tuple[Any, str]:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao's deprecation notices are not the user's business
+            return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8), "int8"
+    except (AttributeError, RuntimeError, NotImplementedError) as exc:  # no quantized engine on this build
+        log.info("dynamic quantization unavailable (%s); using float32", exc)
+        return model, "fp32"
 
 
 def get_embedder(model_path: str | Path | None = None) -> Embedder | None:

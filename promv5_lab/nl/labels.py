@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..types import LabelMatcher
 from .catalogue import Catalogue, MetricInfo
-from .vocab import LABEL_WORDS, STOPWORDS
+from .vocab import CONCEPTS, LABEL_WORDS, STOPWORDS
 
 __all__ = ["ValueMatch", "find_values", "resolve_label_word", "value_matcher"]
 
@@ -26,6 +26,8 @@ class ValueMatch:
     score: float
     prefix: bool = False  # "node-2" naming "node-2:9100": match by regex on the host part
     hinted_label: str | None = None
+    weak: bool = False  # a common word ("current", "heap") that is also a value: a filter only where held
+    alts: tuple[ValueMatch, ...] = ()  # other readings ("shop.example.com" as a cn and inside a probed URL)
 
 
 def _host(v: str) -> str:
@@ -34,10 +36,14 @@ def _host(v: str) -> str:
     return m.group(1) if m else v
 
 
-def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset()) -> list[ValueMatch]:
-    """Words of ``text`` that name label values, best match per word (exact > host part > fuzzy)."""
-    words = [w.strip(".,?!;:'\"()") for w in _WORD.findall(text)]
-    lowered = [w.lower() for w in words]
+_PARTS = re.compile(r"[-_/.@]")
+_PATH_WORDS = frozenset({"on", "for", "at", "in", "of", "mounted"})
+
+
+def _value_index(cat: Catalogue) -> tuple[dict[str, list[tuple[str, str, bool]]], dict[str, list[tuple[str, str, bool]]]]:
+    cached = _INDEX_CACHE.get(id(cat))
+    if cached is not None and cached[0] is cat:
+        return cached[1], cached[2]
     index: dict[str, list[tuple[str, str, bool]]] = {}
     part_index: dict[str, list[tuple[str, str, bool]]] = {}
     for lab, vals in cat.label_values.items():
@@ -50,40 +56,111 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
             h = _host(v).lower()
             if h != v.lower():
                 index.setdefault(h, []).append((lab, v, True))
-            parts = [p for p in re.split(r"[-_/.]", v.lower()) if len(p) >= 5]
+            parts = [p for p in _PARTS.split(v.lower()) if len(p) >= 5]
             if len(parts) > 1:  # "fulfilment" names "order-fulfilment"
                 for p in parts:
                     part_index.setdefault(p, []).append((lab, v, False))
+    unique_parts = {p: cands for p, cands in part_index.items() if p not in index and len({c[1] for c in cands}) == 1}
+    _INDEX_CACHE.clear()
+    _INDEX_CACHE[id(cat)] = (cat, index, unique_parts)
+    return index, unique_parts
+
+
+_INDEX_CACHE: dict[int, tuple[Catalogue, dict, dict]] = {}
+
+
+def _prefixed(w: str, keys: list[str]) -> str | None:
+    """The one value that starts with ``w`` and a separator ("shop-frontend" -> "shop-frontend-80@kubernetes")."""
+    hits = {k for k in keys if k.startswith(w) and len(k) > len(w) and k[len(w)] in "-_@.:/"}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(),
+                name_tokens: frozenset[str] | set[str] = frozenset()) -> list[ValueMatch]:
+    """Words of ``text`` that name label values, best match per word (exact > host part > fuzzy).
+
+    ``reserved`` words (concepts such as "error") and stop words only name a value exactly and weakly (a filter
+    on metrics that hold it). Words that are tokens of metric names (``name_tokens``: "kafka", "health") name
+    values exactly or not at all: never by a fuzzy or partial match ("kafka" is not the host "kafka-2").
+    Adjacent words may name one value together ("disk pressure" -> "DiskPressure"); "404s" names "404".
+    """
+    words = [w.strip(".,?!;:'\"()") for w in _WORD.findall(text)]
+    lowered = [w.lower() for w in words]
+    index, parts = _value_index(cat)
     out: list[ValueMatch] = []
     keys = list(index)
-    for p, cands in part_index.items():
-        if p not in index and len({c[1] for c in cands}) == 1:
-            index[p] = cands
+    used: set[int] = set()
+    for n in (3, 2):  # "disk pressure" names DiskPressure, "crash loop back off" CrashLoopBackOff
+        for i in range(len(lowered) - n + 1):
+            span = lowered[i:i + n]
+            if any(j in used for j in range(i, i + n)) or any(w in STOPWORDS or not w for w in span):
+                continue
+            for joined in ("".join(span), "-".join(span), "_".join(span)):
+                cands = index.get(joined)
+                if cands and not all(c[2] for c in cands):
+                    labs = tuple(dict.fromkeys(c[0] for c in cands))
+                    out.append(ValueMatch(" ".join(words[i:i + n]), cands[0][1], labs, 1.0))
+                    used.update(range(i, i + n))
+                    break
     for i, w in enumerate(lowered):
-        if not w or w in STOPWORDS or len(w) < 2 or w.isdigit() and len(w) < 3:
+        if i in used or not w:
             continue
+        if re.fullmatch(r"\d{3}s", w):  # "404s", "502s"
+            w = w[:-1]
         hint = _hint(lowered, i)
-        if (w in LABEL_WORDS or w in reserved) and not (hint and hint != w):
-            continue  # "node" is a label word ("per node"), "error" a concept, unless a label word names it
+        if w == "/" and i > 0 and lowered[i - 1] in _PATH_WORDS and "/" in index:
+            cands = index["/"]
+            out.append(ValueMatch("/", "/", tuple(dict.fromkeys(c[0] for c in cands)), 1.0))
+            continue
+        if len(w) < 2 or w.isdigit() and len(w) < 3:
+            continue
+        weak = w in STOPWORDS or ((w in LABEL_WORDS or w in reserved) and not (hint and hint != w))
         cands = index.get(w)
+        if weak:
+            if cands and w not in _NEVER_VALUES and w not in LABEL_WORDS and w not in _OUTCOME_WORDS \
+                    and not all(c[2] for c in cands):
+                out.append(ValueMatch(words[i], cands[0][1], tuple(dict.fromkeys(c[0] for c in cands)), 1.0,
+                                      weak=True))
+            continue  # "node" is a label word ("per node"), "error" a concept, unless a label word names it
         score = 1.0
+        strict = w in name_tokens
         if cands is None and not w.startswith("/") and "/" + w in index and hint:
             cands = index["/" + w]
-        if cands is None and len(w) >= 5 and w not in LABEL_WORDS:
+        alts: tuple[ValueMatch, ...] = ()
+        if "." in w and len(w) >= 6:  # a host name inside a URL value
+            hits = [k for k in keys if w in k and k != w]
+            if len(hits) == 1:
+                inside = index[hits[0]]
+                alt = ValueMatch(words[i], inside[0][1], tuple(dict.fromkeys(c[0] for c in inside)), 0.9)
+                if cands is None:
+                    cands, score = inside, 0.9
+                else:
+                    alts = (alt,)
+        if cands is None and not strict and w in parts:
+            cands = parts[w]
+        if cands is None and not strict and len(w) >= 4 and (pre := _prefixed(w, keys)):
+            cands, score = index[pre], 0.9
+        if cands is None and not strict and len(w) >= 5 and w not in LABEL_WORDS:
             close = difflib.get_close_matches(w, keys, n=1, cutoff=0.8)
             if close:
                 cands, score = index[close[0]], 0.85
-        if cands is None and "." in w and len(w) >= 6:  # a host name inside a URL value
-            hits = [k for k in keys if w in k]
-            if len(hits) == 1:
-                cands = index[hits[0]]
         if not cands:
             continue
         labs = tuple(dict.fromkeys(c[0] for c in cands))
         value = cands[0][1]
         prefix = all(c[2] for c in cands)
-        out.append(ValueMatch(words[i], value if not prefix else _host(value), labs, score, prefix, hint))
+        if strict and prefix:
+            continue  # "etcd" is the exporter's word, not the host "etcd" of etcd:2379 ... unless named exactly
+        out.append(ValueMatch(words[i], value if not prefix else _host(value), labs, score, prefix, hint, alts=alts))
     return out
+
+
+# concept words whose values the shapes handle themselves (error matchers, up == 0): never a weak filter
+_OUTCOME_WORDS = CONCEPTS["errors"][0] | CONCEPTS["up"][0] | CONCEPTS["throughput"][0] | CONCEPTS["restarts"][0]
+# words that are never a label value in a question, whatever a catalogue holds (aggregations, time words)
+_NEVER_VALUES = frozenset({"total", "sum", "average", "avg", "mean", "max", "min", "count", "rate", "all", "any",
+                           "now", "last", "time", "number", "top", "bottom", "per", "by", "and", "or", "not",
+                           "value", "values", "metric", "metrics", "the", "a", "is", "are", "usage", "used"})
 
 
 def _hint(words: list[str], i: int) -> str | None:
@@ -109,12 +186,22 @@ def resolve_label_word(word: str, available: tuple[str, ...] | list[str]) -> str
 
 
 def value_matcher(m: ValueMatch, available: tuple[str, ...], info: MetricInfo | None = None) -> LabelMatcher | None:
-    """The matcher for a value match on a metric with ``available`` labels (None if it has none of them)."""
+    """The matcher for a value match on a metric with ``available`` labels (None if it has none of them).
+    A weak match (a common word that is also a value) applies only where the metric holds that value;
+    an alternative reading is tried when the metric has none of the first reading's labels."""
     labs = [lab for lab in m.labels if lab in available]
     if info is not None and not m.prefix:
         held = [lab for lab in labs if info.has_value(lab, m.value)]
-        labs = held or labs
+        if m.weak:
+            held = [lab for lab in held if lab in info.values]  # known to hold it, not merely unknown
+        labs = held or ([] if m.weak else labs)
+    elif m.weak:
+        labs = []
     if not labs:
+        for alt in m.alts:
+            mt = value_matcher(alt, available, info)
+            if mt is not None:
+                return mt
         return None
     if m.hinted_label:
         preferred = [lab for lab in LABEL_WORDS.get(m.hinted_label, ()) if lab in labs]

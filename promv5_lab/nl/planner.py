@@ -40,7 +40,8 @@ __all__ = ["Intent", "OfflinePlanner", "Planner", "default_step"]
 
 log = logging.getLogger(__name__)
 
-MIN_SCORE = 0.30  # below this the best metric is not a credible answer: ask instead of guessing
+MIN_SCORE = 0.30
+_NAMED_STOPWORDS = frozenset({"average", "avg", "current"})  # "average response time": the metric's own word  # below this the best metric is not a credible answer: ask instead of guessing
 
 
 class Planner(Protocol):
@@ -75,11 +76,14 @@ class Intent:
     window_s: float | None = None
     by_which: bool = False
     unknown: list[str] = field(default_factory=list)
+    rate: bool = False  # "per second", "rate": a counter is meant
+    none: bool = False  # "with no consumers", "without a leader": the gauge is 0
+    which: bool = False  # "which member is the leader": the series for which a 0/1 gauge holds
 
 
 _CMP = re.compile(r"\b(above|over|greater than|more than|exceeds?|exceeding|higher than|at least|below|under|"
-                  r"less than|lower than|at most|beyond)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|gib|gb|mib|mb|kib|kb|"
-                  r"bytes|b|k|ms|milliseconds?|minutes?|m|seconds?|s)?\b")
+                  r"less than|fewer than|lower than|at most|beyond)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|gib|gb|mib|"
+                  r"mb|kib|kb|bytes|b|k|ms|milliseconds?|minutes?|m|seconds?|s)?(?:\b|(?<=%))")
 _SIZE = {"gb": 1e9, "gib": 2**30, "mb": 1e6, "mib": 2**20, "kb": 1e3, "kib": 2**10, "k": 1e3, "b": 1, "bytes": 1}
 _QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
 
@@ -122,6 +126,16 @@ class OfflinePlanner:
             "average", "total", "maximum", "minimum", "between", "since", "compared", "yesterday", "today"})
         self._index = MetricIndex(catalogue)
         self._names = self._index.names
+        self._name_tokens = frozenset(self._index.name_idx)
+        # label values (and their host parts) are never "corrected" into vocabulary words: "rabbit" stays
+        self._value_words: set[str] = set()
+        for lab, vals in catalogue.label_values.items():
+            if lab in ("le", "quantile") or len(vals) > 500:
+                continue
+            for v in vals:
+                low = v.lower()
+                self._value_words.add(low)
+                self._value_words.update(p for p in re.split(r"[-_/.:@]", low) if len(p) >= 3)
         self._reserved = frozenset(w for trig, _ in CONCEPTS.values() for w in trig)
         self._embedder = embed.get_embedder() if use_embeddings else None
         self._doc_vecs = None
@@ -130,6 +144,19 @@ class OfflinePlanner:
         elif self._embedder is not None:
             self._doc_vecs = self._embedder.encode_docs(
                 catalogue.key, [catalogue.metrics[n].text for n in self._names], cache_dir)
+
+    def _groupable(self, word: str) -> bool:
+        """Whether ``word`` can name a grouping: a label word, a label name ("resources" -> resource,
+        "method" -> grpc_method), or a part of label values that is not a whole value ("backend" in web_backend)."""
+        if word in STOPWORDS and word not in LABEL_WORDS:
+            return False
+        names = self.catalogue.label_values
+        if word in LABEL_WORDS or word in names or (word.endswith("s") and word[:-1] in names):
+            return True
+        base = word[:-1] if word.endswith("s") and len(word) > 3 else word
+        if len(word) >= 4 and any(base in n.split("_") for n in names):  # grpc_method, envoy_cluster_name
+            return True
+        return word in self._value_words and not any(word == v.lower() for vals in names.values() for v in vals)
 
     @property
     def now(self) -> datetime:
@@ -145,10 +172,26 @@ class OfflinePlanner:
         text = re.sub(r"[?!,;]", " ", raw)
         per_second = re.search(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", text)
         text = re.sub(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", " ", text)
-        words = [_typo_fix(w, self._vocab, self._typo_targets) for w in re.findall(r"[a-z0-9_%./{}:-]+", text)]
-        words = [w.strip(".") for w in words if w.strip(".")]
+        words: list[str] = []
+        extra: list[str] = []  # words that a word implies, added after the phrase patterns below
+        for w in re.findall(r"[a-z0-9_%./{}:-]+", text):
+            w = w.strip(".:")
+            if not w:
+                continue
+            if w in self._value_words:
+                words.append(w)
+                continue
+            w = _typo_fix(w, self._vocab, self._typo_targets)
+            parts = [p for p in w.split("-") if len(p) >= 3 and not p.isdigit()] if "-" in w else []
+            if parts and w not in self._vocab and any(p in self._vocab or stem(p) in self._stems for p in parts):
+                words.extend(parts)  # "kube-apiserver": its known parts are the words
+                continue
+            words.append(w)
+            if w.endswith("est") and (base := stem(w)) in self._vocab and base != w:
+                extra.append(base)  # "fullest" -> also "full"
         it = Intent(text=" ".join(words), words=words, time=spec)
         joined = f" {it.text} "
+        words = it.words = words + extra
         for concept, (trig, _) in CONCEPTS.items():
             if trig & set(words):
                 it.concepts.add(concept)
@@ -184,12 +227,15 @@ class OfflinePlanner:
             else:
                 it.topk = k
             nxt = joined[m.end():].split()
-            if nxt and nxt[0] in LABEL_WORDS:
+            if nxt and self._groupable(nxt[0]):  # "top 3 resources by ...": per resource
                 it.by_words.append(nxt[0])
         for m in re.finditer(r"\b(?:by|per|for each|for every|each|every|across|broken down by|grouped by|split by)"
-                             r"\s+(?:each\s+|every\s+)?([a-z_]+)", joined):
-            if m.group(1) in LABEL_WORDS or any(m.group(1) in ls for ls in self.catalogue.label_values):
-                it.by_words.append(m.group(1))
+                             r"\s+(?:each\s+|every\s+)?([a-z_]+)(?:\s+([a-z_]+))?", joined):
+            # "by record type", "in each haproxy backend": the label word may come one word later
+            for w in (m.group(1), m.group(2) if m.group(1) not in STOPWORDS else None):
+                if w and self._groupable(w):
+                    it.by_words.append(w)
+                    break
         m = re.search(r"\b(?:which|what)\s+([a-z_]+)", joined)
         if m and m.group(1) in LABEL_WORDS:
             it.by_words.append(m.group(1))
@@ -201,6 +247,11 @@ class OfflinePlanner:
                     it.bottomk = 1
         it.ratio = bool(RATIO_WORDS & set(words)) or "%" in raw or "saturation" in it.concepts
         it.count = any(p in joined for p in COUNT_PHRASES) and not per_second
+        if it.count and it.quantile is None and not it.mean and not re.search(r"\b(latency|duration|how long)\b", joined):
+            it.concepts.discard("latency")  # "how many slow queries": a count of slow things
+        it.rate = bool(per_second) or bool(re.search(r"\b(rate|throughput|per sec\w*|/s|ops|qps|rps)\b", f" {raw} "))
+        it.none = bool(re.search(r"\b(with no|without|with zero|having no|has no|have no)\b", joined))
+        it.which = bool(re.match(r"\s*(which|what)\b", joined)) and not it.count
         m = _CMP.search(joined)
         if m:
             op = ">" if m.group(1) in ("above", "over", "greater than", "more than", "exceeds", "exceed", "exceeding",
@@ -222,19 +273,31 @@ class OfflinePlanner:
         if re.search(r"\b(down|dead|offline|unreachable|not up|failing scrapes?)\b", joined) and "up" in it.concepts \
                 and not re.search(r"\bbreak(?:\s+\w+)?\s+down\b", joined):
             it.down = True
-        it.values = find_values(raw, self.catalogue, self._reserved)
-        value_words = {v.word.lower() for v in it.values}
+        it.values = find_values(raw, self.catalogue, self._reserved, self._name_tokens)
+        consumed = {p for v in it.values if " " in v.word for p in v.word.lower().split()}
+        for concept in list(it.concepts):  # "disk pressure" named a condition, not the disk concept
+            trig = CONCEPTS[concept][0]
+            if trig & consumed and not trig & (set(words) - consumed):
+                it.concepts.discard(concept)
+        value_words = {v.word.lower() for v in it.values} | consumed
         it.unknown = [w for w in words if len(w) >= 4 and w not in self._vocab and w not in value_words
-                      and stem(w) not in self._stems
+                      and stem(w) not in self._stems and not self._index._abbreviations(w)
                       and not re.search(r"\d", w) and "/" not in w]
         return it
 
     # ---- choosing the metric ----------------------------------------------------------------------------
     def score_metrics(self, it: Intent) -> list[tuple[float, str]]:
-        value_words = {v.word.lower() for v in it.values}
-        content = [w for w in it.words if w not in STOPWORDS and w not in value_words and w not in LABEL_WORDS
-                   and not w.isdigit() and not re.fullmatch(r"p\d+", w)]
-        concept_words = [w for w in it.words if any(w in trig for trig, _ in CONCEPTS.values())]
+        # a value that is also a word of metric names ("mysql" is a job and the exporter's prefix) still
+        # chooses the metric; so do numbers that names carry ("15 minute load") and label words that are
+        # not a grouping ("which backend servers are down")
+        names = self._name_tokens
+        value_words = {v.word.lower() for v in it.values if not v.weak} - names
+        value_words |= {p for v in it.values if " " in v.word for p in v.word.lower().split()}  # "disk pressure"
+        content = [w for w in it.words if (w not in STOPWORDS or w in _NAMED_STOPWORDS and w in names)
+                   and w not in value_words
+                   and (w not in LABEL_WORDS or (w in names and w not in it.by_words))
+                   and (not w.isdigit() or w in names) and not re.fullmatch(r"p\d+", w)]
+        concept_words = [w for w in it.words if w not in value_words and any(w in trig for trig, _ in CONCEPTS.values())]
         content = list(dict.fromkeys(content + concept_words))
         sims = None
         if self._embedder is not None and self._doc_vecs is not None:
@@ -250,7 +313,7 @@ class OfflinePlanner:
     def _matched_words(self, it: Intent, name: str) -> int:
         """How many content words of the question the metric's name or HELP explains."""
         name_t, help_t = self._metric_tokens[name]
-        values = {v.word.lower() for v in it.values}
+        values = {v.word.lower() for v in it.values} - name_t
         stems = self._metric_stems[name]
         words = sum(1 for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS and w not in values
                     and ({w, *SYNONYMS.get(w, ()), w.rstrip("s")} & (name_t | help_t) or stem(w) in stems))
@@ -286,12 +349,23 @@ class OfflinePlanner:
         unknown_value = self._unknown_value(it)
         if unknown_value is not None:
             return unknown_value
-        if best_score < MIN_SCORE or (it.unknown and len(it.unknown) > self._matched_words(it, best)):
+        info = self.catalogue.metrics[best]
+        # a value only this kind of metric holds ("CrashLoopBackOff", level="error") makes it credible
+        held_by = [sum(len(self._index.value_idx.get((lab, v.value), ())) for lab in v.labels) for v in it.values
+                   if not v.prefix and not v.weak and v.score >= 0.9 and any(
+                       lab in info.values and v.value in info.values[lab] for lab in v.labels)]
+        held = bool(held_by)
+        # a value only one or two metrics hold ("DiskPressure") is the question's whole subject
+        slack = 0.3 if held and min(held_by) <= 2 else 0.2 if held else 0.0
+        # "cassandra read latency": an unknown first word, and the best metric belongs to a system not named
+        first = next((w for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS), None)
+        unknown_subject = first is not None and first in it.unknown and tokens(best)[0] not in it.words and not held
+        if best_score < MIN_SCORE - slack or unknown_subject or (
+                it.unknown and len(it.unknown) > self._matched_words(it, best)):
             cands = tuple(n for _, n in ranked[:5])
             return Clarification(question, "I could not find a metric that matches the question. Closest metrics: "
                                  + ", ".join(cands), cands, "unknown")
         runner = ranked[1][0] if len(ranked) > 1 else 0.0
-        info = self.catalogue.metrics[best]
         plan = shape_plan(it, info, self, now)
         confidence = max(0.05, min(1.0, 0.5 * min(1.0, best_score) + 0.5 * min(1.0, (best_score - runner) * 4)))
         alts = tuple(n for s, n in ranked[1:4] if s > best_score - 0.25)
@@ -306,7 +380,8 @@ class OfflinePlanner:
         for m in re.finditer(r"\b(?:the\s+)?([a-z0-9/_-]{3,})\s+(service|route|endpoint|handler|path|node|host|pod|job|"
                              r"app|queue|namespace|container|deployment|database)\b", it.text):
             word, label_word = m.group(1), m.group(2)
-            if word in matched or word in STOPWORDS or word in self._vocab and word not in matched and \
+            if word in matched or any(word in v for v in matched) or word in STOPWORDS or word in self._vocab and \
+                    word not in matched and \
                     word in {w for trig, _ in CONCEPTS.values() for w in trig}:
                 continue
             if word in self._vocab and word not in LABEL_WORDS and not any(

@@ -84,7 +84,14 @@ def _value(plan: QueryPlan, offset_s: float | None) -> str:
 
 
 def render(plan: QueryPlan) -> str:
-    """The PromQL for ``plan``. Pure: same plan, same text."""
+    """The PromQL for ``plan``. Pure: same plan, same text.
+
+    A ``count`` aggregation with a comparison counts the series that pass it (``count(up == 0)``: how many
+    targets are down); every other comparison filters the final value."""
+    if plan.aggregation == "count" and plan.comparison is not None and plan.ratio is None \
+            and plan.transform == "value" and not plan.compare_offset_s:
+        sel = render_selector(plan.metric, plan.matchers, plan.offset_s)
+        return _agg("count", plan.by, f"{sel} {plan.comparison.op} {_fmt(plan.comparison.value)}")
     expr = _value(plan, plan.offset_s)
     if plan.compare_offset_s:
         base = _value(plan, (plan.offset_s or 0) + plan.compare_offset_s)

@@ -11,7 +11,6 @@ import difflib
 from typing import TYPE_CHECKING
 
 from .catalogue import Catalogue, stem, tokens
-from .labels import resolve_label_word
 from .vocab import CONCEPTS, LABEL_WORDS, QUALIFIERS, REQUEST_TOKENS, STOPWORDS, SYNONYMS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,6 +64,13 @@ class MetricIndex:
         self.value_idx = {k: arr(v) for k, v in value_idx.items()}
         self.no_values = {k: arr(v) for k, v in no_values.items()}
         self.name_vocab = sorted(name_idx)
+        self._by_prefix: dict[str, list[str]] = {}
+        for t in self.name_vocab:
+            if len(t) >= 4:
+                self._by_prefix.setdefault(t[:3], []).append(t)
+        self._abbrev_cache: dict[str, list[str]] = {}
+        _unit = {"total", "bytes", "seconds", "count", "sum", "info"}
+        self.name_len = np.array([max(1, len(nt - _unit)) for nt in self.name_tokens], dtype=float)
         stem_name: dict[str, set[int]] = {}
         stem_help: dict[str, set[int]] = {}
         for tok, idx in self.name_idx.items():
@@ -84,10 +90,16 @@ class MetricIndex:
         self.qual_idx = {q: self.name_idx[q] for q in QUALIFIERS if q in self.name_idx}
         self.has_errors = np.array([bool(error_matchers(catalogue.metrics[nm], catalogue)) for nm in self.names],
                                    dtype=bool)
-        self.has_sibling = np.array([capacity_sibling(catalogue.metrics[nm], catalogue) is not None
-                                     for nm in self.names], dtype=bool)
+        sibs = [capacity_sibling(catalogue.metrics[nm], catalogue) for nm in self.names]
+        self.has_sibling = np.array([sib is not None for sib in sibs], dtype=bool)
+        # capacity gauge -> the gauge of use it bounds (hikaricp_..._max -> ..._active): "pool usage"
+        self.capacity_users: dict[str, str] = {}
+        for nm, sib in zip(self.names, sibs):
+            if sib is not None and not sib[1]:
+                self.capacity_users.setdefault(sib[0], nm)
         self.up = self.names.index("up") if "up" in catalogue.metrics else None
-        self._labelsets: dict[tuple[str, tuple[str, ...]], bool] = {}
+        self.avail = np.array([bool(nt & {"avail", "available"}) for nt in self.name_tokens], dtype=bool)
+        self._labelsets: dict[str, np.ndarray] = {}
 
     def _mask(self, idx: np.ndarray | None) -> np.ndarray:
         m = self.np.zeros(len(self.names), dtype=bool)
@@ -96,20 +108,28 @@ class MetricIndex:
         return m
 
     def lexical(self, content: list[str]) -> np.ndarray:
+        """Mean over the question's content words of how well each metric's name (1.0) or HELP (0.45) says
+        it; a synonym says it a little less (0.85), so does the same stem, an abbreviation ("unacked" for
+        unacknowledged, "msgs") or a compound ("messagesin"). Plus a small share for the fraction of the
+        metric's own name words the question explains (``x_rq_total`` before ``x_rq_retry``)."""
         np = self.np
         total = np.zeros(len(self.names))
+        name_hits = np.zeros(len(self.names))
         for w in content:
-            exp = {w, *SYNONYMS.get(w, ())}
-            if w.endswith("s"):
-                exp.add(w[:-1])
+            own = {w, w[:-1]} if w.endswith("s") else {w}
+            syn = set(SYNONYMS.get(w, ())) - own
             in_name = np.zeros(len(self.names), dtype=bool)
             in_help = np.zeros(len(self.names), dtype=bool)
-            for e in exp:
-                if e in self.name_idx:
-                    in_name[self.name_idx[e]] = True
-                if e in self.help_idx:
-                    in_help[self.help_idx[e]] = True
-            best = np.where(in_name, 1.0, np.where(in_help, 0.45, 0.0))
+            syn_name = np.zeros(len(self.names), dtype=bool)
+            syn_help = np.zeros(len(self.names), dtype=bool)
+            for group, nm, hp in ((own, in_name, in_help), (syn, syn_name, syn_help)):
+                for e in group:
+                    if e in self.name_idx:
+                        nm[self.name_idx[e]] = True
+                    if e in self.help_idx:
+                        hp[self.help_idx[e]] = True
+            best = np.where(in_name, 1.0, np.where(syn_name, 0.85, np.where(in_help, 0.45,
+                                                                            np.where(syn_help, 0.4, 0.0))))
             st = stem(w)
             if st != w or len(w) >= 5:  # same stem, different ending: evictions ~ evicted, logs ~ log
                 s_name, s_help = self._mask(self.stem_name.get(st)), self._mask(self.stem_help.get(st))
@@ -118,19 +138,40 @@ class MetricIndex:
                 fuzzy = np.zeros(len(self.names), dtype=bool)
                 for t in difflib.get_close_matches(w, self.name_vocab, n=5, cutoff=0.85):
                     fuzzy[self.name_idx[t]] = True
+                for t in self._abbreviations(w):
+                    fuzzy[self.name_idx[t]] = True
                 best = np.where((best == 0) & fuzzy, 0.8, best)
             total += best
-        return total / max(1, len(content))
+            name_hits += best >= 0.8
+        precision = np.minimum(1.0, name_hits / self.name_len)
+        return total / max(1, len(content)) + 0.06 * precision
+
+    def _abbreviations(self, w: str) -> list[str]:
+        """Name tokens that abbreviate ``w`` ("unacked", "repl", "msgs") or start with it ("messagesin")."""
+        out = self._abbrev_cache.get(w)
+        if out is None:
+            out = []
+            for t in self._by_prefix.get(w[:3], ()):
+                if t == w:
+                    continue
+                if len(t) > len(w) and t.startswith(w) or 4 <= len(t) < len(w) and _subsequence(t, w):
+                    out.append(t)
+            self._abbrev_cache[w] = out
+        return out
 
     def held(self, v) -> np.ndarray:
-        """Metrics that have the label value a question word named."""
+        """Metrics that have the label value a question word named (a host part: a value on that host)."""
         m = self._mask(None)
         for lab in v.labels:
             if v.prefix:
-                m |= self._mask(self.label_idx.get(lab))
+                for (vl, val), idx in self.value_idx.items():
+                    if vl == lab and val.startswith(v.value + ":"):
+                        m[idx] = True
             else:
                 m |= self._mask(self.value_idx.get((lab, v.value)))
-                m |= self._mask(self.no_values.get(lab))
+            m |= self._mask(self.no_values.get(lab))
+        for alt in getattr(v, "alts", ()):
+            m |= self.held(alt)
         return m
 
     def bonus(self, it: Intent) -> np.ndarray:
@@ -146,9 +187,22 @@ class MetricIndex:
                 b += 0.25 * self.has_errors
         if "restarts" in it.concepts or "throughput" in it.concepts:
             b -= 0.2 * self.is_histogram
-        held = [self.held(v) for v in it.values]
+        held = [self.held(v) for v in it.values if not v.weak]
         for h in held:
             b += np.where(h, 0.1, -0.15)
+        for v in it.values:
+            if v.weak:  # "heap", "current": a hint where held, no penalty elsewhere
+                b += 0.05 * self.held(v)
+        if it.rate:  # "per second", "rate": events counted by a counter (a histogram's _count included)
+            b += 0.12 * self.is_counter - 0.08 * self.is_gauge
+        if "errors" in it.concepts and it.ratio:  # a ratio needs the outcome label to divide by all
+            b += 0.3 * self.has_errors
+        for w in it.by_words:  # "per service": a metric with a label of that very name
+            for lab in {w, w.removesuffix("s")}:
+                if lab in self.label_idx:
+                    b[self.label_idx[lab]] += 0.06
+        if not ({"free"} & set(it.words)):  # MemAvailable/avail (what can be used) before MemFree/free
+            b += 0.02 * self.avail
         if "up" in it.concepts and self.up is not None and all(h[self.up] for h in held):
             b[self.up] += 0.4
         asked = set(it.words)
@@ -172,12 +226,16 @@ class MetricIndex:
         return b
 
     def _unresolvable(self, word: str) -> np.ndarray:
-        out = self._mask(None)
-        for i, name in enumerate(self.names):
-            labels = self.catalogue.metrics[name].labels
-            key = (word, labels)
-            hit = self._labelsets.get(key)
-            if hit is None:
-                hit = self._labelsets[key] = resolve_label_word(word, labels) is not None
-            out[i] = not hit
+        """Metrics on which the grouping word names no label (cached per word)."""
+        out = self._labelsets.get(word)
+        if out is None:
+            from .siblings import group_label
+
+            out = self._labelsets[word] = self.np.array(
+                [group_label(word, self.catalogue.metrics[n]) is None for n in self.names], dtype=bool)
         return out
+
+
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)

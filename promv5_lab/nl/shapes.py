@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..types import LabelMatcher, QueryPlan, Ratio
-from .catalogue import Catalogue, MetricInfo
+from .catalogue import Catalogue, MetricInfo, tokens
 from .labels import resolve_label_word, value_matcher
+from .siblings import capacity_of, capacity_user, group_label, is_health_gauge, per_event_sibling
 from .vocab import ERROR_VALUES, OUTCOME_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,7 +24,7 @@ _CAPACITY = (
     ("available", "total", True), ("available", "size", True), ("free", "size", True), ("free", "total", True),
     ("in_use", "max", False), ("inuse", "max", False), ("used", "size", False), ("used", "total", False),
     ("used", "limit", False), ("usage", "limit", False), ("active", "max", False), ("current", "max", False),
-    ("in_use", "limit", False), ("open", "max", False),
+    ("in_use", "limit", False), ("open", "max", False), ("used", "max", False), ("current", "limit", False),
 )
 _FREE_WORDS = {"free", "available", "left", "remaining", "avail", "headroom", "spare"}
 _BUSY_WORDS = {"usage", "used", "busy", "utilisation", "utilization", "saturation", "load", "%", "percent",
@@ -34,7 +35,7 @@ def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]
     """Matchers that select failures on an outcome label of ``info`` (``code=~"5.."``, ``status="error"``,
     ``grpc_code!="OK"``). Uses this metric's own values when known: another metric's ``status="false"``
     (kube-state-metrics conditions) says nothing about an HTTP counter's ``status``."""
-    extra = tuple(lab for lab in info.labels if lab.endswith(("_code", "_status")) and lab not in OUTCOME_LABELS)
+    extra = tuple(lab for lab in info.labels if ("code" in lab or "status" in lab) and lab not in OUTCOME_LABELS)
     for lab in (*OUTCOME_LABELS, *extra):
         if lab not in info.labels:
             continue
@@ -42,8 +43,10 @@ def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]
         vals = tuple(sorted(own)) if own else cat.label_values.get(lab, ())
         if vals and all(re.fullmatch(r"\d{3}", v) for v in vals):
             return (LabelMatcher(lab, "=~", "5.."),)
-        if vals and all(re.fullmatch(r"\dxx", v) for v in vals):
+        if vals and all(re.fullmatch(r"\dxx", v) or v == "other" for v in vals) and "5xx" in vals:
             return (LabelMatcher(lab, "=", "5xx"),)
+        if vals and all(re.fullmatch(r"[1-5]", v) for v in vals) and "5" in vals:  # a status class
+            return (LabelMatcher(lab, "=", "5"),)
         bad = sorted(v for v in vals if v.lower() in ERROR_VALUES)
         if len(bad) == 1:
             return (LabelMatcher(lab, "=", bad[0]),)
@@ -100,16 +103,24 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     labels = info.labels
     words = set(it.words)
     matchers: dict[str, LabelMatcher] = {}
+    name_words = set(tokens(info.name))
     for v in it.values:
         mt = value_matcher(v, labels, info)
-        if mt is not None and mt.label not in matchers:
-            matchers[mt.label] = mt
+        if mt is None or mt.label in matchers:
+            continue
+        if v.word.lower() in name_words and mt.op == "=" and info.values.get(mt.label) == frozenset({mt.value}):
+            continue  # "mysql replication lag": the exporter's word, and job="mysql" would select every series
+        matchers[mt.label] = mt
+    if matchers:  # "nodes with disk pressure": a named condition is the one that holds (status="true")
+        for lab in labels:
+            if lab not in matchers and {"true", "false"} <= info.values.get(lab, frozenset()):
+                matchers[lab] = LabelMatcher(lab, "=", "true")
     by: list[str] = []
     for w in it.by_words:
         if it.by_which and info.type not in ("counter", "histogram", "summary") and not (it.topk or it.bottomk) \
                 and w == it.by_words[-1]:
             continue
-        lab = resolve_label_word(w, labels)
+        lab = group_label(w, info)
         if lab and lab not in by:
             by.append(lab)
     kind, at, rng = time_of(it, now)
@@ -135,7 +146,8 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     elif mtype == "counter":
         transform = "rate"
     if mtype == "counter":
-        if it.count and it.time.window_s:
+        if (it.count or it.topk or it.bottomk) and it.time.window_s:
+            # "how many ... in the last hour", "which pods restarted the most in the last hour": the increase
             transform, window = "increase", it.time.window_s
             kind, at, rng = "instant", it.time.end or now, None
         elif it.count and not it.time.explicit:
@@ -153,6 +165,8 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             ratio = Ratio(denominator_metric=den)
         elif it.ratio and (other := _complement_counter(info, cat)):
             ratio = Ratio(denominator_plus=other)
+        elif it.mean and (den := per_event_sibling(info, cat)):  # "average search latency": time / searches
+            ratio = Ratio(denominator_metric=den)
         elif cpu_idle and (words & _BUSY_WORDS or it.ratio or not words & {"seconds", "time", "idle"}):
             if words & {"idle"} and not words & _BUSY_WORDS:
                 matchers["mode"] = LabelMatcher("mode", "=", "idle")
@@ -164,6 +178,15 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             aggregation = aggregation or "sum"
     elif mtype not in ("histogram", "summary"):
         sib = capacity_sibling(info, cat) if it.ratio else None
+        if it.ratio and sib is None:
+            user = planner._index.capacity_users.get(info.name) or capacity_user(info, cat, words)
+            if user is not None:  # "pool usage" found the pool's max: divide what is used by it
+                metric = user
+                held = cat.metrics[user].labels
+                matchers = {k: v for k, v in matchers.items() if k in held}
+                sib = (info.name, False)
+            elif (cap := capacity_of(info, cat, words)) is not None:
+                sib = (cap, False)
         if sib is not None:
             complement = sib[1] and not (words & _FREE_WORDS)
             if not sib[1] and words & _FREE_WORDS:
@@ -173,8 +196,16 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
                 aggregation = "sum"
         elif by and not aggregation:
             aggregation = "sum"
-        if it.down and info.name == "up":
-            comparison = comparison or _eq_zero()
+        health = is_health_gauge(info)
+        down = it.down or bool(words & _DOWN_WORDS) or it.none
+        if health and down or (it.none and not health and comparison is None):
+            comparison = comparison or _eq(0.0)  # "which probes are failing", "queues with no consumers"
+        elif health and (it.which or it.count) and comparison is None:
+            comparison = _eq(1.0)  # "which member is the leader", "how many targets are up"
+        if it.count and comparison is not None and health and not by:
+            aggregation = "count"  # "how many targets are down": count(up == 0)
+        if aggregation == "avg" and _names_average(info):
+            aggregation = None  # "load average" is the metric's own word, not an aggregation
     if it.percent and ratio is None and comparison is not None:
         notes.append("a percentage was compared with a value that is not a ratio")
     return QueryPlan(
@@ -184,7 +215,16 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         kind=kind, time=at, range=rng, notes=tuple(notes))  # type: ignore[arg-type]
 
 
-def _eq_zero():
+def _eq(value: float):
     from ..types import Comparison
 
-    return Comparison("==", 0.0)
+    return Comparison("==", value)
+
+
+_DOWN_WORDS = frozenset({"down", "dead", "offline", "unreachable", "failing", "failed", "unhealthy", "broken"})
+
+
+def _names_average(info: MetricInfo) -> bool:
+    from .catalogue import tokens
+
+    return bool({"average", "avg", "mean"} & set(tokens(info.name) + tokens(info.help)))

@@ -1,0 +1,125 @@
+"""Related metrics and labels found by naming conventions, for shapes that need more than the chosen metric:
+the label a grouping word means on this metric, the "used" gauge of a capacity gauge, the per-event counter
+that turns a time counter into an average, and 0/1 health gauges. Generic: token overlap and conventional
+words (limit, max, total, ops, up, success...), never particular metric names."""
+
+from __future__ import annotations
+
+import re
+
+from .catalogue import Catalogue, MetricInfo, stem, tokens
+from .labels import resolve_label_word
+from .vocab import LABEL_WORDS
+
+__all__ = ["capacity_of", "capacity_user", "group_label", "is_health_gauge", "per_event_sibling"]
+
+_SEP = re.compile(r"[-_/.@:]")
+_CAPACITY_TOKENS = frozenset({"limit", "max", "maximum", "size", "capacity", "watermark", "total", "quota"})
+_TIME_TOKENS = frozenset({"time", "seconds", "latency", "duration", "microseconds", "milliseconds", "ms", "us"})
+_EVENT_TOKENS = frozenset({"total", "count", "ops", "requests", "calls", "queries", "operations", "events"})
+_HEALTH_TOKENS = frozenset({"up", "success", "successful", "healthy", "live", "alive", "leader", "ok"})
+_UNITS = frozenset({"bytes", "seconds", "total", "ratio", "percent", "count"})
+
+
+def _n_values(info: MetricInfo, label: str) -> int:
+    vals = info.values.get(label)
+    return len(vals) if vals is not None else 2  # unknown: assume it varies
+
+
+def group_label(word: str, info: MetricInfo) -> str | None:
+    """The label of ``info`` a grouping word means ("per node", "by method", "per backend", "per queue").
+
+    Among the labels the word can name, one whose values vary on this metric wins (grouping by a label with
+    one value groups nothing); then a label whose values contain the word ("backend" in web_backend); then, if
+    the metric's own name carries the word ("workqueue ... per queue"), its only varying label."""
+    w = word.lower().strip(".,?!")
+    labels = info.labels
+    base = w[:-1] if w.endswith("s") and len(w) > 3 else w
+    named = [w, *LABEL_WORDS.get(w, ()), base, *LABEL_WORDS.get(base, ())]
+    present = [lab for lab in dict.fromkeys(named) if lab in labels]
+    present += [lab for lab in labels if lab not in present and base in lab.split("_")]  # grpc_method
+    varying = [lab for lab in present if _n_values(info, lab) > 1]
+    if varying:
+        return varying[0]
+    for lab in labels:
+        vals = info.values.get(lab, ())
+        if lab not in ("le", "quantile") and len(vals) > 1 and any(base in _SEP.split(v.lower()) for v in vals):
+            return lab
+    free = [lab for lab in labels if lab not in ("job", "instance") and _n_values(info, lab) > 1]
+    if len(free) == 1 and base in info.name.lower():
+        return free[0]
+    return present[0] if present else resolve_label_word(w, labels)
+
+
+def _stems(name: str) -> set[str]:
+    return {stem(t) for t in tokens(name)}
+
+
+def _pair_score(core: set[str], other: set[str], words: set[str]) -> float | None:
+    shared = len(core & other)
+    if shared < 2 or shared < len(core) - 2:
+        return None
+    return shared - 0.5 * len(other - core) + 0.3 * len(other & words)
+
+
+def capacity_user(info: MetricInfo, cat: Catalogue, words: set[str]) -> str | None:
+    """For a capacity gauge (``x_limit_bytes``, ``x_max``), the gauge it bounds (``x_used_bytes``): same type,
+    the same unit, and the largest overlap of the other name stems (ties: more question words explained)."""
+    return _partner(info, cat, words, want_capacity=False)
+
+
+def capacity_of(info: MetricInfo, cat: Catalogue, words: set[str]) -> str | None:
+    """For a gauge of use (``x_resident_memory_bytes``), the capacity gauge that bounds it
+    (``x_resident_memory_limit_bytes``, ``x_max_connections``)."""
+    return _partner(info, cat, words, want_capacity=True)
+
+
+def _partner(info: MetricInfo, cat: Catalogue, words: set[str], *, want_capacity: bool) -> str | None:
+    own = set(tokens(info.name))
+    if info.type not in ("gauge", "unknown") or bool(own & _CAPACITY_TOKENS) == want_capacity:
+        return None
+    core = _stems(info.name) - _CAPACITY_TOKENS
+    unit = own & _UNITS
+    wstems = {stem(w) for w in words}
+    best: tuple[float, str] | None = None
+    jobs = info.values.get("job")
+    for m in cat.metrics.values():
+        if m.name == info.name or m.type != info.type:
+            continue
+        if jobs and m.values.get("job") is not None and not jobs & m.values["job"]:
+            continue  # a capacity is on the same targets as what it bounds
+        other_t = set(tokens(m.name))
+        if bool(other_t & _CAPACITY_TOKENS) != want_capacity or (other_t & _UNITS) != unit:
+            continue
+        score = _pair_score(core, _stems(m.name) - _CAPACITY_TOKENS, wstems)
+        if score is not None and (best is None or score > best[0]):
+            best = (score, m.name)
+    return best[1] if best else None
+
+
+def per_event_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
+    """For a counter of time (``x_query_time_seconds``, ``x_latency_total``), the counter of the events it
+    accumulates over (``x_query_total``, ``x_ops_total``): average = time / events."""
+    own = set(tokens(info.name))
+    if info.type != "counter" or not own & _TIME_TOKENS:
+        return None
+    core = own - _TIME_TOKENS - {"total"}
+    best: tuple[int, str] | None = None
+    for m in cat.metrics.values():
+        if m.name == info.name or m.type != "counter":
+            continue
+        other = set(tokens(m.name))
+        if other & _TIME_TOKENS or not core <= other:
+            continue
+        extra = other - core
+        if extra and extra <= _EVENT_TOKENS:
+            key = (len(extra), m.name)
+            if best is None or key < best:
+                best = key
+    return best[1] if best else None
+
+
+def is_health_gauge(info: MetricInfo) -> bool:
+    """A 0/1 gauge of health (``up``, ``x_up``, ``probe_success``, ``x_has_leader``, ``x_server_up``)."""
+    return info.type in ("gauge", "unknown") and bool(set(tokens(info.name)) & _HEALTH_TOKENS) \
+        and not set(tokens(info.name)) & {"seconds", "bytes", "total", "count", "time"}
