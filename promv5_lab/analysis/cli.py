@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         src: Path = typer.Argument(..., help="Input CSV with a 'timestamp,value' header (NAB format)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output CSV: timestamp,value,anomaly_score,is_anomaly."),
         threshold: float = typer.Option(None, "--threshold",
-                                        help="Flag when anomaly_score >= this (default: the NAB-tuned 0.6)."),
+                                        help="Flag when anomaly_score >= this (default: the NAB-tuned "
+                                             "corpus threshold, promv5_lab.analysis.online.NAB_THRESHOLD)."),
         counter: bool = typer.Option(False, "--counter",
                                      help="The values are a monotone counter: score increments, resets are normal."),
         season: str = typer.Option("1d", "--season", help="Period of the seasonal profile (e.g. 1d, 1h; 0 = none)."),
@@ -31,11 +32,10 @@ def register(app: typer.Typer) -> None:
         """Score a series online, learning from the series itself: each row's score uses only earlier rows."""
         from ..types import parse_duration
         from .csvdetect import detect_csv
-        from .detect import DetectorConfig
-        from .learn import NAB_THRESHOLD
+        from .online import NAB_THRESHOLD, OnlineConfig
 
         season_s = 0.0 if season.strip() in ("0", "0s", "none", "") else parse_duration(season)
         summary = detect_csv(src, out, threshold=NAB_THRESHOLD if threshold is None else threshold,
-                             config=DetectorConfig(season_s=season_s), counter=counter)
+                             config=OnlineConfig().with_season(season_s), counter=counter)
         typer.echo(f"{summary['rows']} rows scored, {summary['flags']} flagged, "
                    f"{summary['us_per_row']:.0f} us per row -> {out}")

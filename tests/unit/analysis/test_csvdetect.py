@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from promv5_lab.analysis.cli import register
 from promv5_lab.analysis.csvdetect import detect_csv, read_nab_csv
-from promv5_lab.analysis.detect import score_arrays
+from promv5_lab.analysis.online import NAB_THRESHOLD, score_series
 from promv5_lab.errors import InputError
 
 
@@ -53,10 +53,14 @@ def test_cli_writes_scores_and_flags(tmp_path, app):
     flags = np.array([int(r["is_anomaly"]) for r in rows])
     assert np.all((scores >= 0) & (scores <= 1))
     assert flags[450] == 1 and int(np.argmax(scores)) == 450
-    assert np.array_equal(flags, (scores >= 0.6).astype(int))
-    # the CLI scores row by row exactly like the vectorised recursion
+    assert np.array_equal(flags, (scores >= NAB_THRESHOLD).astype(int))  # the NAB-tuned default
+    # the CLI writes the scores of the online ensemble (10 decimals)
     _, t, vals = read_nab_csv(src)
-    np.testing.assert_allclose(scores, score_arrays(t, vals)[:, 0], atol=1e-10)
+    np.testing.assert_allclose(scores, score_series(t, vals), atol=1e-10)
+    res = CliRunner().invoke(app, ["detect", str(src), "--out", str(out), "--threshold", "0.99"])
+    assert res.exit_code == 0, res.output
+    strict = np.array([int(r["is_anomaly"]) for r in csv.DictReader(out.open())])
+    assert strict.sum() < flags.sum() and np.array_equal(strict, (scores >= 0.99).astype(int))
 
 
 def test_threshold_option_and_help(tmp_path, app):

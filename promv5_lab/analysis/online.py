@@ -1,0 +1,232 @@
+"""The online ensemble behind ``promv5-lab detect``: strictly causal scores tuned for NAB's rules.
+
+Each row's score uses only that row and the rows before it (``tests/unit/analysis/test_online.py``
+changes future values and checks that no earlier score moves). Three online scorers, learned from the
+series itself:
+
+* **surprise** (``DetectorState.last_surprise`` of :mod:`.detect`, with the settings pinned in
+  :data:`SURPRISE_CONFIG`): robust EWMA level and daily profile, in robust standard deviations;
+* **level**: robust z-score of the value against the median and MAD of the previous
+  ``level_window`` rows (the scale floored at ``level_floor`` times their range);
+* **novelty**: the value's coarse level (``novelty_levels`` equal bins over the range of the first
+  ``novelty_init`` rows; values outside it get bins of their own) and a *transition between two
+  levels never seen before*: a new pattern, in the spirit of the contextual detectors at the top of
+  NAB's scoreboard (CAD OSE), reduced to its first-order context.
+
+The first two are combined (max) and divided by the largest surprise of the recent past (decaying by
+``record_decay`` per row; one row raises it at most ``record_growth`` times; never below
+``record_floor``): ``r / (1 + r)``, so a flag needs a new record. The score is
+``max(novelty_weight * novelty, record_weight * r / (1 + r))``. A *report* is a score at or above
+``report`` (the CLI's threshold); for the ``hold`` rows after a report, scores that are not higher
+than the report's are halved, because an operator (and NAB) gains nothing from a second alarm about
+the same event and pays for each one; a stronger one breaks through and is a report of its own.
+
+:data:`NAB_THRESHOLD` is the one corpus-wide threshold NAB's standard profile chooses for these scores
+(``python benchmarks/nab_score.py`` prints it); ``promv5-lab detect`` flags with it by default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from .detect import DetectorConfig, DetectorState
+
+__all__ = ["NAB_THRESHOLD", "SURPRISE_CONFIG", "OnlineConfig", "novelty_scores", "score_matrix", "score_series"]
+
+# The standard-profile corpus threshold of these scores, chosen by NAB's sweep over every distinct score
+# of every scorable row of the 58 files:  python benchmarks/nab_score.py   (line "promv5-lab detect").
+NAB_THRESHOLD = 0.525
+
+# The surprise scorer's settings, pinned so that a change of the fleet detector's defaults does not
+# silently move the NAB figures.
+SURPRISE_CONFIG = DetectorConfig(
+    level_alpha=0.05, scale_alpha=0.02, season_s=86400.0, season_buckets=48, season_alpha=0.1, clip=4.0,
+    accept=3, scale_floor=0.001, long_floor=0.25, long_alpha=0.002, cusum_k=0.5, cusum_h=math.inf,
+    burst_alpha=0.2, burst_min=math.inf, warmup=120, record_decay=0.9985, peak_floor=1.0, peak_growth=2.0,
+    peak_step=math.inf, models="best", flat_min=6, dropout_min=3, event_sigma=15.0, counter=False,
+)
+
+
+@dataclass(frozen=True)
+class OnlineConfig:
+    """Parameters of the online ensemble (defaults: the ones benchmarked on NAB)."""
+
+    surprise: DetectorConfig = field(default_factory=lambda: SURPRISE_CONFIG)
+    level_window: int = 1000        # rows of the level scorer's trailing median / MAD
+    level_min: int = 30             # rows it needs before scoring
+    level_floor: float = 0.02       # its scale is at least this fraction of the window's range
+    record_decay: float = 0.9993    # per-row decay of the largest recent surprise
+    record_growth: float = 1.5      # one row raises that peak at most this many times
+    record_floor: float = 3.0       # the peak is never taken below this many sigmas
+    warmup: int = 120               # rows before any non-zero record score
+    novelty_levels: int = 4         # equal-width value levels over the first rows' range
+    novelty_init: int = 300         # present rows whose range defines the levels
+    novelty_warmup: int = 120       # further rows of learning transitions before novelty scores
+    novelty_weight: float = 0.6     # below strong records, so that they break through a novelty's hold
+    record_weight: float = 0.8
+    hold: int = 100                 # rows after a report whose scores are halved
+
+    def __post_init__(self) -> None:
+        for name in ("level_window", "level_min", "novelty_levels", "novelty_init"):
+            if getattr(self, name) < 1:
+                raise InputError(f"OnlineConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup", "novelty_warmup", "hold"):
+            if getattr(self, name) < 0:
+                raise InputError(f"OnlineConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 < self.record_decay <= 1.0:
+            raise InputError(f"OnlineConfig.record_decay must be in (0, 1], got {self.record_decay}")
+        if self.record_growth < 1.0 or self.record_floor <= 0.0:
+            raise InputError("OnlineConfig.record_growth must be >= 1 and record_floor > 0")
+        for name in ("novelty_weight", "record_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"OnlineConfig.{name} must be in [0, 1], got {getattr(self, name)}")
+
+    def with_season(self, season_s: float) -> OnlineConfig:
+        """The same ensemble with the surprise scorer's seasonal period set to ``season_s`` (0: none)."""
+        return dataclasses.replace(self, surprise=dataclasses.replace(self.surprise, season_s=float(season_s)))
+
+
+def _increments(v: np.ndarray) -> np.ndarray:
+    """A counter's increments (a decrease is a reset: the new value is the increment); NaN stays NaN."""
+    out = np.full(v.shape, np.nan)
+    for j in range(v.shape[1]):  # a plain loop: counters are few, and this runs once per series
+        prev = math.nan
+        col = v[:, j]
+        for i, x in enumerate(col):
+            if math.isnan(x):
+                continue
+            if not math.isnan(prev):
+                d = x - prev
+                out[i, j] = x if d < 0 else d
+            prev = x
+    return out
+
+
+def _level_z(v: np.ndarray, c: OnlineConfig) -> np.ndarray:
+    """Robust z of each row against the median / MAD of the ``level_window`` rows before it."""
+    import pandas as pd
+
+    df = pd.DataFrame(v)
+    past = df.shift(1)
+    roll = past.rolling(c.level_window, min_periods=c.level_min)
+    med = roll.median()
+    rng = roll.max() - roll.min()
+    mad = (past - med).abs().rolling(c.level_window, min_periods=c.level_min).median()
+    scale = np.maximum(1.4826 * mad.to_numpy(), c.level_floor * rng.to_numpy()) + 1e-9
+    z = np.abs(df.to_numpy() - med.to_numpy()) / scale
+    return np.nan_to_num(z, nan=0.0, posinf=0.0)
+
+
+def _surprise(t: np.ndarray, v: np.ndarray, c: OnlineConfig, counters: np.ndarray, progress: bool) -> np.ndarray:
+    state = DetectorState(v.shape[1], c.surprise, counters)
+    out = np.empty_like(v)
+    rows = range(v.shape[0])
+    if progress:
+        from tqdm.auto import tqdm
+
+        rows = tqdm(rows, desc=f"detect {v.shape[1]} series", unit="row", leave=False)
+    for i in rows:
+        state.step(t[i], v[i])
+        out[i] = state.last_surprise
+    return out
+
+
+def novelty_scores(values: Sequence[float] | np.ndarray, levels: int = 4, init: int = 300,
+                   warmup: int = 120) -> np.ndarray:
+    """1.0 where the step from the previous present value's level to this one's was never seen, else 0.
+
+    Levels are ``levels`` equal bins over the range of the first ``init`` present values (outside
+    values get bins beyond them). Nothing scores before ``init + warmup`` present values; missing
+    values (NaN) score 0 and change nothing.
+    """
+    v = np.asarray(values, dtype=float)
+    out = np.zeros(v.shape)
+    present = np.flatnonzero(np.isfinite(v))
+    if present.size <= init:
+        return out
+    head = v[present[:init]]
+    lo, hi = float(head.min()), float(head.max())
+    width = (hi - lo) / levels if hi > lo else max(abs(lo) * 1e-3, 1e-9)
+    seen: set[tuple[int, int]] = set()
+    prev: int | None = None
+    for k, i in enumerate(present[init:].tolist(), start=init):
+        b = math.floor((v[i] - lo) / width)
+        if prev is not None:
+            pair = (prev, b)
+            if pair not in seen:
+                if k >= init + warmup:
+                    out[i] = 1.0
+                seen.add(pair)
+        prev = b
+    return out
+
+
+def _record(z: np.ndarray, c: OnlineConfig) -> np.ndarray:
+    n = z.shape[1]
+    peak = np.zeros(n)
+    out = np.zeros_like(z)
+    for i in range(c.warmup, z.shape[0]):
+        base = np.maximum(peak, c.record_floor)
+        r = z[i] / base
+        out[i] = r / (1.0 + r)
+        peak = np.maximum(peak * c.record_decay, np.minimum(z[i], base * c.record_growth))
+    return out
+
+
+def _hold(s: np.ndarray, report: float, hold: int) -> np.ndarray:
+    out = s.copy()
+    last = np.full(s.shape[1], -(10 ** 12))
+    level = np.zeros(s.shape[1])
+    for i in range(s.shape[0]):
+        held = ((i - last) <= hold) & (s[i] <= level)
+        out[i] = np.where(held, 0.5 * s[i], s[i])
+        new = ~held & (s[i] >= report)
+        last = np.where(new, i, last)
+        level = np.where(new, s[i], level)
+    return out
+
+
+def score_matrix(t: np.ndarray, values: np.ndarray, config: OnlineConfig | None = None, *,
+                 counters: Sequence[bool] | None = None, report: float = NAB_THRESHOLD,
+                 progress: bool = False) -> np.ndarray:
+    """Scores in [0, 1] for ``values`` of shape ``(T, n)`` (n independent series, rows in time order).
+
+    ``t`` holds the rows' Unix seconds, shape ``(T,)`` or ``(T, n)``. NaN values are missing samples.
+    A series that ends early may be padded with NaN: padding never changes an earlier row's score.
+    """
+    c = config or OnlineConfig()
+    v = np.asarray(values, dtype=float)
+    if v.ndim == 1:
+        v = v[:, None]
+    tt = np.asarray(t, dtype=float)
+    if v.ndim != 2 or tt.shape[0] != v.shape[0]:
+        raise InputError(f"{tt.shape[0]} timestamps for {v.shape[0]} rows")
+    if not 0.0 <= report <= 1.0:
+        raise InputError(f"report level must be in [0, 1], got {report}")
+    flags = np.zeros(v.shape[1], dtype=bool) if counters is None else np.asarray(counters, dtype=bool)
+    if flags.shape != (v.shape[1],):
+        raise InputError(f"counters has {flags.size} flags for {v.shape[1]} series")
+    if v.shape[0] == 0:
+        return np.zeros_like(v)
+    surprise = _surprise(tt, v, c, flags, progress)
+    gauge = np.where(flags[None, :], _increments(v), v) if flags.any() else v
+    z = np.maximum(surprise, _level_z(gauge, c))
+    rec = _record(z, c)
+    nov = np.column_stack([novelty_scores(gauge[:, j], c.novelty_levels, c.novelty_init, c.novelty_warmup)
+                           for j in range(v.shape[1])])
+    s = np.maximum(c.novelty_weight * nov, c.record_weight * rec)
+    return _hold(s, report, c.hold)
+
+
+def score_series(t: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,
+                 config: OnlineConfig | None = None, *, counter: bool = False,
+                 report: float = NAB_THRESHOLD) -> np.ndarray:
+    """Scores of one series (see :func:`score_matrix`)."""
+    return score_matrix(np.asarray(t, dtype=float), np.asarray(values, dtype=float)[:, None], config,
+                        counters=[counter], report=report)[:, 0]

@@ -1,0 +1,134 @@
+"""The online ensemble behind ``promv5-lab detect`` (promv5_lab/analysis/online.py): causal, calibrated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from promv5_lab.analysis.online import NAB_THRESHOLD, OnlineConfig, novelty_scores, score_matrix, score_series
+from promv5_lab.errors import InputError
+
+STEP = 300.0  # 5-minute rows, as most NAB files
+
+
+def _series(n=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    t = 1.4e9 + STEP * np.arange(n)
+    day = np.sin(2 * np.pi * t / 86400.0)
+    return t, 50 + 5 * day + rng.standard_normal(n)
+
+
+@pytest.fixture(scope="module")
+def with_spike():
+    t, v = _series(1000)
+    v[700] += 40  # an anomaly that one cut sees and the other does not
+    return t, v, score_series(t, v)
+
+
+@pytest.mark.parametrize("cut", [550, 850])
+def test_no_peeking_changing_the_future_never_changes_past_scores(with_spike, cut):
+    t, v, base = with_spike
+    assert base[700] >= NAB_THRESHOLD
+    rng = np.random.default_rng(cut)
+    for future in (rng.normal(0, 100, v.size - cut - 1), np.full(v.size - cut - 1, np.nan)):
+        w = v.copy()
+        w[cut + 1:] = future
+        s = score_series(t, w)
+        np.testing.assert_array_equal(s[:cut + 1], base[:cut + 1])
+        assert not np.array_equal(s, base)  # the changes did reach the later rows
+
+
+def test_batched_series_of_different_lengths_score_as_if_alone():
+    t1, v1 = _series(1000, seed=1)
+    t2, v2 = _series(700, seed=2)
+    v1[800] -= 30
+    v2[600] += 30
+    t = np.column_stack([t1, np.r_[t2, np.full(300, t2[-1])]])
+    v = np.column_stack([v1, np.r_[v2, np.full(300, np.nan)]])
+    both = score_matrix(t, v)
+    np.testing.assert_allclose(both[:, 0], score_series(t1, v1), atol=1e-12)
+    np.testing.assert_allclose(both[:700, 1], score_series(t2, v2), atol=1e-12)
+    assert both[800, 0] >= NAB_THRESHOLD and both[600, 1] >= NAB_THRESHOLD
+
+
+def test_a_spike_and_a_level_shift_are_flagged_and_noise_mostly_is_not():
+    t, v = _series(2000, seed=3)
+    v[1200] += 25
+    v[1700:] += 12
+    s = score_series(t, v)
+    flags = np.flatnonzero(s >= NAB_THRESHOLD)
+    assert 1200 in flags
+    assert any(1700 <= i <= 1710 for i in flags)
+    noise = [i for i in flags if not (1200 <= i <= 1210 or 1700 <= i <= 1800)]
+    # Gaussian noise has new records now and then: about one flag per 400 rows (measured), not more
+    assert len(noise) <= 0.005 * 1750, noise
+    assert np.all((s >= 0) & (s <= 1))
+    assert np.all(s[:120] == 0)  # learning first
+
+
+def test_a_report_holds_repeats_of_the_same_event_but_not_a_later_one():
+    t, v = _series(1100, seed=4)
+    v[600] += 30
+    v[630] += 30   # the same event again, inside the hold: not a second report
+    v[680] -= 400  # inside the hold but far stronger: breaks through
+    v[1000] += 30  # the same size, after the hold: reported
+    s = score_series(t, v)
+    assert 680 - 600 <= OnlineConfig().hold
+    assert s[600] >= NAB_THRESHOLD
+    assert s[630] < NAB_THRESHOLD
+    assert s[680] >= NAB_THRESHOLD
+    assert s[1000] >= NAB_THRESHOLD
+    # without the hold the repeat would have been reported
+    unheld = score_series(t, v, OnlineConfig(hold=0))
+    assert unheld[630] >= NAB_THRESHOLD
+
+
+def test_novelty_is_a_transition_between_levels_never_seen_before():
+    # the first 8 values span [0, 3]: 4 levels of width 0.75, so 0, 1, 2, 3 fall in levels 0, 1, 2, 4
+    v = np.array([0, 1, 2, 3] * 4 + [3.5, 0, 1, 7, 1, 7], dtype=float)
+    out = novelty_scores(v, levels=4, init=8, warmup=8)
+    assert out[:16].sum() == 0  # rows 8..15 learn 0->1, 1->2, 2->4, 4->0 (never scored)
+    assert out[16] == 1.0       # 3 -> 3.5: level 4 -> 4, a transition never seen
+    assert out[17] == 0.0       # 3.5 -> 0: 4 -> 0, seen
+    assert out[18] == 0.0       # 0 -> 1, seen
+    assert out[19] == 1.0       # 1 -> 7: level 9 is new
+    assert out[20] == 1.0       # 7 -> 1: new too
+    assert out[21] == 0.0       # 1 -> 7 again: seen once already
+    with_nan = v.copy()
+    with_nan[18] = np.nan       # a missing value scores 0 and is skipped, not a level
+    out2 = novelty_scores(with_nan, levels=4, init=8, warmup=8)
+    np.testing.assert_array_equal(out2[:18], out[:18])
+    assert out2[18] == 0.0 and out2[19] == 1.0  # 0 -> 7 (row 17 to row 19)
+
+
+def test_counters_are_scored_on_increments():
+    t = 1.4e9 + STEP * np.arange(800)
+    rng = np.random.default_rng(5)
+    inc = rng.poisson(20, 800).astype(float)
+    v = np.cumsum(inc)
+    v[600:] -= v[599]         # a counter reset: not an anomaly
+    s = score_series(t, v, counter=True)
+    assert s[600] < NAB_THRESHOLD
+    gauge = score_series(t, v, OnlineConfig(hold=0))  # read as a gauge, the reset is a huge drop
+    assert gauge[600] >= NAB_THRESHOLD
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"level_window": 0}, "level_window"),
+    ({"record_decay": 1.5}, "record_decay"),
+    ({"hold": -1}, "hold"),
+    ({"novelty_weight": 2.0}, "novelty_weight"),
+])
+def test_bad_config_is_a_clear_error(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        OnlineConfig(**kwargs)
+
+
+def test_bad_inputs_are_clear_errors():
+    t, v = _series(200)
+    with pytest.raises(InputError, match="timestamps"):
+        score_series(t[:-1], v)
+    with pytest.raises(InputError, match="report level"):
+        score_series(t, v, report=1.5)
+    with pytest.raises(InputError, match="counters"):
+        score_matrix(t, np.column_stack([v, v]), counters=[True])
