@@ -36,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default=None)
     p.add_argument("--data", default=None)
     p.add_argument("--at", default=None)
-    p.add_argument("--mode", default="auto", choices=["auto", "grammar", "free", "whisper"])
+    p.add_argument("--mode", default=None, choices=["auto", "grammar", "free", "whisper"])
     p.add_argument("--whisper-model", default=None)
+    p.add_argument("--tts-voice", default=None)
+    p.add_argument("--tts-wpm", type=int, default=None)
     p.add_argument("--json", action="store_true")
     p.add_argument("--speak", action="store_true")
     p.add_argument("--lexical", action="store_true")
@@ -45,8 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_USAGE = ("%voice FILE.wav | %voice --record SECONDS  [--backend URL | --data DIR] [--json] [--speak] [--lexical] "
-          "[-o NAME]")
+_USAGE = ("%voice FILE.wav | %voice --record SECONDS  [--backend URL | --data DIR] [--mode auto|grammar|free|whisper] "
+          "[--whisper-model DIR] [--json] [--speak [--tts-voice V] [--tts-wpm N]] [--lexical] [-o NAME]")
 
 
 def _make(ipython: Any) -> Any:
@@ -74,10 +76,15 @@ def _make(ipython: Any) -> Any:
 
                 if (args.file is None) == (args.record is None):
                     raise Promv5Error("Give a recording or --record SECONDS (one of them)", hint=_USAGE)
+                from ..config import load_settings
+
+                # flags override the voice_* settings (PROMV5_VOICE_* environment, then the config file)
+                settings = load_settings(voice_mode=args.mode, voice_whisper_model=args.whisper_model,
+                                         voice_tts_voice=args.tts_voice, voice_tts_wpm=args.tts_wpm)
                 if args.record is not None:
                     from ..voice.audio import record_microphone
 
-                    source: Any = _wav(record_microphone(args.record))
+                    source: Any = record_microphone(args.record)  # checked 16 kHz PCM, decoded like a file
                 else:
                     source = args.file
                 if args.at:
@@ -89,7 +96,7 @@ def _make(ipython: Any) -> Any:
 
                         self.session.investigation = Investigation(self.session.backend, now=self.session.now,
                                                                    use_embeddings=False)
-                out = respond(source, self.session.investigation, mode=args.mode, whisper_model=args.whisper_model)
+                out = respond(source, self.session.investigation, settings=settings)
             except Promv5Error as exc:
                 _show_error(exc)
                 return None
@@ -108,7 +115,7 @@ def _make(ipython: Any) -> Any:
                 try:
                     from ..voice.tts import speak
 
-                    notebook_player(speak(out["spoken"]))
+                    notebook_player(speak(out["spoken"], settings=settings))
                 except Promv5Error as exc:
                     _show_error(exc)
             if args.output:
@@ -116,20 +123,6 @@ def _make(ipython: Any) -> Any:
             return None
 
     return VoiceMagics(ipython)
-
-
-def _wav(pcm: Any) -> bytes:
-    """A WAV container around 16 kHz mono PCM (what the recogniser reads back)."""
-    import io
-    import wave
-
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(pcm.rate)
-        w.writeframes(pcm.data)
-    return buf.getvalue()
 
 
 def register_magics(ipython: Any) -> None:

@@ -65,11 +65,13 @@ class AlertEvent:
 class VoiceAlert:
     """Spoken summaries of answers and alerts. Disabled until :meth:`enable` (then it speaks)."""
 
-    def __init__(self, investigation: Any = None, *, voice: str = "en-us", wpm: int = 160,
-                 player: Callable[[bytes], Any] | None = None) -> None:
+    def __init__(self, investigation: Any = None, *, voice: str | None = None, wpm: int | None = None,
+                 player: Callable[[bytes], Any] | None = None, settings: Any | None = None) -> None:
+        from .tts import tts_options
+
         self.investigation = investigation
-        self.voice = voice
-        self.wpm = wpm
+        self.settings = settings
+        self.voice, self.wpm = tts_options(voice, wpm, settings)  # arguments, else voice_tts_voice/_wpm
         self.player = player
         self.enabled = False
         self.rules: list[AlertRule] = []
@@ -126,7 +128,7 @@ class VoiceAlert:
         if self.investigation is None:
             raise InputError("This VoiceAlert has no investigation to ask",
                              hint="VoiceAlert(Investigation(backend)) or use %voice in a notebook")
-        out = respond(voiceCommand, self.investigation)
+        out = respond(voiceCommand, self.investigation, settings=self.settings)
         th = out["slots"].get("threshold") if out["intent"] == "alert" else None
         if th:
             rule = self.setThreshold(AlertRule(out["question"], th["op"], float(th["value"]), th["unit"],

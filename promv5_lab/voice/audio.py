@@ -212,19 +212,40 @@ def _has_speech(data: bytes, np) -> bool:
     return spread >= 12.0
 
 
+PYAUDIO_HINT = ("Install PyAudio: 'pip install pyaudio' (it builds against PortAudio: first "
+                "'apt-get install portaudio19-dev' on Debian/Ubuntu, 'brew install portaudio' on macOS), or Debian's "
+                "'apt-get install python3-pyaudio'. Or record elsewhere and pass the WAV file")
+
+
 def record_microphone(seconds: float, *, device_index: int | None = None) -> Pcm:
-    """Record ``seconds`` from the default microphone (needs PyAudio and a sound device)."""
-    if not 0 < seconds <= DEFAULT_MAX_SECONDS:
-        raise InputError(f"Cannot record {seconds} s", hint=f"Record between 1 and {DEFAULT_MAX_SECONDS:.0f} seconds")
+    """Record ``seconds`` from the default microphone (needs PyAudio and a sound device) -> checked :class:`Pcm`.
+
+    The recording goes through the same checks as a file (:func:`check_speech`): silence and noise are refused.
+    """
+    if not isinstance(seconds, (int, float)) or not 0.5 <= seconds <= DEFAULT_MAX_SECONDS:
+        raise InputError(f"Cannot record {seconds} s",
+                         hint=f"Record between 0.5 and {DEFAULT_MAX_SECONDS:.0f} seconds, e.g. %voice --record 5")
     sr = require("speech_recognition", "voice")
     try:
         mic = sr.Microphone(device_index=device_index, sample_rate=RATE)
     except AttributeError as exc:  # SpeechRecognition's way of saying PyAudio is missing
-        raise MissingDependencyError("pyaudio", "voice") from exc
+        err = MissingDependencyError("pyaudio", "voice")
+        err.hint = PYAUDIO_HINT
+        raise err from exc
+    except (OSError, AssertionError) as exc:  # no such device index, PortAudio cannot start
+        raise InputError(f"Cannot use microphone {device_index if device_index is not None else '(default)'}: {exc}",
+                         hint="Check a microphone is connected and this process may use it; or pass a WAV file") from exc
+    source = mic.__enter__()  # not 'with': SpeechRecognition hides a failed open and its __exit__ then fails
+    if source.stream is None:
+        raise InputError("Cannot open the microphone: no input device, or it is busy",
+                         hint="Check a microphone is connected and this process may use it; or pass a WAV file")
     try:
-        with mic as source:
-            recording = sr.Recognizer().record(source, duration=seconds)
-    except (OSError, AssertionError) as exc:
-        raise InputError(f"Cannot record from the microphone: {exc}",
-                         hint="Check a microphone is connected and the kernel may use it; or pass a WAV file") from exc
-    return Pcm(recording.get_raw_data(convert_rate=RATE, convert_width=2))
+        recording = sr.Recognizer().record(source, duration=float(seconds))
+    except (OSError, AssertionError, ValueError) as exc:
+        raise InputError(f"Recording from the microphone failed: {exc}",
+                         hint="Check the microphone, or record elsewhere and pass the WAV file") from exc
+    finally:
+        mic.__exit__(None, None, None)
+    raw = recording.get_raw_data(convert_rate=RATE, convert_width=2)
+    log.info("recorded %.1f s from the microphone", len(raw) / 2 / RATE)
+    return check_speech(Pcm(raw), name="the microphone recording")

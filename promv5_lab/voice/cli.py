@@ -14,9 +14,12 @@ def register(app: typer.Typer) -> None:
         backend: str = typer.Option(None, "--backend", "-b", help="Prometheus-compatible base URL."),
         data: str = typer.Option(None, "--data", "-d", help="A 'promv5-lab simulate' output (embedded engine)."),
         at: str = typer.Option(None, "--at", help="Evaluate as if now were this time (ISO 8601 or Unix seconds)."),
-        mode: str = typer.Option("auto", "--mode", help="auto (grammar, free-form fallback), grammar, free, or "
-                                 "whisper (needs --whisper-model)."),
-        whisper_model: str = typer.Option(None, "--whisper-model", help="A local Whisper checkpoint directory."),
+        mode: str = typer.Option(None, "--mode", help="auto (grammar, free-form fallback), grammar, free, or "
+                                 "whisper (needs --whisper-model). Default: the voice_mode setting (auto)."),
+        whisper_model: str = typer.Option(None, "--whisper-model", help="A local Whisper checkpoint directory "
+                                          "(default: the voice_whisper_model setting). Never downloaded."),
+        tts_voice: str = typer.Option(None, "--tts-voice", help="espeak-ng voice for --say (default: voice_tts_voice)."),
+        tts_wpm: int = typer.Option(None, "--tts-wpm", help="Speaking rate for --say (default: voice_tts_wpm)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (transcript, intent, question, "
                                      "answer as 'ask --json' gives it, proposal)."),
         lexical: bool = typer.Option(False, "--lexical", help="Do not load the embedding model (lexical only)."),
@@ -37,20 +40,26 @@ def register(app: typer.Typer) -> None:
 
         if backend and data:
             raise InputError("Pass either --backend or --data, not both")
-        if mode not in ("auto", "grammar", "free", "whisper"):
+        if mode is not None and mode not in ("auto", "grammar", "free", "whisper"):
             raise InputError(f"Unknown --mode {mode!r}", hint="auto, grammar, free or whisper")
+        # flags override the settings (PROMV5_VOICE_* environment, then the config file)
+        settings = load_settings(backend_url=backend, data_dir=data, voice_mode=mode, voice_whisper_model=whisper_model,
+                                 voice_tts_voice=tts_voice, voice_tts_wpm=tts_wpm)
         load_audio(audio)  # bad audio fails before the backend is opened
+        if settings.voice_mode == "whisper":
+            from .whisper import whisper_pipeline
+
+            whisper_pipeline(settings.voice_whisper_model)  # a missing checkpoint fails before the backend too
         now = as_utc(at) if at else None
-        settings = load_settings(backend_url=backend, data_dir=data)
         with telemetry(settings) as b:
             inv = Investigation(b, now=now, use_embeddings=not lexical, cache_dir=settings.cache_dir)
-            out = respond(audio, inv, mode=mode, whisper_model=whisper_model)  # type: ignore[arg-type]
+            out = respond(audio, inv, settings=settings)
         if speak_to:
             from pathlib import Path
 
             from .tts import speak
 
-            Path(speak_to).write_bytes(speak(out["spoken"] or "No answer."))
+            Path(speak_to).write_bytes(speak(out["spoken"] or "No answer.", settings=settings))
         if as_json:
             typer.echo(json.dumps(out, default=str))
         else:

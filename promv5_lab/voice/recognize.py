@@ -25,7 +25,8 @@ from ..errors import ConfigError, InputError
 from .audio import DEFAULT_MAX_BYTES, DEFAULT_MAX_SECONDS, Pcm, load_audio
 from .grammar import Grammar, build_grammar
 
-__all__ = ["MIN_GRAMMAR_CONFIDENCE", "Mode", "Transcript", "clear_cache", "decoder_for", "grammar_for", "transcribe"]
+__all__ = ["MIN_GRAMMAR_CONFIDENCE", "Mode", "Transcript", "clear_cache", "decoder_for", "grammar_for",
+           "recognition_settings", "transcribe"]
 
 log = logging.getLogger(__name__)
 
@@ -201,45 +202,42 @@ def _clean(text: str) -> str:
     return re.sub(r"\(\d+\)", "", text).strip()
 
 
-_WHISPER: dict[str, Any] = {}
+def recognition_settings(mode: str | None, whisper_model: str | Path | None,
+                         settings: Any | None) -> tuple[Mode, Path | str | None]:
+    """The mode and Whisper directory to use: the arguments when given, else ``settings`` (``voice_mode``,
+    ``voice_whisper_model``), loaded from the environment and config file when not passed."""
+    if mode is None or (whisper_model is None and mode == "whisper"):
+        if settings is None:
+            from ..config import load_settings
+
+            settings = load_settings()
+        mode = mode or settings.voice_mode
+        whisper_model = whisper_model or settings.voice_whisper_model
+    if mode not in ("auto", "grammar", "free", "whisper"):
+        raise InputError(f"Unknown recognition mode {mode!r}",
+                         hint="voice_mode / --mode is one of auto, grammar, free or whisper")
+    return mode, whisper_model  # type: ignore[return-value]
 
 
-def _whisper(pcm: Pcm, model_path: str | Path | None) -> str:
-    if not model_path:
-        raise ConfigError("Whisper needs a local model directory, and none is configured",
-                          hint="Pass whisper_model=/path/to/whisper-checkpoint (a saved openai/whisper-* model); "
-                               "nothing is downloaded. Or use mode='auto' for pocketsphinx")
-    path = Path(model_path).expanduser()
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"No Whisper model at {path} (no config.json)",
-                          hint="Point whisper_model at a directory saved with save_pretrained(); nothing is downloaded")
-    np = require("numpy", "voice")
-    pipe = _WHISPER.get(str(path))
-    if pipe is None:
-        transformers = require("transformers", "ml")
-        pipe = transformers.pipeline("automatic-speech-recognition", model=str(path), device=-1)
-        _WHISPER[str(path)] = pipe
-    audio = np.frombuffer(pcm.data, dtype="<i2").astype(np.float32) / 32768.0
-    out = pipe({"raw": audio, "sampling_rate": pcm.rate})
-    return str(out.get("text", "")).strip().lower()
-
-
-def transcribe(audio: bytes | str | Path | Pcm, *, catalogue: Any | None = None, mode: Mode = "auto",
-               whisper_model: str | Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-               max_seconds: float = DEFAULT_MAX_SECONDS,
+def transcribe(audio: bytes | str | Path | Pcm, *, catalogue: Any | None = None, mode: Mode | None = None,
+               whisper_model: str | Path | None = None, settings: Any | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES, max_seconds: float = DEFAULT_MAX_SECONDS,
                min_confidence: float = MIN_GRAMMAR_CONFIDENCE) -> Transcript:
     """Recognise one spoken command.
 
     ``mode``: ``grammar`` (the catalogue's grammar only), ``free`` (the wheel's language model), ``whisper``
     (a local Whisper checkpoint at ``whisper_model``) or ``auto`` (grammar; free-form when the grammar's
-    confidence is under ``min_confidence``). Raises :class:`InputError` for bad audio or when no words are heard.
+    confidence is under ``min_confidence``). Not given: ``settings.voice_mode`` / ``voice_whisper_model``.
+    Raises :class:`InputError` for bad audio or when no words are heard, :class:`ConfigError` for a missing
+    or unusable Whisper checkpoint (never downloaded).
     """
-    if mode not in ("auto", "grammar", "free", "whisper"):
-        raise InputError(f"Unknown recognition mode {mode!r}", hint="auto, grammar, free or whisper")
+    mode, whisper_model = recognition_settings(mode, whisper_model, settings)
     pcm = load_audio(audio, max_bytes=max_bytes, max_seconds=max_seconds)
     if mode == "whisper":
+        from .whisper import transcribe_whisper
+
         t0 = time.perf_counter()
-        text = _whisper(pcm, whisper_model)
+        text = transcribe_whisper(pcm, whisper_model)
         result = Transcript(text, "whisper", 1.0 if text else 0.0, pcm.duration_s, (time.perf_counter() - t0) * 1000)
     else:
         result = None

@@ -31,7 +31,9 @@ def catalogue_of(investigation: Any) -> Any | None:
 
 
 def _is_audio(x: Any) -> bool:
-    if isinstance(x, (bytes, bytearray, memoryview, Path)):
+    from .audio import Pcm
+
+    if isinstance(x, (bytes, bytearray, memoryview, Path, Pcm)):
         return True
     return isinstance(x, str) and x.lower().endswith(_AUDIO_SUFFIXES) and "\n" not in x
 
@@ -49,9 +51,12 @@ def proposal(vi: VoiceIntent) -> dict[str, Any] | None:
     return None
 
 
-def respond(audio_or_text: bytes | str | Path, investigation: Any, *, mode: Mode = "auto",
-            whisper_model: str | Path | None = None) -> dict[str, Any]:
+def respond(audio_or_text: bytes | str | Path, investigation: Any, *, mode: Mode | None = None,
+            whisper_model: str | Path | None = None, settings: Any | None = None) -> dict[str, Any]:
     """Transcribe (when given audio), classify, and answer through ``investigation.ask``.
+
+    ``mode`` / ``whisper_model`` not given: ``settings.voice_mode`` / ``voice_whisper_model`` (settings
+    loaded from the environment and config file when not passed).
 
     Returns ``transcript`` (text), ``recognition`` (mode, confidence, timings; None for typed text),
     ``intent`` (query|alert|investigate|report|remediate), ``slots``, ``question``, ``answer`` (as
@@ -61,7 +66,8 @@ def respond(audio_or_text: bytes | str | Path, investigation: Any, *, mode: Mode
     catalogue = catalogue_of(investigation)
     heard: Transcript | None = None
     if _is_audio(audio_or_text):
-        heard = transcribe(audio_or_text, catalogue=catalogue, mode=mode, whisper_model=whisper_model)
+        heard = transcribe(audio_or_text, catalogue=catalogue, mode=mode, whisper_model=whisper_model,
+                           settings=settings)
         text = heard.text
     elif isinstance(audio_or_text, str):
         text = audio_or_text

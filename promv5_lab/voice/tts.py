@@ -10,12 +10,15 @@ import os
 import re
 import shutil
 import subprocess
+from typing import Any
 
 from ..errors import ConfigError, InputError, MissingDependencyError
 
-__all__ = ["ESPEAK", "speak"]
+__all__ = ["ESPEAK", "speak", "tts_options"]
 
 ESPEAK = "espeak-ng"
+DEFAULT_VOICE = "en-us"
+DEFAULT_WPM = 160
 MAX_CHARS = 2000
 _VOICE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*(\+[a-z0-9]{1,12})?$")
 
@@ -27,8 +30,25 @@ def _binary() -> str:
     return path
 
 
-def speak(text: str, *, voice: str = "en-us", wpm: int = 160, timeout_s: float = 30.0) -> bytes:
-    """WAV bytes (22.05 kHz mono) of ``text`` said by espeak-ng."""
+def tts_options(voice: str | None = None, wpm: int | None = None, settings: Any | None = None) -> tuple[str, int]:
+    """The voice and rate to speak with: the arguments when given, else ``settings.voice_tts_voice`` /
+    ``voice_tts_wpm`` (settings loaded from the environment and config file when not passed)."""
+    if voice is None or wpm is None:
+        if settings is None:
+            from ..config import load_settings
+
+            settings = load_settings()
+        voice = voice or settings.voice_tts_voice or DEFAULT_VOICE
+        wpm = wpm or settings.voice_tts_wpm or DEFAULT_WPM
+    return voice, int(wpm)
+
+
+def speak(text: str, *, voice: str | None = None, wpm: int | None = None, settings: Any | None = None,
+          timeout_s: float = 30.0) -> bytes:
+    """WAV bytes (22.05 kHz mono) of ``text`` said by espeak-ng.
+
+    ``voice``/``wpm`` not given: ``voice_tts_voice``/``voice_tts_wpm`` of ``settings`` (or of the environment).
+    """
     if not isinstance(text, str):
         raise InputError(f"Can only speak text, not {type(text).__name__}")
     clean = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text).strip()
@@ -36,10 +56,13 @@ def speak(text: str, *, voice: str = "en-us", wpm: int = 160, timeout_s: float =
         raise InputError("Nothing to say: the text is empty")
     if len(clean) > MAX_CHARS:
         clean = clean[: MAX_CHARS - 3].rsplit(" ", 1)[0] + "..."
-    if not _VOICE.match(voice):
-        raise ConfigError(f"Not an espeak-ng voice name: {voice!r}", hint="e.g. en-us, en-gb, en-us+f3")
+    voice, wpm = tts_options(voice, wpm, settings)
+    if not isinstance(voice, str) or not _VOICE.match(voice):
+        raise ConfigError(f"Not an espeak-ng voice name: {voice!r}",
+                          hint="voice_tts_voice / --tts-voice: e.g. en-us, en-gb, en-us+f3 ('espeak-ng --voices=en')")
     if not 80 <= int(wpm) <= 450:
-        raise ConfigError(f"Speaking rate {wpm} wpm is out of range", hint="Use 80 to 450 words per minute")
+        raise ConfigError(f"Speaking rate {wpm} wpm is out of range",
+                          hint="voice_tts_wpm / --tts-wpm: 80 to 400 words per minute")
     argv = [_binary(), "--stdout", "-v", voice, "-s", str(int(wpm))]
     try:
         proc = subprocess.run(argv, input=clean.encode("utf-8"), capture_output=True, timeout=timeout_s, check=False)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from promv5_lab.config import load_settings
 from promv5_lab.errors import ConfigError, InputError
 from promv5_lab.voice import intent, transcribe
 from promv5_lab.voice.grammar import build_grammar, sample_sentences
@@ -41,7 +42,7 @@ def test_free_form_mode_and_whisper_without_model(say, catalogue):
     wav = say("restart the frontend")
     free = transcribe(wav, catalogue=catalogue, mode="free")
     assert free.mode == "free" and free.text
-    with pytest.raises(ConfigError, match="Whisper needs a local model"):
-        transcribe(wav, mode="whisper")
+    with pytest.raises(ConfigError, match="voice_whisper_model"):
+        transcribe(wav, mode="whisper", settings=load_settings(voice_whisper_model=None))
     with pytest.raises(InputError, match="Unknown recognition mode"):
         transcribe(wav, mode="loud")  # type: ignore[arg-type]
