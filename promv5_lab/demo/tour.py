@@ -260,7 +260,10 @@ def run_demo(*, data: str | None, days: float, seed: int, incident_id: str | Non
             say("\n".join([_heading(2, "The PromQL it ran, with charts", laps.lap()),
                            *("  " + ln for ln in symptom_lines(tour, backend_name=backend.name))]))
 
-            fc = steps.forecast(inv, data_end(backend) or incident.end)
+            end = data_end(backend)  # None on a server: then the last log line marks the history's end
+            if end is None and logs is not None:
+                end = (logs.time_bounds() or (None, None))[1]
+            fc = steps.forecast(inv, end or incident.end)
             say("\n".join([_heading(3, "Anomalies and a forecast", laps.lap()), *steps.anomaly_lines(det, incident),
                            *steps.forecast_lines(fc)]))
 
