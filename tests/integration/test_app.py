@@ -243,3 +243,40 @@ def test_basic_auth_guards_the_app_and_the_password_is_never_shown(demo_history)
     finally:
         server.stop()
         ctx.close()
+
+
+def test_routed_answer_chart_and_nothing_loaded_from_outside(app_url, page):
+    """An analysis question ("any spikes...?") is answered with its chart in the Ask tab, and the page,
+    through every tab, requests nothing from any host but the app's own (air-gapped sites): the icons that
+    Bokeh would fetch from cdn.jsdelivr.net come from the app's bundled stylesheet."""
+    from urllib.parse import urlsplit
+
+    outside: list[str] = []
+    icons: list[int] = []
+
+    def seen(request) -> None:
+        if request.url.startswith(("data:", "blob:", "about:")):
+            return
+        if urlsplit(request.url).hostname not in ("127.0.0.1", "localhost"):
+            outside.append(request.url)
+
+    page.on("request", seen)
+    page.on("response", lambda r: icons.append(r.status) if "/promv5-assets/tabler/" in r.url else None)
+    page.goto(app_url)
+    box = page.locator(".promv5-chat textarea").first
+    box.wait_for(state="visible", timeout=30_000)
+    box.fill("any spikes in checkout latency in the last hour?")
+    box.press("Enter")
+    answer = page.locator(".promv5-answer").first
+    answer.wait_for(timeout=120_000)
+    assert "unusual" in text(answer) and "series" in text(answer)  # "Nothing unusual ..." or "N of M series look unusual"
+    canvas = page.locator(".promv5-chart canvas").first
+    canvas.wait_for(timeout=60_000)
+    assert canvas.bounding_box()["width"] > 100
+    for tab in ("Overview", "Diagnose", "Remediate", "Reports", "Voice", "Backend", "Ask"):
+        page.locator(".bk-tab", has_text=tab).first.click()
+        page.wait_for_timeout(500)
+    page.wait_for_timeout(1_000)
+    assert outside == [], sorted(set(outside))
+    assert icons and all(s == 200 for s in icons), icons  # the chat's icons came from the app itself
+    assert not page.errors, page.errors
