@@ -166,19 +166,19 @@ class _Handler(BaseHTTPRequestHandler):
             raise _ApiError(400, 'Field "params" must be a JSON object')
         return self._json(200, lw.act(action, svc, params).to_json())
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
 
@@ -191,7 +191,7 @@ class _Server(ThreadingHTTPServer):
         if isinstance(exc, CLIENT_GONE):
             log.debug("client %s went away: %s", client_address, type(exc).__name__)
         else:
-            log.error("demo server: unhandled error serving %s", client_address, exc_info=True)
+            log.error("demo server: unhandled error serving %s", client_address, exc_info=True)  # noqa: LOG014 - socketserver calls this inside its except
 
 
 class DemoServer:

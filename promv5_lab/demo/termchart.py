@@ -19,11 +19,12 @@ import numpy as np
 
 BARS = "▁▂▃▄▅▆▇█"
 
-__all__ = ["BARS", "chart", "sparkline"]
+__all__ = ["BARS", "chart", "fmt_value", "sparkline"]
 
 
-def _fmt(x: float) -> str:
-    if not math.isfinite(x):
+def fmt_value(x: float) -> str:
+    """4 significant digits (3 in scientific notation for very large or small values); n/a for NaN."""
+    if math.isnan(x):
         return "n/a"
     a = abs(x)
     return f"{x:.3g}" if a and (a >= 1e5 or a < 1e-3) else f"{x:.4g}"
@@ -75,7 +76,7 @@ def chart(frame, *, window: tuple[datetime, datetime] | None = None, width: int 
     times, values = wide.index, wide.to_numpy(dtype=float)
     line = sparkline(values, width)
     finite = values[np.isfinite(values)]
-    rng = f"{_fmt(float(finite.min()))} .. {_fmt(float(finite.max()))}" if finite.size else "no finite values"
+    rng = f"{fmt_value(float(finite.min()))} .. {fmt_value(float(finite.max()))}" if finite.size else "no finite values"
     w = len(line)
     axis = [" "] * w
     if window is not None and len(times) > 1:

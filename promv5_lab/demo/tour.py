@@ -22,6 +22,7 @@ from ..backends.base import MetricsBackend
 from ..errors import InputError
 from ..types import QueryResult, TimeRange
 from .incidents import Incident, Symptom
+from .termchart import fmt_value as _fmt
 
 log = logging.getLogger(__name__)
 
@@ -126,15 +127,6 @@ def run_tour(backend: MetricsBackend, incidents: Sequence[Incident], *, incident
     checks = check_symptoms(backend, incident, step_s=step_s)
     chart = draw(incident, checks, out_dir / f"{incident.id}.png") if out_dir is not None and checks else None
     return TourResult(incident, checks, chart)
-
-
-def _fmt(x: float) -> str:
-    if math.isnan(x):
-        return "n/a"
-    a = abs(x)
-    if a and (a >= 1e5 or a < 1e-3):
-        return f"{x:.3g}"
-    return f"{x:.4g}"
 
 
 def _ratio(x: float) -> str:
