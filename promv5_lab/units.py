@@ -45,6 +45,15 @@ class Unit:
         return {"seconds": "s", "bytes": "B", "bits": "bit", "ratio": "%", "percent": "%", "celsius": "°C",
                 "requests": "requests"}.get(self.base, "")
 
+    @property
+    def raw_label(self) -> str:
+        """The label of an axis that shows the values as they are (unscaled): a ratio is ``ratio (0-1)``."""
+        if self.base == "ratio" and not self.per_second:
+            return "ratio (0-1)"
+        if self.base in ("milli", "micro"):
+            return "ms" if self.base == "milli" else "µs"
+        return self.label
+
 
 NONE = Unit()
 _SUFFIXES = (("_seconds", "seconds"), ("_bytes", "bytes"), ("_bits", "bits"), ("_ratio", "ratio"),

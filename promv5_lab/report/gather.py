@@ -84,6 +84,7 @@ def chart_from_result(result: QueryResult, chart_id: str, title: str, *, shade: 
                       threshold: float | None = None, y_label: str = "", caption: str = "") -> Chart:
     """A :class:`Chart` of a range result: one line per series (at most 8, the largest by peak)."""
     from ..frames import TIME, VALUE, label_columns, series_key
+    from ..units import infer_unit
 
     frame = result.frame
     lines: list[tuple[float, ChartSeries]] = []
@@ -109,7 +110,7 @@ def chart_from_result(result: QueryResult, chart_id: str, title: str, *, shade: 
     shade_s = tuple((as_utc(a).timestamp(), as_utc(b).timestamp()) for a, b in shade)
     prov = result.provenance
     return Chart(chart_id, title, series, promql=prov.promql, shade=shade_s, threshold=threshold,
-                 y_label=y_label, caption=caption)
+                 y_label=y_label or infer_unit(prov.promql).raw_label, caption=caption)
 
 
 def wide(frame: Any, step_s: float) -> Any:

@@ -68,3 +68,25 @@ def test_format_value_passes_odd_input_through():
 def test_axis_scale(unit, max_abs, factor, label):
     f, lab = axis_scale(unit, max_abs)
     assert lab == label and f == pytest.approx(factor)
+
+
+@pytest.mark.parametrize("promql,raw", [
+    (ERR, "ratio (0-1)"), (HQ, "s"), ("x_milliseconds", "ms"), ("rate(http_requests_total[5m])", "req/s"),
+    ("node_memory_MemAvailable_bytes", "B"), ("up", ""),
+])
+def test_raw_label_for_unscaled_axes(promql, raw):
+    """Report charts draw values as they are: their axis says the base unit (a ratio is not in %)."""
+    assert infer_unit(promql).raw_label == raw
+
+
+def test_report_charts_label_their_y_axis_from_the_promql():
+    import pandas as pd
+
+    from promv5_lab.report.gather import chart_from_result
+    from promv5_lab.types import Provenance, QueryResult
+
+    frame = pd.DataFrame({"timestamp": pd.date_range("2026-11-20", periods=3, freq="min", tz="UTC"),
+                          "value": [0.1, 0.2, 0.3]})
+    res = QueryResult(frame, "matrix", Provenance(promql=HQ, backend="test", kind="range"))
+    assert chart_from_result(res, "c", "t").y_label == "s"
+    assert chart_from_result(res, "c", "t", y_label="latency").y_label == "latency"  # an explicit label wins
