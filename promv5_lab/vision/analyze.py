@@ -134,6 +134,12 @@ def _panel_finding(img: np.ndarray, p: FoundPanel, series: list[ExtractedSeries]
             # crossing, a legend): not a drop-out
             probs["normal"] += probs["dropout"]
             probs["dropout"] = 0.0
+        elif _longest_gap(s, axis, interior=True) >= GAP_DROPOUT and probs["dropout"] < GAP_CONFIDENCE:
+            # the line is absent for a stretch with data on both sides (not hidden by a legend or another
+            # series: those are bridged): data stopped arriving, whatever the picture's shape says
+            rest = 1.0 - probs["dropout"]
+            probs = {k: (GAP_CONFIDENCE if k == "dropout" else v * (1 - GAP_CONFIDENCE) / rest if rest > 0 else 0.0)
+                     for k, v in probs.items()}
         p_anom = 1.0 - probs["normal"]
         kind = max(probs, key=probs.get)
         if p_anom >= threshold and kind == "normal":
@@ -156,17 +162,25 @@ def _panel_finding(img: np.ndarray, p: FoundPanel, series: list[ExtractedSeries]
     return PanelFinding(p.bbox, p.plot, title, False, "normal", conf, tuple(found), None, notes=tuple(notes))
 
 
-MIN_GAP = 0.02  # a drop-out leaves at least this fraction of the time axis without the line
+MIN_GAP = 0.02        # a drop-out leaves at least this fraction of the time axis without the line
+GAP_DROPOUT = 0.04    # an interior gap this long (data on both sides) is a drop-out on its own
+GAP_CONFIDENCE = 0.8  # ... with this confidence (unless the model is surer)
 
 
-def _longest_gap(s: ExtractedSeries, axis: tuple[int, int]) -> float:
-    """The longest run of columns on the time axis where the line is absent, as a fraction of the axis."""
+def _longest_gap(s: ExtractedSeries, axis: tuple[int, int], *, interior: bool = False) -> float:
+    """The longest run of columns on the time axis where the line is absent, as a fraction of the axis
+    (``interior``: only gaps between the line's first and last columns)."""
     np = require("numpy")
     lo, hi = axis
     cols = np.arange(lo, hi + 1) - s.x0
     inside = (cols >= 0) & (cols < s.y.size)
     present = np.zeros(cols.size, bool)
     present[inside] = np.isfinite(s.y[cols[inside]])
+    if interior:
+        ok = np.flatnonzero(present)
+        if ok.size < 2:
+            return 0.0
+        present = present[ok[0]:ok[-1] + 1]
     missing = np.r_[0, (~present).astype(int), 0]
     edges = np.flatnonzero(np.diff(missing))
     longest = int((edges[1::2] - edges[::2]).max()) if edges.size else 0

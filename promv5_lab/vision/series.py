@@ -25,6 +25,8 @@ __all__ = ["ExtractedSeries", "extract_series"]
 log = logging.getLogger(__name__)
 
 MIN_CHROMA = 55          # max(RGB) - min(RGB) of a line pixel
+WEAK_CHROMA = 20         # ... of an anti-aliased edge pixel kept when it touches the line
+CROSSING = 5             # pixels: another line crossing over this one joins its pieces within this reach
 HUE_GAP = 7              # OpenCV hue units (0..179) between two series' colours
 MIN_SPAN = 0.10          # a series spans at least this fraction of the plot width (legend swatches do not)
 
@@ -82,23 +84,29 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     hue = hsv[..., 0].astype(np.int32)
     bg = np.asarray(background if background is not None else np.median(crop.reshape(-1, 3), axis=0), np.int16)
     bg_chroma = int(bg.max() - bg.min())
-    far = np.abs(c16 - bg[None, None, :]).max(axis=2) > 40
-    colourful = (chroma >= max(MIN_CHROMA, bg_chroma + 35)) & far
+    dist = np.abs(c16 - bg[None, None, :]).max(axis=2)
+    colourful = (chroma >= max(MIN_CHROMA, bg_chroma + 35)) & (dist > 40)
     if int(colourful.sum()) < max(10, w // 10):
         return []
+    # anti-aliased pixels of thin lines: the line's colour blended with the background (paler, same hue)
+    faint = (chroma >= max(WEAK_CHROMA, bg_chroma + 15)) & (dist > 15)
     peaks = _hue_peaks(np, hue[colourful], max(8, int(0.15 * w)))
     out = []
     swatches: list[tuple[int, int, int, int]] = []
     for p in peaks[:max_series]:
         dh = np.abs(hue - p)
-        near = colourful & (np.minimum(dh, 180 - dh) <= HUE_GAP // 2 + 1)
+        hue_near = np.minimum(dh, 180 - dh) <= HUE_GAP // 2 + 1
+        near = colourful & hue_near
         if int(near.sum()) < 8:
             continue
-        # the line's own colour is the most intense; fills and blended edges are paler
+        # the line's own colour is the most intense; fills and blended edges are paler. Pixels at 60% of the
+        # full chroma are the line; paler ones (down to 30%) are kept only where they touch the line, so a
+        # 1-pixel anti-aliased line stays whole while a fill (10-25% opacity) stays out
         strength = chroma[near]
         full = float(np.percentile(strength, 90))
-        m = near & (chroma >= 0.6 * full)
-        s = _series_from_mask(np, cv2, m, w, h, swatches)
+        strong = near & (chroma >= 0.6 * full)
+        m = _hysteresis(np, cv2, strong, strong | (faint & hue_near & (chroma >= 0.3 * full)))
+        s = _series_from_mask(np, cv2, m, w, h, swatches, colourful & ~hue_near, chroma.astype(np.float32))
         if s is None:
             continue
         yy, thick, kept = s
@@ -112,6 +120,17 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         out = [_bridge(np, s, None, legend, end) for s in out]
     out.sort(key=lambda s: -int(np.isfinite(s.y).sum()))
     return out
+
+
+def _hysteresis(np, cv2, strong, weak):
+    """The pixels of ``weak`` connected (8-neighbourhood) to at least one pixel of ``strong``."""
+    n, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return strong
+    hit = np.zeros(n, bool)
+    hit[labels[strong]] = True
+    hit[0] = False
+    return hit[labels]
 
 
 def _legend_box(swatches: list[tuple[int, int, int, int]], w: int, h: int) -> tuple[int, int, int, int] | None:
@@ -183,10 +202,17 @@ def _bridge(np, s: ExtractedSeries, others, legend: tuple[int, int, int, int] | 
     return replace(s, y=y, mask=mask)
 
 
-def _series_from_mask(np, cv2, m, w: int, h: int, swatches: list | None = None):
+def _series_from_mask(np, cv2, m, w: int, h: int, swatches: list | None = None, others=None, weight=None):
     """Per-column heights from a line's mask, after dropping short pieces (legend swatches, noted in
-    ``swatches`` as (x, y, width, height) when they are short and flat)."""
+    ``swatches`` as (x, y, width, height) when they are short and flat). Pieces are measured joined through
+    ``others`` (the other lines' pixels): a line cut into short pieces where other series cross over it
+    is still one line. Only the other lines' pixels within a few pixels of this line's own count (a crossing),
+    so a legend swatch lying on another series is not joined to its own line through that series. ``weight``
+    (per pixel, e.g. its chroma) weighs each pixel in the column's value."""
     m8 = m.astype(np.uint8)
+    if others is not None:
+        reach = cv2.dilate(m8, np.ones((2 * CROSSING + 1, 2 * CROSSING + 1), np.uint8)).astype(bool)
+        m8 = (m | (others & reach)).astype(np.uint8)
     joined = cv2.dilate(m8, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     if n <= 1:
@@ -207,7 +233,11 @@ def _series_from_mask(np, cv2, m, w: int, h: int, swatches: list | None = None):
     if has.sum() < 3:
         return None
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (kept * rows).sum(axis=0) / cnt
+        if weight is None:
+            mean = (kept * rows).sum(axis=0) / cnt
+        else:  # anti-aliased edge pixels count for what they cover: the line's centre, not the edges' mean
+            wk = np.where(kept, weight, 0.0)
+            mean = (wk * rows).sum(axis=0) / np.maximum(wk.sum(axis=0), 1e-9)
         top = np.where(has, np.argmax(kept, axis=0), -1).astype(float)
         bottom = np.where(has, h - 1 - np.argmax(kept[::-1], axis=0), -1).astype(float)
     runs = np.where(has, bottom - top + 1, np.nan)

@@ -1,0 +1,118 @@
+"""Hard lines drawn with OpenCV (not matplotlib, which the model was trained on): thin anti-aliased lines of
+moderate colour, lines cut by other series crossing over them, fills, legend swatches, grey and black lines,
+interior gaps. Each test checks the extracted numbers against what was drawn."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from promv5_lab.vision.series import extract_series
+
+W, H = 420, 200
+PLOT = (10, 10, 400, 180)
+
+
+def _bgr(hexcolour: str) -> tuple[int, int, int]:
+    return int(hexcolour[5:7], 16), int(hexcolour[3:5], 16), int(hexcolour[1:3], 16)
+
+
+def _canvas(bg=(255, 255, 255)) -> np.ndarray:
+    return np.full((H, W, 3), bg, np.uint8)
+
+
+def _draw(img, values, colour, width=1, gap: tuple[int, int] | None = None):
+    """``values`` in 0..1 drawn across the plot area; returns the true height per plot column (NaN in gaps)."""
+    x, y, w, h = PLOT
+    xs = x + np.arange(values.size) * (w - 1) / (values.size - 1)
+    ys = y + (1 - values) * (h - 1)
+    keep = np.ones(values.size, bool)
+    if gap:
+        keep[gap[0]:gap[1]] = False
+    idx = np.flatnonzero(keep)
+    for piece in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+        pts = np.c_[xs[piece], ys[piece]]
+        cv2.polylines(img, [np.round(pts * 16).astype(np.int32)], False, _bgr(colour), width, cv2.LINE_AA, shift=4)
+    truth = np.interp(np.arange(w), (xs - x), values)
+    if gap:
+        lo, hi = (xs[gap[0] - 1] - x), (xs[gap[1]] - x)
+        truth[int(np.ceil(lo)) + 1:int(hi)] = np.nan
+    return truth
+
+
+def _wave(rng, n=160, level=0.5, amp=0.2, noise=0.04):
+    t = np.linspace(0, 1, n)
+    return np.clip(level + amp * np.sin(2 * np.pi * 2.5 * t) + rng.normal(0, noise, n), 0.02, 0.98)
+
+
+def _match(series, colour):
+    want = np.array(_bgr(colour)[::-1])
+    return min(series, key=lambda s: np.abs(np.array([int(s.colour[i:i + 2], 16) for i in (1, 3, 5)]) - want).sum())
+
+
+def _coverage_and_r(s, truth):
+    x0 = s.x0 - PLOT[0]
+    got = np.full(PLOT[2], np.nan)
+    got[x0:x0 + s.y.size] = s.y[:PLOT[2] - x0]
+    inside = np.isfinite(truth)
+    both = inside & np.isfinite(got)
+    return both.sum() / inside.sum(), np.corrcoef(truth[both], got[both])[0, 1]
+
+
+@pytest.mark.parametrize("colour, bg", [
+    ("#9467bd", (255, 255, 255)),   # Bokeh's purple, 1 px, on white
+    ("#e377c2", (28, 25, 22)),      # pink on a dark theme
+    ("#bcbd22", (255, 255, 255)),   # olive
+])
+def test_thin_antialiased_lines_are_whole(colour, bg):
+    """A 1-pixel anti-aliased line's pixels are mostly blends with the background (paler than the colour):
+    they are kept where they touch the line, so the line has no false gaps (false drop-outs)."""
+    img = _canvas(bg)
+    truth = _draw(img, _wave(np.random.default_rng(1), noise=0.08), colour, width=1)
+    [s] = extract_series(img, PLOT, bg)
+    cover, r = _coverage_and_r(s, truth)
+    assert cover > 0.97 and r > 0.97, (cover, r)
+
+
+def test_a_line_cut_by_crossing_series_stays_one_line():
+    """A thin line crossed many times by a thick one drawn over it is cut into pieces shorter than a legend
+    swatch; they are still one line, across the whole time axis."""
+    rng = np.random.default_rng(2)
+    img = _canvas()
+    under = _draw(img, _wave(rng, level=0.5, amp=0.05, noise=0.03), "#2ca02c", width=1)
+    t = np.linspace(0, 1, 160)
+    _draw(img, 0.5 + 0.35 * np.sin(2 * np.pi * 9 * t), "#1f77b4", width=3)  # 18 crossings
+    series = extract_series(img, PLOT, (255, 255, 255))
+    assert len(series) == 2
+    cover, r = _coverage_and_r(_match(series, "#2ca02c"), under)
+    assert cover > 0.9 and r > 0.5, (cover, r)  # a calm line: r is loose (crossings blur a few columns)
+
+
+def test_a_fill_under_the_line_is_not_the_line():
+    rng = np.random.default_rng(3)
+    img = _canvas()
+    values = _wave(rng, noise=0.01)
+    x, y, w, h = PLOT
+    xs = x + np.arange(values.size) * (w - 1) / (values.size - 1)
+    ys = y + (1 - values) * (h - 1)
+    poly = np.r_[np.c_[xs, ys], [[xs[-1], y + h - 1], [xs[0], y + h - 1]]].round().astype(np.int32)
+    layer = img.copy()
+    cv2.fillPoly(layer, [poly], _bgr("#5794F2"))
+    cv2.addWeighted(layer, 0.25, img, 0.75, 0, img)
+    truth = _draw(img, values, "#5794F2", width=2)
+    [s] = extract_series(img, PLOT, (255, 255, 255))
+    cover, r = _coverage_and_r(s, truth)
+    assert cover > 0.97 and r > 0.98 and s.thickness < 10, (cover, r, s.thickness)  # a fill is ~100 px tall
+
+
+def test_an_interior_gap_stays_a_gap():
+    img = _canvas((28, 25, 22))
+    truth = _draw(img, _wave(np.random.default_rng(4)), "#73BF69", width=1, gap=(60, 85))
+    [s] = extract_series(img, PLOT, (28, 25, 22))
+    x0 = s.x0 - PLOT[0]
+    got = np.full(PLOT[2], np.nan)
+    got[x0:x0 + s.y.size] = s.y[:PLOT[2] - x0]
+    hole = ~np.isfinite(truth)
+    assert hole.sum() > 40 and np.isnan(got[hole]).mean() > 0.9
+    assert np.isfinite(got[np.isfinite(truth)]).mean() > 0.97
