@@ -328,11 +328,15 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
 
 
 def _kept_forecaster() -> Any:
-    """The forecaster ``time_to_limit`` uses (80 %, undamped), keeping each fit so its chart shows the same
-    forecast the crossing time came from (no second fit)."""
-    from dataclasses import dataclass, field
+    """The forecaster ``time_to_limit`` uses by default (80 %, undamped; plain ETS on the history as it is when
+    this Forecaster has those settings), keeping each fit so its chart shows the same forecast the crossing
+    time came from (no second fit). A test checks the estimates equal ``time_to_limit``'s own."""
+    from dataclasses import dataclass, field, fields
 
     from ..analysis.forecast import Forecaster
+
+    have = {f.name for f in fields(Forecaster)}
+    same = {k: v for k, v in (("method", "ets"), ("clean", False), ("calibrate", False)) if k in have}
 
     @dataclass(frozen=True)
     class Kept(Forecaster):
@@ -343,7 +347,7 @@ def _kept_forecaster() -> Any:
             self.kept[kw.get("name") or str(series.name)] = r
             return r
 
-    return Kept(level=0.8, damped=False)
+    return Kept(level=0.8, damped=False, **same)
 
 
 def _sentence(r: Any, unit: Any = None) -> str:

@@ -87,6 +87,12 @@ def test_capacity_panel_limit_and_crossing_interval(world):
     assert dict(panel.marks)["expected to reach the limit"] == now + timedelta(seconds=best["eta_s"])
     assert panel.forecast is not None and panel.y_label == "%"
     assert "%" in ans.answer and "1 - node_filesystem_avail_bytes" in panel.promql
+    # the chart's fit is the one the estimate came from: time_to_limit with its own defaults agrees
+    from promv5_lab.analysis.capacity import time_to_limit
+
+    own = time_to_limit(panel.observed[best["series"]], 1.0, ans.details["horizon_s"], simulations=200,
+                        name=best["series"])
+    assert (own.eta_s, own.lower_s, own.upper_s) == (best["eta_s"], best["lower_s"], best["upper_s"])
 
 
 def test_diagnosis_panels_show_the_top_cause_evidence(world):
