@@ -16,9 +16,12 @@ series itself:
 The first two are combined (max) and divided by the largest surprise of the recent past (decaying by
 ``record_decay`` per row; one row raises it at most ``record_growth`` times; never below
 ``record_floor``): ``r / (1 + r)``, so a flag needs a new record. The score is
-``max(novelty_weight * novelty, record_weight * r / (1 + r))``. A *report* is a score at or above
-``report`` (the CLI's threshold); for the ``hold`` rows after a report, scores that are not higher
-than the report's are halved, because an operator (and NAB) gains nothing from a second alarm about
+``max(novelty_weight * novelty, record_weight * r / (1 + r))``, where a novelty only counts when the
+value is also somewhat unusual (``r / (1 + r) > novelty_gate``: a new level pair reached by a small
+step, such as noise crossing a level edge, is not news). A *report* is a score at or above
+``report`` (the CLI's threshold); for the ``hold`` rows after a report (or ``hold_fraction`` of the
+rows seen so far, if more: in a series watched for weeks an incident's aftermath lasts longer than
+in one watched for hours), scores that are not higher than the report's are halved, because an operator (and NAB) gains nothing from a second alarm about
 the same event and pays for each one; a stronger one breaks through and is a report of its own.
 
 :data:`NAB_THRESHOLD` is the one corpus-wide threshold NAB's standard profile chooses for these scores
@@ -41,7 +44,7 @@ __all__ = ["NAB_THRESHOLD", "SURPRISE_CONFIG", "OnlineConfig", "novelty_scores",
 
 # The standard-profile corpus threshold of these scores, chosen by NAB's sweep over every distinct score
 # of every scorable row of the 58 files:  python benchmarks/nab_score.py   (line "promv5-lab detect").
-NAB_THRESHOLD = 0.525
+NAB_THRESHOLD = 0.52528
 
 # The surprise scorer's settings, pinned so that a change of the fleet detector's defaults does not
 # silently move the NAB figures.
@@ -69,8 +72,10 @@ class OnlineConfig:
     novelty_init: int = 300         # present rows whose range defines the levels
     novelty_warmup: int = 120       # further rows of learning transitions before novelty scores
     novelty_weight: float = 0.6     # below strong records, so that they break through a novelty's hold
+    novelty_gate: float = 0.2       # a novelty only counts where the record score r / (1 + r) exceeds this
     record_weight: float = 0.8
-    hold: int = 100                 # rows after a report whose scores are halved
+    hold: int = 100                 # rows after a report whose scores are halved ...
+    hold_fraction: float = 0.06     # ... or this fraction of the rows seen so far, if more
 
     def __post_init__(self) -> None:
         for name in ("level_window", "level_min", "novelty_levels", "novelty_init"):
@@ -79,11 +84,13 @@ class OnlineConfig:
         for name in ("warmup", "novelty_warmup", "hold"):
             if getattr(self, name) < 0:
                 raise InputError(f"OnlineConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.hold_fraction <= 1.0:
+            raise InputError(f"OnlineConfig.hold_fraction must be in [0, 1], got {self.hold_fraction}")
         if not 0.0 < self.record_decay <= 1.0:
             raise InputError(f"OnlineConfig.record_decay must be in (0, 1], got {self.record_decay}")
         if self.record_growth < 1.0 or self.record_floor <= 0.0:
             raise InputError("OnlineConfig.record_growth must be >= 1 and record_floor > 0")
-        for name in ("novelty_weight", "record_weight"):
+        for name in ("novelty_weight", "novelty_gate", "record_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"OnlineConfig.{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -179,12 +186,12 @@ def _record(z: np.ndarray, c: OnlineConfig) -> np.ndarray:
     return out
 
 
-def _hold(s: np.ndarray, report: float, hold: int) -> np.ndarray:
+def _hold(s: np.ndarray, report: float, hold: int, fraction: float) -> np.ndarray:
     out = s.copy()
     last = np.full(s.shape[1], -(10 ** 12))
     level = np.zeros(s.shape[1])
     for i in range(s.shape[0]):
-        held = ((i - last) <= hold) & (s[i] <= level)
+        held = ((i - last) <= max(hold, fraction * i)) & (s[i] <= level)
         out[i] = np.where(held, 0.5 * s[i], s[i])
         new = ~held & (s[i] >= report)
         last = np.where(new, i, last)
@@ -220,8 +227,8 @@ def score_matrix(t: np.ndarray, values: np.ndarray, config: OnlineConfig | None 
     rec = _record(z, c)
     nov = np.column_stack([novelty_scores(gauge[:, j], c.novelty_levels, c.novelty_init, c.novelty_warmup)
                            for j in range(v.shape[1])])
-    s = np.maximum(c.novelty_weight * nov, c.record_weight * rec)
-    return _hold(s, report, c.hold)
+    s = np.maximum(c.novelty_weight * nov * (rec > c.novelty_gate), c.record_weight * rec)
+    return _hold(s, report, c.hold, c.hold_fraction)
 
 
 def score_series(t: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,

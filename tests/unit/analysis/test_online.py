@@ -79,8 +79,18 @@ def test_a_report_holds_repeats_of_the_same_event_but_not_a_later_one():
     assert s[680] >= NAB_THRESHOLD
     assert s[1000] >= NAB_THRESHOLD
     # without the hold the repeat would have been reported
-    unheld = score_series(t, v, OnlineConfig(hold=0))
+    unheld = score_series(t, v, OnlineConfig(hold=0, hold_fraction=0.0))
     assert unheld[630] >= NAB_THRESHOLD
+
+
+def test_the_hold_grows_with_the_history():
+    t, v = _series(1900, seed=6)
+    v[1700] += 30
+    v[1805] += 30  # 105 rows later: past the fixed 100-row hold, inside 6 % of 1,805 rows
+    s = score_series(t, v)
+    assert s[1700] >= NAB_THRESHOLD and s[1805] < NAB_THRESHOLD
+    fixed = score_series(t, v, OnlineConfig(hold_fraction=0.0))
+    assert fixed[1805] >= NAB_THRESHOLD
 
 
 def test_novelty_is_a_transition_between_levels_never_seen_before():
@@ -109,7 +119,7 @@ def test_counters_are_scored_on_increments():
     v[600:] -= v[599]         # a counter reset: not an anomaly
     s = score_series(t, v, counter=True)
     assert s[600] < NAB_THRESHOLD
-    gauge = score_series(t, v, OnlineConfig(hold=0))  # read as a gauge, the reset is a huge drop
+    gauge = score_series(t, v, OnlineConfig(hold=0, hold_fraction=0.0))  # read as a gauge, the reset is a huge drop
     assert gauge[600] >= NAB_THRESHOLD
 
 
@@ -117,6 +127,7 @@ def test_counters_are_scored_on_increments():
     ({"level_window": 0}, "level_window"),
     ({"record_decay": 1.5}, "record_decay"),
     ({"hold": -1}, "hold"),
+    ({"hold_fraction": 2.0}, "hold_fraction"),
     ({"novelty_weight": 2.0}, "novelty_weight"),
 ])
 def test_bad_config_is_a_clear_error(kwargs, message):
