@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import MetricsBackend
-from ..errors import InputError
+from ..errors import InputError, Promv5Error
 from ..types import QueryResult, TimeRange
 from .incidents import Incident, Symptom
 from .termchart import fmt_value as _fmt
@@ -239,41 +239,55 @@ def run_demo(*, data: str | None, days: float, seed: int, incident_id: str | Non
     settings = load_settings(data_dir=data_dir, data_engine=engine)
     logs, traces = _signals(data_dir)
     audit = out_dir / "audit.db"
+    failed: list[str] = []
+
+    def attempt(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+        """Run one step; a promv5-lab error is shown in its section and the tour goes on."""
+        try:
+            return fn(*args, **kwargs), []
+        except Promv5Error as exc:
+            failed.append(name)
+            return None, [f"  This step failed: {exc.message}", *([f"  Hint: {exc.hint}"] if exc.hint else [])]
+
     try:
         with telemetry(settings) as backend:
             say(f"Opened it: metrics on {backend.name}, logs and traces in DuckDB ({laps.lap():.1f} s).")
             inv = Investigation.from_settings(backend, settings, now=at, use_embeddings=False)
-            det = steps.detect(inv, at)
-            say("\n".join([_heading(1, "The incident it found", laps.lap()), *steps.found_lines(det),
+            det, err = attempt("detection", steps.detect, inv, at)
+            say("\n".join([_heading(1, "The incident it found", laps.lap()), *(err or steps.found_lines(det)),
                            f"  The demo's {which} (ground truth, shown for comparison):",
                            *("  " + ln for ln in incident_lines(incident))]))
 
-            tour = run_tour(backend, incidents, incident_id=incident.id, out_dir=out_dir if charts else None)
+            tour, err = attempt("symptom queries", run_tour, backend, incidents, incident_id=incident.id,
+                                out_dir=out_dir if charts else None)
             say("\n".join([_heading(2, "The PromQL it ran, with charts", laps.lap()),
-                           *("  " + ln for ln in symptom_lines(tour, backend_name=backend.name))]))
+                           *(err or ("  " + ln for ln in symptom_lines(tour, backend_name=backend.name)))]))
 
             end = data_end(backend)  # None on a server: then the last log line marks the history's end
             if end is None and logs is not None:
                 end = (logs.time_bounds() or (None, None))[1]
-            fc = steps.forecast(inv, end or incident.end)
-            say("\n".join([_heading(3, "Anomalies and a forecast", laps.lap()), *steps.anomaly_lines(det, incident),
-                           *steps.forecast_lines(fc)]))
+            fc, err = attempt("forecast", steps.forecast, inv, end or incident.end)
+            found = steps.anomaly_lines(det, incident) if det is not None else ["  (no scan: see section 1)"]
+            say("\n".join([_heading(3, "Anomalies and a forecast", laps.lap()), *found,
+                           *(err or steps.forecast_lines(fc))]))
 
-            diagnosis = steps.why(backend, at, logs, traces)
+            diagnosis, err = attempt("diagnosis", steps.why, backend, at, logs, traces)
             say("\n".join([_heading(4, "Root cause, ranked, with the evidence", laps.lap()),
-                           *steps.why_lines(diagnosis, incident)]))
+                           *(err or steps.why_lines(diagnosis, incident))]))
 
-            proposal = steps.propose(backend, diagnosis, at, audit)
+            proposal, err = (attempt("remediation", steps.propose, backend, diagnosis, at, audit)
+                             if diagnosis is not None else (None, ["  Without a diagnosis there is nothing to propose."]))
             say("\n".join([_heading(5, "The remediation it would propose (dry run: never executed)", laps.lap()),
-                           *steps.proposal_lines(proposal, incident)]))
+                           *(err or steps.proposal_lines(proposal, incident))]))
 
-            pm, pm_path = steps.postmortem(backend, incident, diagnosis, logs, traces,
-                                           out_dir / f"postmortem-{incident.id}.html")
-            say("\n".join([_heading(6, "The postmortem", laps.lap()), *steps.postmortem_lines(pm, pm_path)]))
+            written, err = attempt("postmortem", steps.postmortem, backend, incident, diagnosis, logs, traces,
+                                   out_dir / f"postmortem-{incident.id}.html")
+            say("\n".join([_heading(6, "The postmortem", laps.lap()), *(err or steps.postmortem_lines(*written))]))
     finally:
         for b in (logs, traces):
             if b is not None:
                 b.close()
+    trouble = f" ({len(failed)} step(s) failed: {', '.join(failed)})" if failed else ""
     return "\n".join([
         _heading(7, "Go on from here"),
         f"  The app:      promv5-lab serve --data {data_dir} --at {at:%Y-%m-%dT%H:%M:%SZ} --audit-log {audit}",
@@ -281,7 +295,7 @@ def run_demo(*, data: str | None, days: float, seed: int, incident_id: str | Non
         f"  JupyterLab:   promv5-lab lab --data {data_dir}",
         "                the Ask sidebar and %%ask in notebooks/ (Jupyter prints the URL with its token)",
         f'  One question: promv5-lab ask --data {data_dir} "error ratio by service"',
-        f"Done in {laps.total():.1f} s.",
+        f"Done in {laps.total():.1f} s{trouble}.",
     ])
 
 

@@ -158,3 +158,28 @@ def test_it_ends_with_how_to_open_the_app_and_jupyterlab(tour):
     assert f"promv5-lab lab --data {data}" in s7
     at = re.search(r"--at (\S+)", s7).group(1)
     assert datetime.fromisoformat(at.replace("Z", "+00:00")).tzinfo == timezone.utc
+
+
+def test_a_failing_step_is_shown_and_the_tour_goes_on(demo_history, tmp_path, monkeypatch):
+    """Steps that raise a promv5-lab error (here: detection, forecast, diagnosis, made to fail) are shown in
+    their sections with the hint; remediation is skipped without a diagnosis; the rest still runs."""
+    from promv5_lab.demo import tour_steps
+    from promv5_lab.demo.tour import run_demo
+    from promv5_lab.errors import BackendUnavailable
+
+    def down(*_a, **_k):
+        raise BackendUnavailable("Cannot reach the backend (test)", hint="start it again")
+
+    for name in ("detect", "forecast", "why"):
+        monkeypatch.setattr(tour_steps, name, down)
+    said: list[str] = []
+    closing = run_demo(data=str(demo_history.out_dir), days=3, seed=7, incident_id=None, out=str(tmp_path),
+                       echo=said.append, charts=False)
+    text = "\n".join(said)
+    assert text.count("This step failed: Cannot reach the backend (test)") == 3
+    assert text.count("Hint: start it again") == 3
+    assert "Without a diagnosis there is nothing to propose." in text
+    assert "symptoms clearly visible" in text  # the PromQL section still ran
+    pm = Path(re.search(r"Postmortem \(HTML, works offline\): (\S+\.html)", text).group(1))
+    assert pm.is_file() and not (tmp_path / "audit.db").exists()
+    assert "(3 step(s) failed: detection, forecast, diagnosis)." in closing
