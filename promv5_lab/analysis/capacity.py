@@ -54,10 +54,11 @@ def time_to_limit(series: pd.Series, limit: float, horizon_s: float, *, level: f
         raise InputError(f"horizon must be positive, got {horizon_s!r}")
     if simulations < 20:
         raise InputError(f"simulations must be at least 20, got {simulations}")
-    fc = forecaster or Forecaster(level=level, damped=False)
+    # the trend is the event here: ETS on the history as it is (no cleaning, no model choice)
+    fc = forecaster or Forecaster(level=level, damped=False, method="ets", clean=False, calibrate=False)
     if fc.level != level:
         fc = Forecaster(level=level, seasonal=fc.seasonal, trend=fc.trend, damped=fc.damped,
-                        min_strength=fc.min_strength)
+                        min_strength=fc.min_strength, method=fc.method, clean=fc.clean, calibrate=fc.calibrate)
     result = fc.forecast(series, horizon_s, simulations=simulations, seed=seed, name=name)
     observed = series.dropna()
     last_value = float(observed.iloc[-1])

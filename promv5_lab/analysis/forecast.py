@@ -16,6 +16,12 @@ How it works, so a person can redo it by hand:
    would have to estimate 1440 initial states, which is slow and fragile).
 3. The adjusted series gets statsmodels' ``ETSModel`` with additive errors and an additive (optionally
    damped) trend; its analytic prediction intervals and simulated paths are shifted back by the profile.
+4. By default (``method="auto"``, ``clean=True``, ``calibrate=True``; :mod:`.forecast_models`): outliers of
+   the history (incidents) are first replaced by the robust seasonal baseline; ETS, SARIMAX and seasonal
+   naive are fitted on the history minus its held-back end and the one with the lowest error there is
+   refitted on everything; the interval is scaled so that ``level`` of the held-back points fell inside.
+   ``params`` records the method, every candidate's validation error, the interval factor and how many
+   points were cleaned.
 """
 
 from __future__ import annotations
@@ -57,6 +63,12 @@ class Forecaster:
     ``level``: coverage of the prediction interval (0.8 = 80 %). ``seasonal``: ``"auto"`` (detect),
     ``None`` (no cycle) or a period in seconds. ``trend``: fit a trend. ``damped``: damp it (forecasts
     level off). ``min_strength``: weakest autocorrelation that counts as a cycle with ``"auto"``.
+    ``method``: ``"auto"`` chooses between ETS, SARIMAX and seasonal naive by their error on the
+    held-back end of the history (:func:`forecast_models.select`; ETS only when simulated paths are
+    asked for), or one of them. ``clean``: replace outliers (incidents) of the history by the robust
+    seasonal baseline before fitting. ``calibrate``: scale the interval so that ``level`` of the
+    held-back points fell inside it. Capacity questions use ``method="ets", clean=False,
+    calibrate=False``: there the trend *is* the event.
     """
 
     level: float = 0.8
@@ -64,10 +76,15 @@ class Forecaster:
     trend: bool = True
     damped: bool = False
     min_strength: float = 0.3
+    method: Literal["auto", "ets", "sarimax", "snaive"] = "auto"
+    clean: bool = True
+    calibrate: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.level < 1.0:
             raise InputError(f"level must be between 0 and 1, got {self.level}", hint="e.g. 0.8 for an 80 % interval")
+        if self.method not in ("auto", "ets", "sarimax", "snaive"):
+            raise InputError(f"method must be auto, ets, sarimax or snaive, got {self.method!r}")
         if self.seasonal not in ("auto", None) and not (isinstance(self.seasonal, (int, float))
                                                         and self.seasonal >= 0):
             raise InputError(f"seasonal must be 'auto', None or a period in seconds, got {self.seasonal!r}")
@@ -79,7 +96,7 @@ class Forecaster:
         ``simulations`` > 0 also returns that many simulated future paths (``ForecastResult.paths``).
         """
         pd = require("pandas")
-        ets = require("statsmodels.tsa.exponential_smoothing.ets")
+        require("statsmodels")
         label = name or str(series.name if series.name is not None else "value")
         if not isinstance(series.index, pd.DatetimeIndex):
             raise InputError(f"{label}: the series needs a DatetimeIndex",
@@ -93,39 +110,61 @@ class Forecaster:
         index = series.index[np.isfinite(series.to_numpy(dtype=float))]
         last = index[-1]
         period_steps, strength = self._period(y, step, label)
+        from .forecast_models import CANDIDATES, clean_history, fit_candidate, select
+
+        raw = y
+        cleaned = np.zeros(y.size, dtype=bool)
+        if self.clean:
+            y, cleaned = clean_history(y, period_steps)
         profile = _profile(y, period_steps) if period_steps else None
-        phase0 = len(y)  # phase of the first future step (the profile is indexed from the first sample)
-        adjusted = y - profile[np.arange(len(y)) % period_steps] if profile is not None else y
-        use_trend = self.trend and len(y) >= MIN_POINTS + 4
-        model = ets.ETSModel(pd.Series(adjusted, index=pd.RangeIndex(len(adjusted))), error="add", trend="add" if use_trend else None,
-                             damped_trend=bool(self.damped and use_trend))
+        if self.method == "auto":
+            methods = ("ets",) if simulations > 0 else CANDIDATES
+        else:
+            methods = (self.method,)
+        chosen, factor, maes = methods[0], 1.0, {}
+        if len(methods) > 1 or self.calibrate:
+            try:
+                chosen, factor, maes = select(y, raw, steps, self.level, period=period_steps, profile_fn=_profile,
+                                              trend=self.trend, damped=self.damped, methods=methods)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                log.debug("%s: validation failed (%s); ETS without calibration", label, exc)
+                chosen, factor = "ets" if "ets" in methods else methods[0], 1.0
+        if not self.calibrate:
+            factor = 1.0
         try:
-            fit = model.fit(disp=False, maxiter=200)
+            cand = fit_candidate(chosen, y, steps, self.level, period=period_steps, profile=profile,
+                                 trend=self.trend, damped=self.damped)
         except (ValueError, np.linalg.LinAlgError) as exc:
-            raise InputError(f"{label}: the ETS model could not be fitted ({exc})",
+            raise InputError(f"{label}: the {chosen} model could not be fitted ({exc})",
                              hint="Use a longer --history or check the series for constant/degenerate values") from exc
-        pred = fit.get_prediction(start=len(y), end=len(y) + steps - 1)
-        frame = pred.summary_frame(alpha=1.0 - self.level)
-        future_season = (profile[(phase0 + np.arange(steps)) % period_steps] if profile is not None
-                         else np.zeros(steps))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
-        mean = frame["mean"].to_numpy() + future_season
-        lower = frame["pi_lower"].to_numpy() + future_season
-        upper = frame["pi_upper"].to_numpy() + future_season
+        mean = cand.mean
+        lower = mean - factor * cand.below
+        upper = mean + factor * cand.above
         paths = None
-        if simulations > 0:
-            sim = np.asarray(fit.simulate(steps, anchor="end", repetitions=int(simulations),
-                                          rng=np.random.default_rng(seed)), dtype=float)
+        if simulations > 0 and cand.fit is not None and chosen == "ets":
+            future_season = (profile[(len(y) + np.arange(steps)) % period_steps] if profile is not None
+                             else np.zeros(steps))
+            sim = np.asarray(cand.fit.simulate(steps, anchor="end", repetitions=int(simulations),
+                                               rng=np.random.default_rng(seed)), dtype=float)
             paths = sim.reshape(steps, -1) + future_season[:, None]
+            paths = mean[:, None] + factor * (paths - mean[:, None])
         # A series that was never negative (rates, bytes, counts) cannot go below zero: clip, and say so.
-        nonneg = bool(np.nanmin(y) >= 0)
+        nonneg = bool(np.nanmin(raw) >= 0)
         if nonneg:
             mean, lower, upper = np.maximum(mean, 0.0), np.maximum(lower, 0.0), np.maximum(upper, 0.0)
             if paths is not None:
                 paths = np.maximum(paths, 0.0)
-        trend_code = ("Ad" if self.damped else "A") if use_trend else "N"
-        model_name = f"ETS(A,{trend_code},N)"
-        if period_steps:
+        if chosen == "ets":
+            use_trend = bool(cand.params.get("trend"))
+            trend_code = ("Ad" if cand.params.get("damped") else "A") if use_trend else "N"
+            model_name = f"ETS(A,{trend_code},N)"
+        elif chosen == "sarimax":
+            model_name = "SARIMAX(1,0,1)+c"
+        else:
+            m = int(cand.params["period_steps"])
+            model_name = f"seasonal naive {_dur(m * step)}" if m > 1 else "naive"
+        if period_steps and chosen != "snaive":
             model_name += f" + seasonal profile {_dur(period_steps * step)}"
         params = {
             "level": self.level,
@@ -136,11 +175,13 @@ class Forecaster:
             "interpolated": int(interpolated),
             "season_period_s": float(period_steps * step),
             "season_strength": float(strength),
-            "damped": bool(self.damped and use_trend),
             "clipped_at_zero": nonneg,
-            "sigma2": float(np.nanvar(np.asarray(fit.resid, dtype=float))),
-            "aic": float(fit.aic),
-            **{str(k): float(v) for k, v in zip(fit.param_names, fit.params)},
+            "method": chosen,
+            "candidates": list(methods),
+            "validation_mae": maes,
+            "interval_factor": factor,
+            "cleaned_points": int(cleaned.sum()),
+            **cand.params,
         }
         return ForecastResult(
             series=label,

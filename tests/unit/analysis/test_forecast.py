@@ -19,6 +19,9 @@ from promv5_lab.analysis.forecast import Forecaster, detect_period
 from promv5_lab.errors import InputError
 
 H = 24
+# the ETS model on its own (its analytic intervals): the default choice between models, the cleaning and
+# the interval calibration are tested in test_forecast_select.py
+ETS_ONLY = {"method": "ets", "clean": False, "calibrate": False}
 
 
 def seasonal(seed: int, n: int = 24 * 12, h: int = H, walk: float = 0.5, noise: float = 1.0) -> pd.Series:
@@ -34,7 +37,7 @@ def coverage(level: float, seeds: range) -> float:
     for seed in seeds:
         x = seasonal(seed)
         hist, fut = x.iloc[:-H], x.iloc[-H:].to_numpy()
-        res = Forecaster(level=level).forecast(hist, H * 3600)
+        res = Forecaster(level=level, **ETS_ONLY).forecast(hist, H * 3600)
         assert res.mean.index.equals(x.index[-H:])
         hits.append((fut >= res.lower.to_numpy()) & (fut <= res.upper.to_numpy()))
     return float(np.mean(hits))
@@ -49,12 +52,12 @@ def test_intervals_are_calibrated_on_seasonal_series():
 
 
 def test_seasonality_is_found_and_recorded():
-    res = Forecaster().forecast(seasonal(1), 6 * 3600)
+    res = Forecaster(**ETS_ONLY).forecast(seasonal(1), 6 * 3600)
     assert res.params["season_period_s"] == 86400.0
     assert res.params["season_strength"] > 0.5
     assert "seasonal profile 1d" in res.model
     # the forecast follows the cycle: peak-to-trough of the next day is near the true 20
-    day = Forecaster().forecast(seasonal(1), 24 * 3600).mean
+    day = Forecaster(**ETS_ONLY).forecast(seasonal(1), 24 * 3600).mean
     assert 15 < day.max() - day.min() < 25
 
 
@@ -73,8 +76,8 @@ def test_damped_trend_levels_off():
     rng = np.random.default_rng(0)
     s = pd.Series(5 * t + rng.normal(0, 3, t.size), index=pd.date_range("2026-01-01", periods=t.size,
                                                                           freq="5min", tz="UTC"))
-    plain = Forecaster(seasonal=None).forecast(s, 300 * 300)
-    damped = Forecaster(seasonal=None, damped=True).forecast(s, 300 * 300)
+    plain = Forecaster(seasonal=None, **ETS_ONLY).forecast(s, 300 * 300)
+    damped = Forecaster(seasonal=None, damped=True, **ETS_ONLY).forecast(s, 300 * 300)
     assert damped.model == "ETS(A,Ad,N)" and "damping_trend" in damped.params
     assert plain.mean.iloc[-1] > damped.mean.iloc[-1]
     assert abs(plain.mean.iloc[-1] - 5 * (299 + 300)) < 0.05 * 5 * 600
@@ -97,6 +100,8 @@ def test_bad_input_gets_a_clear_error():
         Forecaster().forecast(s, 60)
     with pytest.raises(InputError, match="level"):
         Forecaster(level=80)
+    with pytest.raises(InputError, match="method"):
+        Forecaster(method="prophet")
 
 
 def test_a_few_gaps_are_interpolated_and_counted():
