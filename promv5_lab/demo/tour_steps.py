@@ -39,7 +39,10 @@ def short_series(name: str, keep: tuple[str, ...] = ("service", "route", "code",
     i, j = name.find("{"), name.rfind("}")
     if i < 0 or j < i:
         return name
-    kept = ",".join(f'{k}="{v}"' for k, v in _PAIR.findall(name[i:j + 1]) if k in keep)
+    pairs = _PAIR.findall(name[i:j + 1])
+    if "service" in keep and not any(k == "service" for k, _ in pairs):
+        keep = (*keep, "job")  # up{job="checkout"}: the job says whose it is
+    kept = ",".join(f'{k}="{v}"' for k, v in pairs if k in keep)
     return name[:i] + (f"{{{kept}}}" if kept else "") + name[j + 1:]
 
 

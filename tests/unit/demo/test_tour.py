@@ -48,6 +48,7 @@ def test_short_series_keeps_the_labels_a_reader_needs():
     assert tour_steps.short_series(name) == 'http_request_duration_seconds{route="/product/{id}",service="frontend"}'
     assert tour_steps.short_series("up") == "up"
     assert tour_steps.short_series('up{instance="x"}') == "up"
+    assert tour_steps.short_series('up{instance="node-2:8083",job="checkout"}') == 'up{job="checkout"}'
 
 
 def test_the_tour_looks_in_the_middle_of_the_incident():
