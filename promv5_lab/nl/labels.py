@@ -67,6 +67,18 @@ def _value_index(cat: Catalogue) -> tuple[dict[str, list[tuple[str, str, bool]]]
 
 
 _INDEX_CACHE: dict[int, tuple[Catalogue, dict, dict]] = {}
+_CLOSE_CACHE: dict[tuple[int, str], list[str]] = {}
+
+
+def _close(cat: Catalogue, w: str, keys: list[str]) -> list[str]:
+    """difflib's closest value to ``w`` (cached per catalogue: the slow part of planning)."""
+    key = (id(cat), w)
+    hit = _CLOSE_CACHE.get(key)
+    if hit is None:
+        if len(_CLOSE_CACHE) > 20000 or (_CLOSE_CACHE and next(iter(_CLOSE_CACHE))[0] != id(cat)):
+            _CLOSE_CACHE.clear()
+        hit = _CLOSE_CACHE[key] = difflib.get_close_matches(w, keys, n=1, cutoff=0.8)
+    return hit
 
 
 def _prefixed(w: str, keys: list[str]) -> str | None:
@@ -76,13 +88,15 @@ def _prefixed(w: str, keys: list[str]) -> str | None:
 
 
 def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(),
-                name_tokens: frozenset[str] | set[str] = frozenset()) -> list[ValueMatch]:
+                name_tokens: frozenset[str] | set[str] = frozenset(),
+                known: frozenset[str] | set[str] = frozenset()) -> list[ValueMatch]:
     """Words of ``text`` that name label values, best match per word (exact > host part > fuzzy).
 
     ``reserved`` words (concepts such as "error") and stop words only name a value exactly and weakly (a filter
     on metrics that hold it). Words that are tokens of metric names (``name_tokens``: "kafka", "health") name
     values exactly or not at all: never by a fuzzy or partial match ("kafka" is not the host "kafka-2").
     Adjacent words may name one value together ("disk pressure" -> "DiskPressure"); "404s" names "404".
+    ``known`` words (the planner's vocabulary) are not misspelt values: no fuzzy match for them.
     """
     words = [w.strip(".,?!;:'\"()") for w in _WORD.findall(text)]
     lowered = [w.lower() for w in words]
@@ -140,8 +154,8 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
             cands = parts[w]
         if cands is None and not strict and len(w) >= 4 and (pre := _prefixed(w, keys)):
             cands, score = index[pre], 0.9
-        if cands is None and not strict and len(w) >= 5 and w not in LABEL_WORDS:
-            close = difflib.get_close_matches(w, keys, n=1, cutoff=0.8)
+        if cands is None and not strict and len(w) >= 5 and w not in LABEL_WORDS and w not in known:
+            close = _close(cat, w, keys)
             if close:
                 cands, score = index[close[0]], 0.85
         if not cands:

@@ -41,7 +41,8 @@ __all__ = ["Intent", "OfflinePlanner", "Planner", "default_step"]
 log = logging.getLogger(__name__)
 
 MIN_SCORE = 0.30
-_NAMED_STOPWORDS = frozenset({"average", "avg", "current"})  # "average response time": the metric's own word  # below this the best metric is not a credible answer: ask instead of guessing
+DECISIVE_SCORE, DECISIVE_MARGIN = 1.0, 0.3  # lexical + bonuses: above both, no embedding is computed
+_NAMED_STOPWORDS = frozenset({"average", "avg", "current", "has", "have"})  # "average response time": the metric's own word  # below this the best metric is not a credible answer: ask instead of guessing
 
 
 class Planner(Protocol):
@@ -92,7 +93,8 @@ def _typo_fix(word: str, vocab: set[str], targets: list[str]) -> str:
     """A misspelt content word -> the vocabulary word it is close to (never to a stop word)."""
     if len(word) < 4 or word in vocab or word.isdigit():
         return word
-    close = difflib.get_close_matches(word, targets, n=1, cutoff=0.8)
+    # short words need a closer match: "file" is not a misspelt "failed"
+    close = difflib.get_close_matches(word, targets, n=1, cutoff=0.8 if len(word) > 4 else 0.86)
     return close[0] if close else word
 
 
@@ -126,6 +128,7 @@ class OfflinePlanner:
             "average", "total", "maximum", "minimum", "between", "since", "compared", "yesterday", "today"})
         self._index = MetricIndex(catalogue)
         self._names = self._index.names
+        self._typo_cache: dict[str, str] = {}
         self._name_tokens = frozenset(self._index.name_idx)
         # label values (and their host parts) are never "corrected" into vocabulary words: "rabbit" stays
         self._value_words: set[str] = set()
@@ -181,7 +184,10 @@ class OfflinePlanner:
             if w in self._value_words:
                 words.append(w)
                 continue
-            w = _typo_fix(w, self._vocab, self._typo_targets)
+            fixed = self._typo_cache.get(w)
+            if fixed is None:
+                fixed = self._typo_cache[w] = _typo_fix(w, self._vocab, self._typo_targets)
+            w = fixed
             parts = [p for p in w.split("-") if len(p) >= 3 and not p.isdigit()] if "-" in w else []
             if parts and w not in self._vocab and any(p in self._vocab or stem(p) in self._stems for p in parts):
                 words.extend(parts)  # "kube-apiserver": its known parts are the words
@@ -229,7 +235,8 @@ class OfflinePlanner:
             nxt = joined[m.end():].split()
             if nxt and self._groupable(nxt[0]):  # "top 3 resources by ...": per resource
                 it.by_words.append(nxt[0])
-        for m in re.finditer(r"\b(?:by|per|for each|for every|each|every|across|broken down by|grouped by|split by)"
+        for m in re.finditer(r"(?<!used )(?<!consumed )(?<!taken )(?<!held )"  # "memory used by containers"
+                             r"\b(?:by|per|for each|for every|each|every|across|broken down by|grouped by|split by)"
                              r"\s+(?:each\s+|every\s+)?([a-z_]+)(?:\s+([a-z_]+))?", joined):
             # "by record type", "in each haproxy backend": the label word may come one word later
             for w in (m.group(1), m.group(2) if m.group(1) not in STOPWORDS else None):
@@ -245,7 +252,10 @@ class OfflinePlanner:
                     it.topk = 1
                 elif LOW_WORDS & set(words):
                     it.bottomk = 1
-        it.ratio = bool(RATIO_WORDS & set(words)) or "%" in raw or "saturation" in it.concepts
+        ratio_words = RATIO_WORDS & set(words)
+        if ratio_words == {"used"} and re.search(r"\bused\s+by\b", joined):
+            ratio_words = set()  # "memory used by coredns" is an amount, "memory usage" a fraction
+        it.ratio = bool(ratio_words) or "%" in raw or "saturation" in it.concepts
         it.count = any(p in joined for p in COUNT_PHRASES) and not per_second
         if it.count and it.quantile is None and not it.mean and not re.search(r"\b(latency|duration|how long)\b", joined):
             it.concepts.discard("latency")  # "how many slow queries": a count of slow things
@@ -273,7 +283,7 @@ class OfflinePlanner:
         if re.search(r"\b(down|dead|offline|unreachable|not up|failing scrapes?)\b", joined) and "up" in it.concepts \
                 and not re.search(r"\bbreak(?:\s+\w+)?\s+down\b", joined):
             it.down = True
-        it.values = find_values(raw, self.catalogue, self._reserved, self._name_tokens)
+        it.values = find_values(raw, self.catalogue, self._reserved, self._name_tokens, self._vocab)
         consumed = {p for v in it.values if " " in v.word for p in v.word.lower().split()}
         for concept in list(it.concepts):  # "disk pressure" named a condition, not the disk concept
             trig = CONCEPTS[concept][0]
@@ -281,7 +291,8 @@ class OfflinePlanner:
                 it.concepts.discard(concept)
         value_words = {v.word.lower() for v in it.values} | consumed
         it.unknown = [w for w in words if len(w) >= 4 and w not in self._vocab and w not in value_words
-                      and stem(w) not in self._stems and not self._index._abbreviations(w)
+                      and stem(w) not in self._stems and stem(w) not in self._vocab
+                      and not self._index._abbreviations(w)
                       and not re.search(r"\d", w) and "/" not in w]
         return it
 
@@ -293,22 +304,36 @@ class OfflinePlanner:
         names = self._name_tokens
         value_words = {v.word.lower() for v in it.values if not v.weak} - names
         value_words |= {p for v in it.values if " " in v.word for p in v.word.lower().split()}  # "disk pressure"
-        content = [w for w in it.words if (w not in STOPWORDS or w in _NAMED_STOPWORDS and w in names)
+        content = [w for w in it.words if (w not in STOPWORDS or w in _NAMED_STOPWORDS and (
+                       w in names or any(s in names for s in SYNONYMS.get(w, ()))))
                    and w not in value_words
                    and (w not in LABEL_WORDS or (w in names and w not in it.by_words))
                    and (not w.isdigit() or w in names) and not re.fullmatch(r"p\d+", w)]
         concept_words = [w for w in it.words if w not in value_words and any(w in trig for trig, _ in CONCEPTS.values())]
         content = list(dict.fromkeys(content + concept_words))
-        sims = None
-        if self._embedder is not None and self._doc_vecs is not None:
-            qv = self._embedder.encode_query(it.text or " ".join(content))
-            sims = self._doc_vecs @ qv
+        np = self._index.np
         lex = self._index.lexical(content)
-        score = (0.6 * lex + 0.4 * self._index.np.maximum(sims, 0.0)) if sims is not None else lex
-        score = score + self._index.bonus(it)
+        for v in it.values:  # "heap" is a JVM memory gauge's own word when its area label holds it
+            if v.weak and v.word.lower() in content:
+                lex = np.maximum(lex, lex + (self._index.held(v) & (lex < 1.0)) / max(1, len(content)) * 0.9)
+        bonus = self._index.bonus(it)
+        score = lex + bonus
+        if self._embedder is not None and self._doc_vecs is not None and not self._decisive(score):
+            qv = self._embedder.encode_query(it.text or " ".join(content))
+            score = 0.6 * lex + 0.4 * np.maximum(self._doc_vecs @ qv, 0.0) + bonus
         out = [(float(sc), name) for sc, name in zip(score, self._names)]
         out.sort(key=lambda x: (-x[0], x[1]))
         return out
+
+    @staticmethod
+    def _decisive(score) -> bool:
+        """Words alone settle it (the best metric says nearly every word and no other comes close): the
+        embedding, the slow part of planning, could not change the choice."""
+        if len(score) < 2:
+            return True
+        top2 = score[score.argpartition(-2)[-2:]]
+        best, second = max(top2), min(top2)
+        return bool(best >= DECISIVE_SCORE and best - second >= DECISIVE_MARGIN)
 
     def _matched_words(self, it: Intent, name: str) -> int:
         """How many content words of the question the metric's name or HELP explains."""
@@ -359,7 +384,8 @@ class OfflinePlanner:
         slack = 0.3 if held and min(held_by) <= 2 else 0.2 if held else 0.0
         # "cassandra read latency": an unknown first word, and the best metric belongs to a system not named
         first = next((w for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS), None)
-        unknown_subject = first is not None and first in it.unknown and tokens(best)[0] not in it.words and not held
+        unknown_subject = first is not None and first in it.unknown and tokens(best)[0] not in it.words and not (
+            held and min(held_by) <= 1)
         if best_score < MIN_SCORE - slack or unknown_subject or (
                 it.unknown and len(it.unknown) > self._matched_words(it, best)):
             cands = tuple(n for _, n in ranked[:5])

@@ -69,6 +69,7 @@ class MetricIndex:
             if len(t) >= 4:
                 self._by_prefix.setdefault(t[:3], []).append(t)
         self._abbrev_cache: dict[str, list[str]] = {}
+        self._close_cache: dict[str, list[str]] = {}  # words repeat across questions: difflib is the slow part
         _unit = {"total", "bytes", "seconds", "count", "sum", "info"}
         self.name_len = np.array([max(1, len(nt - _unit)) for nt in self.name_tokens], dtype=float)
         stem_name: dict[str, set[int]] = {}
@@ -98,8 +99,10 @@ class MetricIndex:
             if sib is not None and not sib[1]:
                 self.capacity_users.setdefault(sib[0], nm)
         self.up = self.names.index("up") if "up" in catalogue.metrics else None
+        self.time_counter = self.is_counter & np.array([bool(nt & {"seconds", "duration", "time"})
+                                                        for nt in self.name_tokens], dtype=bool)
         self.avail = np.array([bool(nt & {"avail", "available"}) for nt in self.name_tokens], dtype=bool)
-        self._labelsets: dict[str, np.ndarray] = {}
+        self._labelsets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def _mask(self, idx: np.ndarray | None) -> np.ndarray:
         m = self.np.zeros(len(self.names), dtype=bool)
@@ -133,14 +136,18 @@ class MetricIndex:
             st = stem(w)
             if st != w or len(w) >= 5:  # same stem, different ending: evictions ~ evicted, logs ~ log
                 s_name, s_help = self._mask(self.stem_name.get(st)), self._mask(self.stem_help.get(st))
-                best = np.where(best == 0, np.where(s_name, 0.9, np.where(s_help, 0.4, 0.0)), best)
+                best = np.maximum(best, np.where(s_name, 0.9, np.where(s_help, 0.4, 0.0)))
             if len(w) >= 5:
                 fuzzy = np.zeros(len(self.names), dtype=bool)
-                for t in difflib.get_close_matches(w, self.name_vocab, n=5, cutoff=0.85):
+                close = self._close_cache.get(w)
+                if close is None:  # a word that names metrics as it is needs no fuzzy match
+                    close = self._close_cache[w] = [] if w in self.name_idx else difflib.get_close_matches(
+                        w, self.name_vocab, n=5, cutoff=0.85)
+                for t in close:
                     fuzzy[self.name_idx[t]] = True
                 for t in self._abbreviations(w):
                     fuzzy[self.name_idx[t]] = True
-                best = np.where((best == 0) & fuzzy, 0.8, best)
+                best = np.where(fuzzy, np.maximum(best, 0.8), best)
             total += best
             name_hits += best >= 0.8
         precision = np.minimum(1.0, name_hits / self.name_len)
@@ -182,7 +189,7 @@ class MetricIndex:
         if "latency" in it.concepts:
             b += np.where(self.is_hist, 0.25, np.where(self.concept["latency"], 0.0, -0.1))
         if "errors" in it.concepts or "throughput" in it.concepts:
-            b += 0.1 * self.is_counter
+            b += 0.1 * (self.is_counter | self.is_histogram)  # a histogram's _count counts the requests
             if "errors" in it.concepts:
                 b += 0.25 * self.has_errors
         if "restarts" in it.concepts or "throughput" in it.concepts:
@@ -191,10 +198,12 @@ class MetricIndex:
         for h in held:
             b += np.where(h, 0.1, -0.15)
         for v in it.values:
-            if v.weak:  # "heap", "current": a hint where held, no penalty elsewhere
+            if v.weak:  # "heap", "current": this metric's own value, no penalty elsewhere
                 b += 0.05 * self.held(v)
         if it.rate:  # "per second", "rate": events counted by a counter (a histogram's _count included)
-            b += 0.12 * self.is_counter - 0.08 * self.is_gauge
+            b += 0.12 * (self.is_counter | self.is_histogram) - 0.08 * self.is_gauge
+            if not it.concepts & {"latency", "cpu"} and not {"time", "seconds", "spent"} & set(it.words):
+                b -= 0.1 * self.time_counter  # "commands per second": events, not seconds spent
         if "errors" in it.concepts and it.ratio:  # a ratio needs the outcome label to divide by all
             b += 0.3 * self.has_errors
         for w in it.by_words:  # "per service": a metric with a label of that very name
@@ -216,7 +225,9 @@ class MetricIndex:
         if it.concepts & {"latency", "errors", "throughput"} and not (asked & QUALIFIERS):
             b += 0.08 * self.request
         for w in it.by_words:
-            b -= 0.1 * self._unresolvable(w)
+            none, varying = self._grouping(w)
+            b -= 0.1 * none
+            b += 0.03 * varying
         for w in set(it.words) - set(it.by_words):  # "... used by all services": a metric with a service label
             if w in LABEL_WORDS and w not in ("disk", "disks", "filesystem", "filesystems", "cpu", "core",
                                               "queue", "queues", "version", "database", "status"):
@@ -227,12 +238,20 @@ class MetricIndex:
 
     def _unresolvable(self, word: str) -> np.ndarray:
         """Metrics on which the grouping word names no label (cached per word)."""
+        return self._grouping(word)[0]
+
+    def _grouping(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """(metrics on which the grouping word names no label, metrics on which it names one whose values
+        vary: "by instance" groups node metrics of three hosts, not a cAdvisor metric of one)."""
         out = self._labelsets.get(word)
         if out is None:
             from .siblings import group_label
 
-            out = self._labelsets[word] = self.np.array(
-                [group_label(word, self.catalogue.metrics[n]) is None for n in self.names], dtype=bool)
+            labs = [group_label(word, self.catalogue.metrics[n]) for n in self.names]
+            none = self.np.array([lab is None for lab in labs], dtype=bool)
+            varying = self.np.array([lab is not None and len(self.catalogue.metrics[n].values.get(lab, "xy")) > 1
+                                     for n, lab in zip(self.names, labs)], dtype=bool)
+            out = self._labelsets[word] = (none, varying)
         return out
 
 

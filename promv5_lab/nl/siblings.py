@@ -120,6 +120,6 @@ def per_event_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
 
 
 def is_health_gauge(info: MetricInfo) -> bool:
-    """A 0/1 gauge of health (``up``, ``x_up``, ``probe_success``, ``x_has_leader``, ``x_server_up``)."""
+    """A 0/1 gauge of health (``up``, ``x_up``, ``x_success``, ``x_has_leader``, ``x_server_up``)."""
     return info.type in ("gauge", "unknown") and bool(set(tokens(info.name)) & _HEALTH_TOKENS) \
         and not set(tokens(info.name)) & {"seconds", "bytes", "total", "count", "time"}

@@ -47,6 +47,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "outbound": ("transmit",), "received": ("receive",), "sent": ("transmit",), "rx": ("receive",),
     "tx": ("transmit",), "db": ("db", "database", "pg", "postgres", "sql"), "database": ("db", "database", "pg"),
     "sql": ("db", "queries"), "queries": ("queries", "query", "requests", "statements"), "query": ("queries", "query"),
+    "descriptors": ("fds", "fd", "descriptors"), "have": ("has",),
     "statements": ("statements", "queries", "commands", "query"), "expire": ("expiry", "expiration", "expires", "after"),
     "expires": ("expiry", "expiration", "after"), "expiry": ("expiry", "expiration", "expire"),
     "cert": ("cert", "certs", "certificate", "ssl", "tls"), "certificate": ("cert", "certs", "certificate", "ssl", "tls"), "connections": ("connections", "conn", "cx", "connected", "sessions"),
@@ -97,7 +98,7 @@ LABEL_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 # label names whose values are outcomes, and which of their values mean failure
-OUTCOME_LABELS = ("code", "status_code", "status", "outcome", "result", "success", "state")
+OUTCOME_LABELS = ("code", "status_code", "status", "outcome", "result", "success", "state", "level", "severity")
 ERROR_VALUES = frozenset({"error", "errors", "failed", "failure", "fail", "false", "timeout", "exception", "5xx", "err"})
 
 def _words(text: str) -> list[str]:
@@ -116,7 +117,8 @@ STOPWORDS = frozenset(_words(
     "down it's doesn't don't isn't anything something everything nothing stuff things thing using use uses "
     "serving serve doing looks wondering seeing having gets get going want need know check think should "
     "been has happen happened happens whether still yet maybe really quite very much lot lots bit "
-    "moment times time quick one okay thanks thank hello hey"))
+    "moment times time quick one okay thanks thank hello hey when where why whose whom will shall might must "
+    "may cannot until while into onto upon within"))
 
 # words in metric names that qualify a subsystem: a metric carrying one the question does not mention is
 # a worse match for an unqualified question ("latency of cart" is the service's requests, not its db queries)
