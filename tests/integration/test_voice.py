@@ -56,9 +56,14 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_voice_cli_json(demo_history, say):
+def test_voice_cli_json(demo_history, say, monkeypatch, tmp_path):
     wav = say("why is payments slow", "slow")
-    res = CliRunner().invoke(_app(), ["voice", str(wav), "--data", str(demo_history.out_dir), "--json", "--lexical"])
+    monkeypatch.setenv("PROMV5_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("PROMV5_VOICE_MODE", "free")  # a setting the --mode flag overrides
+    monkeypatch.setenv("PROMV5_VOICE_TTS_WPM", "300")
+    spoken = tmp_path / "answer.wav"
+    res = CliRunner().invoke(_app(), ["voice", str(wav), "--data", str(demo_history.out_dir), "--json", "--lexical",
+                                      "--mode", "grammar", "--say", str(spoken), "--tts-voice", "en-gb"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["transcript"] == "why is payments slow"
@@ -68,6 +73,8 @@ def test_voice_cli_json(demo_history, say):
     assert {"promql", "answer", "kind", "start", "end", "step", "confidence", "series"} <= set(ans)
     assert 'service="payments"' in ans["promql"] and ans["kind"] == "range" and ans["series"]
     assert out["recognition"]["mode"] == "grammar" and out["proposal"] is None
+    assert out["recognition"]["fallback_ms"] == 0 and out["recognition"]["rtf"] > 0
+    assert spoken.read_bytes()[:4] == b"RIFF"
 
 
 def test_voice_cli_bad_audio(demo_history, tmp_path):
@@ -130,3 +137,48 @@ def test_voice_magic(demo_history, say):
     assert "**Heard:** write an incident report for checkout" in shown
     assert "pyaudio" in shown.lower() and "cannot read" in shown.lower()
     assert "Traceback" not in cap.stdout + cap.stderr
+
+
+def test_voice_cli_settings_and_flags(demo_history, say, monkeypatch, tmp_path):
+    """PROMV5_VOICE_* settings apply to 'promv5-lab voice' (flags override them: test_voice_cli_json)."""
+    wav = say("restart the frontend", "settings")
+    monkeypatch.setenv("PROMV5_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("PROMV5_VOICE_MODE", "whisper")  # and no checkpoint: refused before the backend opens
+    res = CliRunner().invoke(_app(), ["voice", str(wav), "--data", str(demo_history.out_dir), "--json", "--lexical"])
+    assert res.exit_code != 0 and "voice_whisper_model" in str(res.exception)
+    res = CliRunner().invoke(_app(), ["voice", str(wav), "--data", str(demo_history.out_dir), "--mode", "whisper",
+                                      "--whisper-model", str(tmp_path / "missing")])
+    assert res.exit_code != 0 and "no such directory" in str(res.exception)
+    monkeypatch.setenv("PROMV5_VOICE_MODE", "loud")
+    res = CliRunner().invoke(_app(), ["voice", str(wav), "--data", str(demo_history.out_dir)])
+    assert res.exit_code != 0 and "voice_mode" in str(res.exception)
+
+
+def test_voice_magic_record_with_a_fake_microphone(demo_history, say, monkeypatch):
+    """%voice --record N: no sound card here, so PyAudio is a fake playing an espeak-ng recording (see
+    tests/unit/voice/test_microphone.py); SpeechRecognition, the checks and the decoder are real."""
+    import importlib.util
+    import sys
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from promv5_lab.ui.voice_magic import register_magics
+
+    spec = importlib.util.spec_from_file_location(  # the unit tests' fake PyAudio, loaded by path
+        "_voice_fake_microphone", Path(__file__).parents[1] / "unit" / "voice" / "test_microphone.py")
+    fakes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fakes)
+    monkeypatch.setitem(sys.modules, "pyaudio", fakes.fake_pyaudio(fakes._pcm16k(say("why is payments slow", "mic"))))
+    shell = InteractiveShell.instance()
+    try:
+        register_magics(shell)
+        with capture_output() as cap:
+            shell.run_line_magic("voice", f"--record 4 --data {demo_history.out_dir} --lexical --mode grammar -o heard")
+        heard = shell.user_ns.get("heard")
+    finally:
+        InteractiveShell.clear_instance()
+    shown = " ".join(str(o.data.get("text/markdown", "")) for o in cap.outputs)
+    assert heard is not None, shown
+    assert heard["transcript"] == "why is payments slow" and heard["intent"] == "investigate"
+    assert heard["recognition"]["mode"] == "grammar" and 3.9 < heard["recognition"]["duration_s"] < 4.2
