@@ -44,7 +44,7 @@ __all__ = ["NAB_THRESHOLD", "SURPRISE_CONFIG", "OnlineConfig", "novelty_scores",
 
 # The standard-profile corpus threshold of these scores, chosen by NAB's sweep over every distinct score
 # of every scorable row of the 58 files:  python benchmarks/nab_score.py   (line "promv5-lab detect").
-NAB_THRESHOLD = 0.52528
+NAB_THRESHOLD = 0.4857
 
 # The surprise scorer's settings, pinned so that a change of the fleet detector's defaults does not
 # silently move the NAB figures.
@@ -64,11 +64,11 @@ class OnlineConfig:
     level_window: int = 1000        # rows of the level scorer's trailing median / MAD
     level_min: int = 30             # rows it needs before scoring
     level_floor: float = 0.02       # its scale is at least this fraction of the window's range
-    record_decay: float = 0.9993    # per-row decay of the largest recent surprise
+    record_decay: float = 0.9997    # per-row decay of the largest recent surprise
     record_growth: float = 1.5      # one row raises that peak at most this many times
     record_floor: float = 3.0       # the peak is never taken below this many sigmas
     warmup: int = 120               # rows before any non-zero record score
-    novelty_levels: int = 4         # equal-width value levels over the first rows' range
+    novelty_levels: int = 5         # equal-width value levels over the first rows' range
     novelty_init: int = 300         # present rows whose range defines the levels
     novelty_warmup: int = 120       # further rows of learning transitions before novelty scores
     novelty_weight: float = 0.6     # below strong records, so that they break through a novelty's hold
