@@ -48,13 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=float, default=7.0)
     ap.add_argument("--stl-sample", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--config", choices=("fleet", "nab"), default="fleet",
+                    help="fleet: FLEET_CONFIG (what learn.detect / scan use); nab: DetectorConfig()")
     args = ap.parse_args(argv)
 
-    from promv5_lab.analysis.detect import score_arrays
+    from promv5_lab.analysis.detect import FLEET_CONFIG, DetectorConfig, score_arrays
+
+    config = FLEET_CONFIG if args.config == "fleet" else DetectorConfig()
 
     t, v, spikes = make(args.series, args.days, args.seed)
     t0 = time.perf_counter()
-    scores = score_arrays(t, v, periods=[86400.0] * args.series)
+    scores = score_arrays(t, v, config, periods=[86400.0] * args.series)
     ours = time.perf_counter() - t0
     assert scores.shape == v.shape
 
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     stl_total = stl_each * args.series
 
     print(f"series={args.series} days={args.days:g} steps={v.shape[0]} samples={v.size:,}")
-    print(f"promv5 detector (vectorised, streaming): {ours:.2f} s")
+    print(f"promv5 detector (vectorised, streaming, {args.config} settings): {ours:.2f} s")
     print(f"statsmodels STL robust, per series: {stl_each:.3f} s -> {stl_total:.1f} s for {args.series} "
           f"(extrapolated from {k})")
     print(f"ratio STL / promv5: {stl_total / ours:.1f}x")

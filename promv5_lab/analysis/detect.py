@@ -209,13 +209,15 @@ class DetectorState:
         if self._seasonal:
             tt = np.broadcast_to(np.asarray(t, dtype=float), x0.shape)
             per = np.where(self.period > 0, self.period, 1.0)
-            slot = ((tt % per) * (c.season_buckets / per)).astype(np.int64) % c.season_buckets
+            slot = None if c.season_interp else (
+                ((tt % per) * (c.season_buckets / per)).astype(np.int64) % c.season_buckets)
         else:
             slot = np.zeros(self.n, dtype=np.int64)
-        seen = self.seen[self._rows, slot]
-        prof = np.where(seen, self.profile[self._rows, slot], 0.0)
         pair = None
-        if self._seasonal and c.season_interp:
+        if not (self._seasonal and c.season_interp):
+            seen = self.seen[self._rows, slot]
+            prof = np.where(seen, self.profile[self._rows, slot], 0.0)
+        else:
             # linear interpolation between the two nearest slot centres: no step at slot boundaries
             u = (tt % per) * (c.season_buckets / per) - 0.5
             fl = np.floor(u)

@@ -143,6 +143,25 @@ class Watcher:
         log.info("watch: warmed %d series on %d samples", len(scores), len(rows))
         return len(rows)
 
+    def learning(self) -> dict[str, int]:
+        """Series whose detector is still in its warm-up (learning, no alarms yet) -> samples to go."""
+        warm = self.config.warmup
+        out = {}
+        for (qi, key), tr in self.tracks.items():
+            seen = int(tr.detector._state.count[0])
+            if seen < warm:
+                out[f"{key} [{self.queries[qi]}]"] = warm - seen
+        return out
+
+    def learning_note(self) -> str:
+        """"learning, N samples to go" for the series still in warm-up ("" when none is)."""
+        todo = self.learning()
+        if not todo:
+            return ""
+        most = max(todo.values())
+        return (f"{len(todo)} of {len(self.tracks)} series still learning, up to {most} samples "
+                f"({most * self.interval:g} s) to go before they can alarm")
+
     def _track(self, k: tuple[int, str], labels: dict[str, str]) -> _Track:
         tr = self.tracks.get(k)
         if tr is None:

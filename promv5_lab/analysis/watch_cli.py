@@ -59,6 +59,13 @@ def register_watch(app: typer.Typer) -> None:
             typer.echo(f"watching {len(watcher.queries)} queries on {be.name} every {watcher.interval:g}s "
                        f"(Ctrl-C stops)", err=True)
         try:
+            watcher.warm_up()
+        except BackendError as exc:
+            on_error(exc)
+        note = watcher.learning_note()
+        if note:
+            typer.echo(note, err=True)
+        try:
             watcher.run(on_event, max_seconds=max_seconds, on_error=on_error)
         finally:
             close = getattr(be, "close", None)

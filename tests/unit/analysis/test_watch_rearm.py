@@ -85,3 +85,20 @@ def test_episode_bookkeeping_is_per_series():
     assert st.scale[0] < 2 * before["scale"][0]
     assert back[0] < 0.5 <= back[1]  # the return is normal for series 0, a surprise for series 1
     assert not st.ep_open.any()
+
+
+def test_the_watcher_says_which_series_are_still_learning():
+    now = T0 + 120
+
+    def watcher(warmup: int) -> Watcher:
+        w = Watcher(_backend(_values()), ["pool_use"], interval_s=1.0, history_s=100.0,
+                    config=watch_config(1.0, warmup=warmup), clock=lambda: now)
+        w.warm_up()
+        return w
+
+    assert watcher(20).learning_note() == ""
+    w = watcher(300)
+    seen = 300 - next(iter(w.learning().values()))
+    assert 95 <= seen <= 101  # the 100 s of history were learned from
+    assert w.learning_note() == f"1 of 1 series still learning, up to {300 - seen} samples ({300 - seen:g} s) " \
+                                "to go before they can alarm"
