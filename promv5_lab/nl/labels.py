@@ -137,7 +137,7 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
                                       weak=True))
             continue  # "node" is a label word ("per node"), "error" a concept, unless a label word names it
         score = 1.0
-        strict = w in name_tokens
+        strict = w in name_tokens or w in cat.label_values  # "by state": a label's name, not kube-state-...
         if cands is None and not w.startswith("/") and "/" + w in index and hint:
             cands = index["/" + w]
         alts: tuple[ValueMatch, ...] = ()

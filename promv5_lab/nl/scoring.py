@@ -181,6 +181,14 @@ class MetricIndex:
             m |= self.held(alt)
         return m
 
+    def contradicted(self, v) -> np.ndarray:
+        """Metrics that carry one of the value's labels with known values, none of them the value."""
+        m = self._mask(None)
+        for lab in v.labels:
+            m |= self._mask(self.label_idx.get(lab))
+            m &= ~self._mask(self.no_values.get(lab))
+        return m & ~self.held(v)
+
     def bonus(self, it: Intent) -> np.ndarray:
         np = self.np
         b = np.zeros(len(self.names))
@@ -195,8 +203,9 @@ class MetricIndex:
         if "restarts" in it.concepts or "throughput" in it.concepts:
             b -= 0.2 * self.is_histogram
         held = [self.held(v) for v in it.values if not v.weak]
-        for h in held:
-            b += np.where(h, 0.1, -0.15)
+        for v, h in zip([v for v in it.values if not v.weak], held):
+            # a metric whose known values of that label exclude it would answer with nothing
+            b += np.where(h, 0.1, np.where(self.contradicted(v), -0.3, -0.15))
         for v in it.values:
             if v.weak:  # "heap", "current": this metric's own value, no penalty elsewhere
                 b += 0.05 * self.held(v)

@@ -103,6 +103,21 @@ METRICS = [
     _m("apiserver_request_total", "counter", "Counter of apiserver requests broken out for each verb, resource "
        "and HTTP response code.", job=["apiserver"], instance=["10.0.1.1:6443"], verb=["GET", "LIST"],
        resource=["pods", "nodes", "configmaps"], code=["200", "500"]),
+    _m("pg_stat_activity_count", "gauge", "number of connections in this state", job=["postgres"],
+       instance=["pg:9187"], state=["active", "idle"]),
+    _m("pg_settings_max_connections", "gauge", "Sets the maximum number of concurrent connections.",
+       job=["postgres"], instance=["pg:9187"]),
+    _m("nginx_ingress_controller_nginx_process_connections", "gauge", "current number of client connections "
+       "with state {active, reading, writing, waiting}", job=["ingress"], instance=["10.0.4.2:10254"],
+       state=["active", "waiting"]),
+    _m("kube_deployment_spec_replicas", "gauge", "Number of desired pods for a deployment.",
+       job=["kube-state-metrics"], deployment=["cart"]),
+    _m("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", job=["coredns", "etcd"],
+       instance=["10.0.0.10:9153", "etcd-0:2379"]),
+    _m("http_server_requests_seconds", "histogram", "Duration of HTTP server request handling", job=["orders"],
+       instance=["orders-0:8080"], uri=["/api/orders"], status=["200", "500"]),
+    _m("logback_events_total", "counter", "Number of log events that were enabled by the effective log level",
+       job=["orders"], instance=["orders-0:8080"], level=["error", "info"]),
     _m("up", "gauge", "1 if the instance is healthy, i.e. reachable, 0 otherwise.",
        job=["node", "blackbox", "mysql", "rabbitmq"], instance=[*NODES, "rabbit-0:15692"]),
 ]
@@ -198,6 +213,15 @@ CLASSES = {
         ("how long does the probe of shop.example.com take",
          'probe_duration_seconds{instance="https://shop.example.com"}'),
         ("current mongodb connections", 'mongodb_connections{state="current"}'),
+    ],
+    # "used by" is an amount, not a fraction; a value the metric's known values exclude would answer with
+    # nothing (job="postgres" on an ingress gauge); a label's name is a grouping, not a piece of a value
+    # ("state" in kube-state-metrics); a histogram's _count counts requests (not log events at level=error)
+    "amounts-and-values": [
+        ("memory used by coredns", 'process_resident_memory_bytes{job="coredns"}'),
+        ("number of connections to postgres by state", 'sum by (state) (pg_stat_activity_count{job="postgres"})'),
+        ("error rate of the orders api",
+         'sum(rate(http_server_requests_seconds_count{job="orders",status=~"5.."}[5m]))'),
     ],
     # "per second" wants a counter; abbreviations in names (unacked, cx); the plain counter before a variant
     "retrieval": [
