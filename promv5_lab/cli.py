@@ -42,11 +42,12 @@ def demo_command(
     days: float = typer.Option(3.0, "--days", min=1.0, max=30.0, help="Days of fresh demo history to simulate."),
     seed: int = typer.Option(42, "--seed", help="Seed of the demo world (same seed, same world)."),
     incident: str = typer.Option(None, "--incident", "-i", help="Incident id from incidents.json (default: the latest)."),
-    out: str = typer.Option("promv5-demo", "--out", "-o", help="Where the history and the charts are written."),
+    out: str = typer.Option("promv5-demo", "--out", "-o", help="Where the history, charts, audit log and postmortem are written."),
     engine: str = typer.Option("embedded", "--engine", help="embedded (no server needed) or prometheus (starts "
                                "Debian's prometheus over the history)."),
 ) -> None:
-    """The main job on the demo world: simulate a shop ending now, then investigate one of its incidents."""
+    """The whole product on the demo world: find the latest incident, query and chart it, detect, forecast,
+    diagnose, propose a dry-run fix and write the postmortem."""
     from .demo.tour import run_demo
 
     typer.echo(run_demo(data=data, days=days, seed=seed, incident_id=incident, out=out, engine=engine))
