@@ -1,11 +1,13 @@
 """Screenshot analysis on dashboards in styles the model never saw (it was trained on matplotlib only).
 
     python benchmarks/vision_eval.py [--grafana 16] [--bokeh 6] [--seed 11] [--ocr-sample 2]
-                                     [--torch-threads 1] [--save-errors DIR]
+                                     [--grey-grafana 8] [--grey-bokeh 4] [--torch-threads 1] [--save-errors DIR]
 
 Sets: Grafana-like dark and light dashboards drawn with OpenCV, and real Bokeh pages (BokehJS on a
 canvas, default and dark_minimal themes) served on 127.0.0.1 and screenshotted with Playwright on
 /usr/bin/chromium. Every dashboard has known injected anomalies (spike, level shift, trend, drop-out).
+``--grey-grafana``/``--grey-bokeh`` add sets where each panel's first series is a grey or black line (no hue),
+reported apart from the others.
 
 Figures printed: panel-detection precision/recall/F1 (a found panel matches a true one when each box's
 centre lies inside the other), anomalous-panel detection rate and false panels (normal panels
@@ -99,8 +101,10 @@ def summary(name: str, t, times, cpu) -> str:
             f"CPU median {statistics.median(cpu):.2f} max {max(cpu):.2f}")
 
 
-def build_sets(rng, grafana: int, bokeh: int) -> dict[str, list[tuple[bytes, list]]]:
-    """The evaluation screenshots with their ground truth, per set (same draws for the same seed)."""
+def build_sets(rng, grafana: int, bokeh: int, grey_grafana: int = 0,
+               grey_bokeh: int = 0) -> dict[str, list[tuple[bytes, list]]]:
+    """The evaluation screenshots with their ground truth, per set (same draws for the same seed; the grey
+    sets are drawn after the others, so adding them leaves the others unchanged)."""
     from promv5_lab.vision.evalpages import bokeh_page, grafana_like, screenshot_pages
     from promv5_lab.vision.synth import TruePanel
 
@@ -108,17 +112,26 @@ def build_sets(rng, grafana: int, bokeh: int) -> dict[str, list[tuple[bytes, lis
     for i in range(grafana):
         d = grafana_like(rng, dark=i % 2 == 0, rows=int(rng.integers(2, 4)), cols=int(rng.integers(2, 4)))
         sets[d.style].append((d.png, list(d.panels)))
-    if bokeh:
-        pages, truths = [], []
-        for i in range(bokeh):
-            html, series, titles = bokeh_page(rng, theme="dark_minimal" if i % 2 else None)
-            pages.append((html, len(series)))
-            truths.append((series, titles))
+    pages, truths = [], []
+    for i in range(bokeh):
+        html, series, titles = bokeh_page(rng, theme="dark_minimal" if i % 2 else None)
+        pages.append((html, len(series)))
+        truths.append(("bokeh", series, titles))
+    if grey_grafana or grey_bokeh:
+        sets["grafana-grey"], sets["bokeh-grey"] = [], []
+    for i in range(grey_grafana):
+        d = grafana_like(rng, dark=i % 2 == 0, rows=int(rng.integers(2, 4)), cols=int(rng.integers(2, 4)), grey=True)
+        sets["grafana-grey"].append((d.png, list(d.panels)))
+    for i in range(grey_bokeh):
+        html, series, titles = bokeh_page(rng, theme="dark_minimal" if i % 2 else None, grey=True)
+        pages.append((html, len(series)))
+        truths.append(("bokeh-grey", series, titles))
+    if pages:
         t1 = time.perf_counter()
         shots = screenshot_pages(pages)
         print(f"{len(shots)} Bokeh pages screenshotted in {time.perf_counter() - t1:.1f}s", file=sys.stderr)
-        for (png, boxes), (series, titles) in zip(shots, truths):
-            sets["bokeh"].append((png, [TruePanel(b, b, ti, tuple(s)) for b, s, ti in zip(boxes, series, titles)]))
+        for (png, boxes), (name, series, titles) in zip(shots, truths):
+            sets[name].append((png, [TruePanel(b, b, ti, tuple(s)) for b, s, ti in zip(boxes, series, titles)]))
     return sets
 
 
@@ -128,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bokeh", type=int, default=6, help="Bokeh pages (half default theme, half dark_minimal)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--ocr-sample", type=int, default=2, help="screenshots also timed with OCR")
+    ap.add_argument("--grey-grafana", type=int, default=0, help="extra Grafana-like dashboards whose panels each "
+                    "have a grey or black line (reported apart)")
+    ap.add_argument("--grey-bokeh", type=int, default=0, help="extra Bokeh pages with a grey or black line per figure")
     ap.add_argument("--torch-threads", type=int, default=None, help="intra-op threads during inference")
     ap.add_argument("--save-errors", default=None, help="folder for crops of false and missed panels")
     a = ap.parse_args(argv)
@@ -146,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         from promv5_lab.vision import model as model_mod
 
         model_mod.INFERENCE_THREADS = a.torch_threads
-    sets = build_sets(rng, a.grafana, a.bokeh)
+    sets = build_sets(rng, a.grafana, a.bokeh, a.grey_grafana, a.grey_bokeh)
     overall, all_times, all_cpu = Counter(), [], []
+    grey, grey_times, grey_cpu = Counter(), [], []
     lines = []
     t, c = time.perf_counter(), time.process_time()
     analyze(sets["grafana-dark"][0][0] if sets["grafana-dark"] else next(iter(sets.values()))[0][0], ocr=False)
@@ -166,11 +183,18 @@ def main(argv: list[str] | None = None) -> int:
             score(report, truth, tally, errors)
             if a.save_errors and errors:
                 save_errors(a.save_errors, name, png, errors, counter)
+        lines.append(summary(name, tally, times, cpu))
+        if "grey" in name:  # reported apart: the original sets' figures stay comparable with earlier runs
+            grey.update(tally)
+            grey_times.extend(times)
+            grey_cpu.extend(cpu)
+            continue
         overall.update(tally)
         all_times.extend(times)
         all_cpu.extend(cpu)
-        lines.append(summary(name, tally, times, cpu))
     lines.append(summary("ALL", overall, all_times, all_cpu))
+    if grey_times:
+        lines.append(summary("ALL grey", grey, grey_times, grey_cpu))
     ocr_times = []
     for png, _ in [it for items in sets.values() for it in items][: a.ocr_sample]:
         t = time.perf_counter()

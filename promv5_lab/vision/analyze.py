@@ -134,9 +134,10 @@ def _panel_finding(img: np.ndarray, p: FoundPanel, series: list[ExtractedSeries]
             # crossing, a legend): not a drop-out
             probs["normal"] += probs["dropout"]
             probs["dropout"] = 0.0
-        elif _longest_gap(s, axis, interior=True) >= GAP_DROPOUT and probs["dropout"] < GAP_CONFIDENCE:
+        elif s.hue >= 0 and _longest_gap(s, axis, interior=True) >= GAP_DROPOUT and probs["dropout"] < GAP_CONFIDENCE:
             # the line is absent for a stretch with data on both sides (not hidden by a legend or another
-            # series: those are bridged): data stopped arriving, whatever the picture's shape says
+            # series: those are bridged): data stopped arriving, whatever the picture's shape says. Not for
+            # grey lines (hue -1): grid crossings and text removal can leave holes in them
             rest = 1.0 - probs["dropout"]
             probs = {k: (GAP_CONFIDENCE if k == "dropout" else v * (1 - GAP_CONFIDENCE) / rest if rest > 0 else 0.0)
                      for k, v in probs.items()}

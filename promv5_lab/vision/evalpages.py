@@ -29,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 GRAFANA = ("#73BF69", "#F2CC0C", "#8AB8FF", "#FF780A", "#F2495C", "#5794F2", "#B877D9", "#FADE2A", "#96D98D")
+GREYS = {False: ("#000000", "#666666"), True: ("#d8d9da", "#9fa7b3")}  # grey lines on light / dark pages
 BOKEH = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#e377c2", "#17becf", "#bcbd22")
 
 
@@ -42,9 +43,16 @@ def _bgr(colour: str) -> tuple[int, int, int]:
     return int(colour[5:7], 16), int(colour[3:5], 16), int(colour[1:3], 16)
 
 
+def _greyed(colours: list[str], grey: str | None) -> list[str]:
+    """The first series drawn in ``grey`` instead of its colour (the same random draws either way)."""
+    return [grey, *colours[1:]] if grey and colours else colours
+
+
 def grafana_like(rng: Any, *, rows: int = 2, cols: int = 3, dark: bool = True, anomaly_rate: float = 0.5,
-                 size: tuple[int, int] = (1400, 720)) -> Dashboard:
-    """A Grafana-like dashboard drawn with OpenCV (not matplotlib), PNG with ground truth."""
+                 size: tuple[int, int] = (1400, 720), grey: bool = False) -> Dashboard:
+    """A Grafana-like dashboard drawn with OpenCV (not matplotlib), PNG with ground truth.
+
+    ``grey``: every panel's first series is a grey or black line (light grey on the dark theme)."""
     np = require("numpy")
     cv2 = require("cv2", "vision")
     W, H = size
@@ -83,7 +91,7 @@ def grafana_like(rng: Any, *, rows: int = 2, cols: int = 3, dark: bool = True, a
                 cv2.line(img, (gx, py), (gx, py + ph), grid, 1)
                 cv2.putText(img, f"{10 + i:02d}:00", (gx - 14, py + ph + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.33, text,
                             1, cv2.LINE_AA)
-            colours = pick_colours(rng, len(series), GRAFANA)
+            colours = _greyed(pick_colours(rng, len(series), GRAFANA), GREYS[dark][(r * cols + c) % 2] if grey else None)
             out = []
             for j, (s, colour) in enumerate(zip(series, colours)):
                 xs = px + np.arange(n) * (pw - 1) / (n - 1)
@@ -112,11 +120,13 @@ def grafana_like(rng: Any, *, rows: int = 2, cols: int = 3, dark: bool = True, a
 
 
 def bokeh_page(rng: Any, *, rows: int = 2, cols: int = 3, theme: str | None = None, anomaly_rate: float = 0.5,
-               fig_size: tuple[int, int] = (440, 280),
-               kinds: list[list[str]] | None = None) -> tuple[str, list[list[TrueSeries]], list[str]]:
+               fig_size: tuple[int, int] = (440, 280), kinds: list[list[str]] | None = None, grey: bool = False,
+               line_width: int | None = None) -> tuple[str, list[list[TrueSeries]], list[str]]:
     """An HTML page of Bokeh figures (BokehJS inlined) in a CSS grid of divs ``#p0``, ``#p1``...
 
-    ``kinds`` fixes each figure's series kinds. Returns the HTML, each figure's true series, and its titles.
+    ``kinds`` fixes each figure's series kinds; ``grey``: each figure's first series is grey or black;
+    ``line_width`` fixes the lines' width (else 1, 2 or 3 at random). Returns the HTML, each figure's true
+    series, and its titles.
     """
     np = require("numpy")
     require("bokeh", "app")
@@ -127,6 +137,9 @@ def bokeh_page(rng: Any, *, rows: int = 2, cols: int = 3, theme: str | None = No
 
     figs, truth, titles = [], [], []
     width = int(rng.choice([1, 2, 3]))
+    if line_width is not None:
+        width = line_width
+    dark = theme in ("dark_minimal", "night_sky", "contrast")
     for i in range(rows * cols):
         kinds_i = kinds[i] if kinds is not None else _kinds(rng, anomaly_rate, 3)
         n = int(rng.integers(100, 400))
@@ -135,7 +148,8 @@ def bokeh_page(rng: Any, *, rows: int = 2, cols: int = 3, theme: str | None = No
                    tools="pan,wheel_zoom,box_zoom,reset,save")
         t = (np.datetime64("2026-11-27T10:00") + np.arange(n) * np.timedelta64(60, "s")).astype("datetime64[ms]")
         series = []
-        for j, (kind, colour) in enumerate(zip(kinds_i, pick_colours(rng, len(kinds_i), BOKEH))):
+        colours = _greyed(pick_colours(rng, len(kinds_i), BOKEH), GREYS[dark][i % 2] if grey else None)
+        for j, (kind, colour) in enumerate(zip(kinds_i, colours)):
             s = make_series(rng, n, kind)
             kw = {"legend_label": f"series {j}"} if len(kinds_i) > 1 and rng.random() < 0.5 else {}
             f.line(t, s.values, line_color=colour, line_width=width, **kw)

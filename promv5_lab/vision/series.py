@@ -1,4 +1,5 @@
-"""Line series back into numbers: one HSV hue mask per line colour, one value per pixel column.
+"""Line series back into numbers: one HSV hue mask per line colour (and one grey or black line found by its
+contrast), one value per pixel column.
 
 Within a plot area, coloured pixels (chroma well above the background's) are grouped by hue; each hue
 peak is one series. Fills and anti-aliased edges (the same hue blended with the background) are
@@ -29,6 +30,12 @@ WEAK_CHROMA = 20         # ... of an anti-aliased edge pixel kept when it touche
 CROSSING = 5             # pixels: another line crossing over this one joins its pieces within this reach
 HUE_GAP = 7              # OpenCV hue units (0..179) between two series' colours
 MIN_SPAN = 0.10          # a series spans at least this fraction of the plot width (legend swatches do not)
+GREY_CHROMA = 30         # a grey or black line pixel has less chroma than this
+GREY_STRONG = 80         # ... and differs from the background by this much (its anti-aliased edges: GREY_WEAK)
+GREY_WEAK = 30
+GREY_FLAT, GREY_FLAT_PX = 0.10, 20  # a perfectly horizontal grey run this long is a grid line or frame
+GREY_MIN_SPAN = 0.25     # a grey line spans a quarter of the plot at least (text and ticks are shorter)
+GREY_SINGLE_RUN = 0.75   # ... and crosses most of its columns once (letters and boxes cross them several times)
 
 
 @dataclass(frozen=True)
@@ -86,11 +93,10 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     bg_chroma = int(bg.max() - bg.min())
     dist = np.abs(c16 - bg[None, None, :]).max(axis=2)
     colourful = (chroma >= max(MIN_CHROMA, bg_chroma + 35)) & (dist > 40)
-    if int(colourful.sum()) < max(10, w // 10):
-        return []
     # anti-aliased pixels of thin lines: the line's colour blended with the background (paler, same hue)
     faint = (chroma >= max(WEAK_CHROMA, bg_chroma + 15)) & (dist > 15)
-    peaks = _hue_peaks(np, hue[colourful], max(8, int(0.15 * w)))
+    enough = int(colourful.sum()) >= max(10, w // 10)
+    peaks = _hue_peaks(np, hue[colourful], max(8, int(0.15 * w))) if enough else []
     out = []
     swatches: list[tuple[int, int, int, int]] = []
     for p in peaks[:max_series]:
@@ -112,6 +118,9 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         yy, thick, kept = s
         col = np.median(crop[kept], axis=0).astype(int)
         out.append(ExtractedSeries(f"#{col[2]:02x}{col[1]:02x}{col[0]:02x}", p, x, yy, kept, thick))
+    grey = _grey_series(np, cv2, crop, chroma, dist, colourful | faint, w, h)
+    if grey is not None:
+        out.append(ExtractedSeries(grey[3], -1, x, grey[0], grey[2], grey[1]))
     legend = _legend_box(swatches, w, h)
     if len(out) > 1:
         out = [_bridge(np, s, _others(np, out, s), None) for s in out]
@@ -120,6 +129,60 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         out = [_bridge(np, s, None, legend, end) for s in out]
     out.sort(key=lambda s: -int(np.isfinite(s.y).sum()))
     return out
+
+
+def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int):
+    """The grey or black line of a plot area (no hue: found by its contrast with the background), as
+    ``(heights, thickness, mask, colour)``, or None.
+
+    What else is grey is removed first: grid lines, axes and frames (perfectly horizontal runs of a tenth of the
+    plot's width, vertical ones of half its height), then text and boxes (pieces where many columns hold several
+    separate runs of pixels: letters, digits), then pieces shorter than :data:`GREY_MIN_SPAN` of the width (tick
+    marks, swatches, icons). Perfectly flat stretches of a grey line go with the grid lines (known limit: a
+    grey step-like series, such as a replica count, loses its flat parts).
+    """
+    grey = (chroma < GREY_CHROMA) & ~coloured
+    weak = grey & (dist >= GREY_WEAK)
+    strong = weak & (dist >= GREY_STRONG)
+    if int(strong.sum()) < max(10, w // 10):
+        return None
+    w8 = weak.astype(np.uint8)
+    flat = max(GREY_FLAT_PX, int(GREY_FLAT * w))
+    straight = (cv2.morphologyEx(w8, cv2.MORPH_OPEN, np.ones((1, flat), np.uint8))
+                | cv2.morphologyEx(w8, cv2.MORPH_OPEN, np.ones((max(3, h // 2), 1), np.uint8))).astype(bool)
+    m = _hysteresis(np, cv2, strong & ~straight, weak & ~straight)
+    # the grid rows removed where they cross the line leave holes in it: closed again (vertically, 1-2 px)
+    m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8)).astype(bool) & weak
+    m = _drop_text(np, cv2, m, max(3, int(GREY_MIN_SPAN * w)))
+    if not m.any():
+        return None
+    got = _series_from_mask(np, cv2, m, w, h, None, None, dist.astype(np.float32))
+    if got is None:
+        return None
+    yy, thick, kept = got
+    ok = np.flatnonzero(np.isfinite(yy))
+    if ok.size < GREY_MIN_SPAN * w:
+        return None
+    col = np.median(crop[kept], axis=0).astype(int)
+    return yy, thick, kept, f"#{col[2]:02x}{col[1]:02x}{col[0]:02x}"
+
+
+def _drop_text(np, cv2, m, min_span: int):
+    """``m`` without pieces that are text or boxes (many columns with two or more runs) or narrower than
+    ``min_span`` columns."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)),
+                                                           connectivity=8)
+    keep = np.zeros(n, bool)
+    starts = m & ~np.vstack([np.zeros((1, m.shape[1]), bool), m[:-1]])  # first pixel of each vertical run
+    for i in range(1, n):
+        x, y, sw, sh = (int(v) for v in stats[i, :4])
+        if sw < min_span:
+            continue
+        own = (labels[y:y + sh, x:x + sw] == i)
+        runs = (starts[y:y + sh, x:x + sw] & own).sum(axis=0)
+        cols = runs > 0
+        keep[i] = cols.any() and float((runs[cols] == 1).mean()) >= GREY_SINGLE_RUN
+    return m & keep[labels]
 
 
 def _hysteresis(np, cv2, strong, weak):

@@ -114,3 +114,29 @@ def test_magic_shows_findings_and_keeps_the_report(tmp_path, dashboard):
     rep = shell.user_ns["rep"]
     assert len(rep.panels) == 4 and (tmp_path / "a.png").is_file()
     shell.run_line_magic("screenshot", str(tmp_path / "missing.png"))  # an error is shown, not raised
+
+
+def test_inference_uses_one_thread_and_gives_the_users_setting_back(monkeypatch):
+    """torch's thread count is process-wide (the user's kernel): one thread only while our batch runs."""
+    import torch
+
+    clf = load_classifier()
+    seen = []
+    forward = clf.model.forward
+
+    def spy(*a, **k):
+        seen.append(torch.get_num_threads())
+        return forward(*a, **k)
+
+    monkeypatch.setattr(clf.model, "forward", spy)
+    before = torch.get_num_threads()
+    pic = np.zeros((48, 128), np.float32)
+    try:
+        torch.set_num_threads(2)
+        clf.predict([pic])
+        assert seen == [1] and torch.get_num_threads() == 2
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user chose: left alone
+        clf.predict([pic])
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

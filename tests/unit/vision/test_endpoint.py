@@ -163,9 +163,8 @@ def test_an_anomalous_verdict_gets_a_kind_and_a_time(serve, dashboard):
     assert any("steps up" in n for n in report.panels[0].notes)
 
 
-@pytest.mark.parametrize("content", ["not json at all", _verdict(True, "meltdown"), "", _verdict(True, "normal")])
-def test_invalid_output_falls_back_to_the_local_model_with_a_warning(serve, dashboard, content):
-    fake = serve(lambda n, body: (200, content, 0))
+def test_invalid_output_falls_back_to_the_local_model_with_a_warning(serve, dashboard):
+    fake = serve(lambda n, body: (200, "not json at all", 0))
     report = analyze(dashboard.png, ocr=False, endpoint=_endpoint(fake))
     assert [p.anomalous for p in report.panels] == [p.anomalous for p in dashboard.panels]
     assert report.panels[1].kind == "spike"
@@ -173,6 +172,28 @@ def test_invalid_output_falls_back_to_the_local_model_with_a_warning(serve, dash
                for p in report.panels)
     assert len(fake.requests) == 4  # a bad answer is per panel: every panel was still asked
     assert any("4 of 4 panels kept the local model's verdict" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("content, why", [
+    ("", "not JSON"), (_verdict(True, "meltdown"), "unknown kind"), (_verdict(True, "normal"), "contradicts"),
+    ("```json\n[]\n```", "not a JSON object"),
+])
+def test_invalid_answers_are_per_panel_failures(serve, content, why):
+    from promv5_lab.vision.endpoint import EndpointClassifier, Failure
+
+    fake = serve(lambda n, body: (200, content, 0))
+    crops = [(np.full((60, 90, 3), 40 * i, np.uint8), f"panel {i}") for i in range(3)]
+    out = EndpointClassifier(_endpoint(fake)).classify(crops)
+    assert all(isinstance(r, Failure) and not r.transport and why in r.reason for r in out), out
+    assert len(fake.requests) == 3  # not a transport failure: every panel is still asked
+
+
+def test_not_a_chat_completion_is_a_failure(serve):
+    from promv5_lab.vision.endpoint import EndpointClassifier
+
+    fake = serve(lambda n, body: (200, None, 0))  # content null
+    [r] = EndpointClassifier(_endpoint(fake)).classify([(np.zeros((30, 30, 3), np.uint8), "")])
+    assert "not text" in r.reason
 
 
 def test_one_bad_answer_only_affects_its_panel(serve, dashboard):
@@ -192,15 +213,24 @@ def test_a_slow_server_times_out_and_the_rest_is_not_sent(serve, dashboard):
     assert any("no answer within 0.5 s" in n for n in report.notes)
 
 
-@pytest.mark.parametrize("status", [401, 500])
-def test_http_errors_fall_back_and_never_show_the_key(serve, dashboard, status, caplog):
-    fake = serve(lambda n, body: (status, KEY, 0))  # a hostile server echoes the key back
+def test_http_errors_fall_back_and_never_show_the_key(serve, dashboard, caplog):
+    fake = serve(lambda n, body: (401, KEY, 0))  # a hostile server echoes the key back
     report = analyze(dashboard.png, ocr=False, endpoint=_endpoint(fake))
     assert [p.anomalous for p in report.panels] == [p.anomalous for p in dashboard.panels]
     text = json.dumps(report.to_json()) + report.describe() + repr(report) + caplog.text
-    assert f"HTTP {status}" in json.dumps(report.to_json())
+    assert "HTTP 401" in json.dumps(report.to_json())
     assert KEY not in text and KEY not in repr(_endpoint(fake))
     assert len(fake.requests) <= 4
+
+
+def test_a_server_error_stops_the_remaining_panels(serve):
+    from promv5_lab.vision.endpoint import EndpointClassifier
+
+    fake = serve(lambda n, body: (500, "{}", 0))
+    crops = [(np.zeros((30, 30, 3), np.uint8), "")] * 12
+    out = EndpointClassifier(_endpoint(fake)).classify(crops)
+    assert all(r.transport for r in out) and "HTTP 500" in out[0].reason
+    assert len(fake.requests) < 12  # panels not yet sent when the first error came back are not sent
 
 
 def test_unreachable_endpoint_falls_back(dashboard):

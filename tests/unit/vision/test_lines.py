@@ -116,3 +116,53 @@ def test_an_interior_gap_stays_a_gap():
     hole = ~np.isfinite(truth)
     assert hole.sum() > 40 and np.isnan(got[hole]).mean() > 0.9
     assert np.isfinite(got[np.isfinite(truth)]).mean() > 0.97
+
+
+def _grid_and_text(img, colour, text_colour):
+    x, y, w, h = PLOT
+    for i in range(5):
+        gy = int(y + i * (h - 1) / 4)
+        cv2.line(img, (x, gy), (x + w - 1, gy), colour, 1)
+    for i in range(6):
+        gx = int(x + i * (w - 1) / 5)
+        cv2.line(img, (gx, y), (gx, y + h - 1), colour, 1)
+    cv2.putText(img, "p99 latency (ms) by pod", (x + 8, y + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, text_colour, 1,
+                cv2.LINE_AA)
+    cv2.rectangle(img, (x + w - 110, y + 30), (x + w - 10, y + 60), text_colour, 1)  # a legend's frame
+    cv2.putText(img, "total", (x + w - 90, y + 50), cv2.FONT_HERSHEY_SIMPLEX, 0.4, text_colour, 1, cv2.LINE_AA)
+
+
+@pytest.mark.parametrize("line, bg, grid, text", [
+    ("#000000", (255, 255, 255), (200, 200, 200), (40, 40, 40)),    # black on white, darkish grid
+    ("#666666", (255, 255, 255), (225, 225, 225), (60, 60, 60)),     # mid grey
+    ("#d8d9da", (24, 27, 31), (60, 60, 60), (200, 200, 200)),        # Grafana's light grey on its dark theme
+])
+def test_grey_and_black_lines_are_extracted_without_grid_or_text(line, bg, grid, text):
+    img = _canvas(bg)
+    _grid_and_text(img, grid, text)
+    truth = _draw(img, _wave(np.random.default_rng(5), level=0.45, amp=0.15), line, width=1)
+    series = extract_series(img, PLOT, bg)
+    assert len(series) == 1, [s.colour for s in series]
+    cover, r = _coverage_and_r(series[0], truth)
+    assert cover > 0.95 and r > 0.95, (cover, r)
+
+
+def test_grid_text_and_frames_alone_are_no_series():
+    for bg, grid, text in (((255, 255, 255), (190, 190, 190), (30, 30, 30)), ((24, 27, 31), (70, 70, 70),
+                                                                           (210, 210, 210))):
+        img = _canvas(bg)
+        _grid_and_text(img, grid, text)
+        assert extract_series(img, PLOT, bg) == []
+
+
+def test_a_grey_line_next_to_coloured_ones():
+    rng = np.random.default_rng(6)
+    img = _canvas()
+    _grid_and_text(img, (215, 215, 215), (50, 50, 50))
+    blue = _draw(img, _wave(rng, level=0.7, amp=0.1), "#1f77b4", width=2)
+    black = _draw(img, _wave(rng, level=0.3, amp=0.1), "#333333", width=2)
+    series = extract_series(img, PLOT, (255, 255, 255))
+    assert len(series) == 2
+    for s in series:
+        cover, r = _coverage_and_r(s, blue if s.hue >= 0 else black)
+        assert cover > 0.95 and r > 0.95, (s.colour, cover, r)
