@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from promv5_lab.vision import analyze
 from promv5_lab.vision.evalpages import CHROMIUM, bokeh_page, grafana_like, screenshot_pages
@@ -21,11 +22,20 @@ def _centre_in(a, b) -> bool:
     return b[0] <= cx <= b[0] + b[2] and b[1] <= cy <= b[1] + b[3]
 
 
-def test_bokeh_page_screenshotted_by_chromium():
+@pytest.fixture(scope="module")
+def bokeh_shots():
+    """Two Bokeh pages screenshotted in one Chromium session: (png, boxes, truth) each."""
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed"
-    html, truth, _ = bokeh_page(np.random.default_rng(5), rows=1, cols=3,
-                                kinds=[["normal"], ["level_shift", "normal"], ["spike"]])
-    [(png, boxes)] = screenshot_pages([(html, 3)], timeout_s=90)
+    pages = [bokeh_page(np.random.default_rng(5), rows=1, cols=3,
+                        kinds=[["normal"], ["level_shift", "normal"], ["spike"]]),
+             bokeh_page(np.random.default_rng(8), rows=1, cols=3, theme="dark_minimal", line_width=1, grey=True,
+                        kinds=[["normal", "normal"], ["normal", "normal", "normal"], ["normal", "dropout"]])]
+    shots = screenshot_pages([(html, 3) for html, _, _ in pages], timeout_s=90)
+    return [(png, boxes, truth) for (png, boxes), (_, truth, _) in zip(shots, pages)]
+
+
+def test_bokeh_page_screenshotted_by_chromium(bokeh_shots):
+    png, boxes, truth = bokeh_shots[0]
     report = analyze(png, ocr=False)
     assert len(report.panels) == 3
     for box, series, found in zip(boxes, truth, report.panels):
@@ -86,3 +96,22 @@ def test_grafana_like_dark_panels():
     assert len(report.panels) == 4
     for found, t in zip(report.panels, d.panels):
         assert _centre_in(found.bbox, t.bbox) and _centre_in(t.bbox, found.bbox)
+
+
+def test_thin_and_grey_lines_rendered_by_chromium(bokeh_shots):
+    """1-pixel lines as Chromium's canvas anti-aliases them (most pixels are blends with the background) on
+    Bokeh's dark theme, with a grey line in every figure: every line is found whole, and only the figure
+    with the drop-out is flagged."""
+    png, boxes, truth = bokeh_shots[1]
+    report = analyze(png, ocr=False)
+    assert len(report.panels) == 3
+    for box, series, found in zip(boxes, truth, report.panels):
+        assert _centre_in(found.bbox, box) and _centre_in(box, found.bbox)
+        assert len(found.series) == len(series), [s.colour for s in found.series]
+        assert found.anomalous == any(s.kind != "normal" for s in series), (found.kind, found.confidence)
+        for s in found.series:
+            have = np.flatnonzero([v is not None for v in s.values])
+            span = (have[-1] - have[0] + 1) / len(s.values)  # of the plot area's width (Bokeh pads ~5% a side)
+            present = have.size / (have[-1] - have[0] + 1)  # no holes in between (but the drop-out's)
+            assert span > 0.8 and present > (0.8 if s.kind == "dropout" else 0.97), (s.colour, span, present)
+    assert report.panels[2].kind == "dropout"
