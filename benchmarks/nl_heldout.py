@@ -11,7 +11,7 @@ engine, reads the catalogue through the backend API like any user's Prometheus, 
 results compared (a case is right when the results match the reference or one of its ``accept`` readings;
 ``clarify`` cases when it asks back). A reference that returns nothing is an error of the set, not a pass.
 
-    python benchmarks/nl_heldout.py [--set 1|2|all] [--lexical] [--verbose] [--json OUT]
+    python benchmarks/nl_heldout.py [--set 1|2|3|all] [--lexical] [--verbose] [--json OUT]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ CASES = ROOT / "benchmarks" / "nl_heldout_cases.yaml"
 SETS = {
     "1": (CATALOGUE, CASES),
     "2": (ROOT / "benchmarks" / "data" / "nl_heldout2" / "exporters.yaml", ROOT / "benchmarks" / "nl_heldout2_cases.yaml"),
+    "3": (ROOT / "benchmarks" / "data" / "nl_heldout3" / "exporters.yaml", ROOT / "benchmarks" / "nl_heldout3_cases.yaml"),
 }
 BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf")
 _BAD = {"500", "503", "404", "Internal", "Unavailable", "InvalidArgument", "SERVER_ERROR", "error", "Failed",
