@@ -270,6 +270,7 @@ def test_routed_answer_chart_and_nothing_loaded_from_outside(app_url, page):
     answer = page.locator(".promv5-answer").first
     answer.wait_for(timeout=120_000)
     assert "unusual" in text(answer) and "series" in text(answer)  # "Nothing unusual ..." or "N of M series look unusual"
+    assert "Provenance" in text(page.locator(".promv5-details").first)  # the scan's range, model, series count
     canvas = page.locator(".promv5-chart canvas").first
     canvas.wait_for(timeout=60_000)
     assert canvas.bounding_box()["width"] > 100

@@ -49,6 +49,12 @@ def answer_view(ans: Any) -> Any:
             f"`{html.escape(c)}`" for c in ans.clarification.candidates)))
     if ans.promql:
         parts.append(pn.pane.Markdown(f"```promql\n{ans.promql}\n```", css_classes=["promv5-promql"]))
+    if ans.details:  # a routed answer's findings and provenance (every backend string escaped)
+        from ..magics import render_details
+
+        extra = render_details(ans.details)
+        if extra:
+            parts.append(pn.pane.Markdown(extra, css_classes=["promv5-details"], sizing_mode="stretch_width"))
     if ans.charts or (ans.result is not None and not ans.result.frame.empty):
         try:
             from ..charts import answer_chart
