@@ -18,8 +18,11 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runs from a checkout without installing
 
 
 def make(n: int, days: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
