@@ -151,15 +151,20 @@ class OfflinePlanner:
     def _groupable(self, word: str) -> bool:
         """Whether ``word`` can name a grouping: a label word, a label name ("resources" -> resource,
         "method" -> grpc_method), or a part of label values that is not a whole value ("backend" in web_backend)."""
-        if word in STOPWORDS and word not in LABEL_WORDS:
-            return False
         names = self.catalogue.label_values
+        if word in STOPWORDS and word not in LABEL_WORDS and word not in names:  # "by kind": a label's own name
+            return False
         if word in LABEL_WORDS or word in names or (word.endswith("s") and word[:-1] in names):
             return True
         base = word[:-1] if word.endswith("s") and len(word) > 3 else word
         if len(word) >= 4 and any(base in n.split("_") for n in names):  # grpc_method, envoy_cluster_name
             return True
         return word in self._value_words and not any(word == v.lower() for vals in names.values() for v in vals)
+
+    def _is_label_word(self, word: str) -> bool:
+        """A word that names a label itself ("instance", "kind"), not a piece of a label value."""
+        names = self.catalogue.label_values
+        return word in LABEL_WORDS or word in names or (word.endswith("s") and word[:-1] in names)
 
     @property
     def now(self) -> datetime:
@@ -237,14 +242,28 @@ class OfflinePlanner:
                 it.by_words.append(nxt[0])
         for m in re.finditer(r"(?<!used )(?<!consumed )(?<!taken )(?<!held )"  # "memory used by containers"
                              r"\b(?:by|per|for each|for every|each|every|across|broken down by|grouped by|split by)"
-                             r"\s+(?:each\s+|every\s+)?([a-z_]+)(?:\s+([a-z_]+))?", joined):
-            # "by record type", "in each haproxy backend": the label word may come one word later
-            for w in (m.group(1), m.group(2) if m.group(1) not in STOPWORDS else None):
-                if w and self._groupable(w):
-                    it.by_words.append(w)
-                    break
+                             r"\s+(?:each\s+|every\s+)?([a-z_]+)(?=(?:\s+([a-z_]+))?(?:\s+([a-z_]+))?)", joined):
+            # "by record type", "in each haproxy backend": the label word may come one word later; "per load
+            # balancer instance": a label word two words later (the words between name no label)
+            first = m.group(1)
+            named = [w for w in (first, m.group(2), m.group(3)) if w and self._is_label_word(w) and self._groupable(w)]
+            if named:
+                it.by_words.append(named[0])
+            else:
+                for w in (first, m.group(2) if first not in STOPWORDS else None):
+                    if w and self._groupable(w):
+                        it.by_words.append(w)
+                        break
+        m = re.search(r"\b(?:biggest|largest|busiest|fullest|heaviest|slowest|highest)\s+([a-z_]+)\b", joined)
+        if m and not it.topk and not it.bottomk and not m.group(1).endswith("s") and self._is_label_word(m.group(1)):
+            it.topk = 1  # "biggest bucket in minio": the one series that is the largest
         m = re.search(r"\b(?:which|what)\s+([a-z_]+)", joined)
-        if m and m.group(1) in LABEL_WORDS:
+        m2 = re.search(r"\b(?:which|what)\s+[a-z_]+\s+([a-z_]+)", joined)
+        if m and m2 and m.group(1) not in LABEL_WORDS and m.group(1) not in self.catalogue.label_values \
+                and m2.group(1) not in STOPWORDS and self._is_label_word(m2.group(1)):
+            m = m2  # "which django views": the label word after the system's name
+        if m and (m.group(1) in LABEL_WORDS or m.group(1) not in STOPWORDS and m.group(1) in self.catalogue.label_values
+                  or m.group(1).endswith("s") and m.group(1)[:-1] in self.catalogue.label_values):  # "which views"
             it.by_words.append(m.group(1))
             it.by_which = True
             if not it.topk and not it.bottomk:
@@ -391,6 +410,9 @@ class OfflinePlanner:
             cands = tuple(n for _, n in ranked[:5])
             return Clarification(question, "I could not find a metric that matches the question. Closest metrics: "
                                  + ", ".join(cands), cands, "unknown")
+        vague = self._vague(it, ranked)
+        if vague is not None:
+            return vague
         runner = ranked[1][0] if len(ranked) > 1 else 0.0
         plan = shape_plan(it, info, self, now)
         confidence = max(0.05, min(1.0, 0.5 * min(1.0, best_score) + 0.5 * min(1.0, (best_score - runner) * 4)))
@@ -399,6 +421,25 @@ class OfflinePlanner:
                        notes=plan.notes + self.notes)
         log.debug("planned %r in %.1f ms", question, (time.perf_counter() - t0) * 1000)
         return plan
+
+    def _vague(self, it: Intent, ranked: list[tuple[float, str]]) -> Clarification | None:
+        """ "what's the error rate?" on a catalogue of many systems: the question names a concept only (no
+        system, no value, no other word), and the close candidates belong to three or more systems (name
+        prefixes). Ask which one instead of picking one at random."""
+        if it.values or it.by_words or it.topk or it.bottomk or it.comparison is not None:
+            return None
+        concept_words = CONCEPTS["latency"][0] | CONCEPTS["errors"][0]  # "the latency", "the error rate"
+        content = [w for w in it.words if len(w) > 1 and w not in STOPWORDS and w not in {"show", "whats", "rate"}]
+        if not content or any(w not in concept_words and not re.fullmatch(r"p\d+", w) for w in content):
+            return None
+        best = ranked[0][0]
+        close = [n for s, n in ranked[:8] if s >= 0.55 * best]
+        systems = {tokens(n)[0] for n in close}
+        if len(systems) < 3:
+            return None
+        cands = tuple(close[:5])
+        return Clarification(it.text, "Several systems have that; which one do you mean? Closest metrics: "
+                             + ", ".join(cands), cands, "ambiguous")
 
     def _unknown_value(self, it: Intent) -> Clarification | None:
         """ "the billing service" when no label holds 'billing': list the real values instead of guessing."""

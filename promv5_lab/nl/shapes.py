@@ -81,7 +81,11 @@ def _error_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
 
 
 _PAIRS = (("hits", "misses"), ("hit", "miss"), ("success", "failure"), ("successes", "failures"),
-          ("ok", "failed"), ("allowed", "denied"), ("accepted", "rejected"))
+          ("ok", "failed"), ("allowed", "denied"), ("accepted", "rejected"), ("succeeded", "failed"),
+          ("success", "failed"))
+# labels whose values are states or outcomes: "hit ratio" (status="hit"), "fraction of workers busy" (state="busy")
+_STATE_LABELS = frozenset({"state", "status", "condition", "phase", "result", "outcome", "mode"})
+_STATE_NAME_TOKENS = frozenset({"state", "status", "condition", "phase"})
 
 
 def _complement_counter(info: MetricInfo, cat: Catalogue) -> str | None:
@@ -109,7 +113,10 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         if mt is None or mt.label in matchers:
             continue
         if v.word.lower() in name_words and mt.op == "=" and info.values.get(mt.label) == frozenset({mt.value}):
-            continue  # "mysql replication lag": the exporter's word, and job="mysql" would select every series
+            continue
+        if v.word.lower() == tokens(info.name)[0] and mt.op == "=" and any(
+                o is not v and value_matcher(o, labels, info) is not None for o in it.values):
+            continue  # "celery queue length for the emails queue": the system's own word, another value named  # "mysql replication lag": the exporter's word, and job="mysql" would select every series
         matchers[mt.label] = mt
     if matchers:  # "nodes with disk pressure": a named condition is the one that holds (status="true")
         for lab in labels:
@@ -163,6 +170,9 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
                     matchers.setdefault(e.label, e)
         elif "errors" in it.concepts and it.ratio and (den := _error_sibling(info, cat)):
             ratio = Ratio(denominator_metric=den)
+        elif it.ratio and (share := _state_share(it, matchers)):  # "get hit ratio": status="hit" / all gets
+            ratio = Ratio(numerator_matchers=share)
+            matchers = {k: v for k, v in matchers.items() if v not in share}
         elif it.ratio and (other := _complement_counter(info, cat)):
             ratio = Ratio(denominator_plus=other)
         elif it.mean and (den := per_event_sibling(info, cat)):  # "average search latency": time / searches
@@ -176,6 +186,11 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
                     by = [resolve_label_word("node", labels) or "instance"]
         if ratio is not None or not (it.topk or it.bottomk) or by:
             aggregation = aggregation or "sum"
+    elif mtype not in ("histogram", "summary") and it.ratio and (share := _state_share(it, matchers)):
+        # "what fraction of workers are busy": the selected state's share of all states
+        ratio = Ratio(numerator_matchers=share)
+        matchers = {k: v for k, v in matchers.items() if v not in share}
+        aggregation = aggregation or "sum"
     elif mtype not in ("histogram", "summary"):
         sib = capacity_sibling(info, cat) if it.ratio else None
         if it.ratio and sib is None:
@@ -202,6 +217,10 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             comparison = comparison or _eq(0.0)  # "which probes are failing", "queues with no consumers"
         elif health and (it.which or it.count) and comparison is None:
             comparison = _eq(1.0)  # "which member is the leader", "how many targets are up"
+        if comparison is None and not (it.topk or it.bottomk or it.count or by or aggregation):
+            comparison = _state_gauge_test(it, info, matchers)
+            if comparison is None and not health and re.match(r"\s*(?:are there|is there)\b", it.time.rest.lower()):
+                comparison = _gt0()  # "are there unapplied migrations": the series where the gauge is above 0
         if it.count and comparison is not None and health and not by:
             aggregation = "count"  # "how many targets are down": count(up == 0)
         if aggregation == "avg" and _names_average(info):
@@ -213,6 +232,54 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         window_s=window, aggregation=aggregation, by=tuple(by), quantile=quantile, ratio=ratio,  # type: ignore[arg-type]
         topk=it.topk, bottomk=it.bottomk, comparison=comparison, compare_offset_s=it.time.compare_offset_s,
         kind=kind, time=at, range=rng, notes=tuple(notes))  # type: ignore[arg-type]
+
+
+def _state_share(it: Intent, matchers: dict[str, LabelMatcher]) -> tuple[LabelMatcher, ...]:
+    """The matchers that select a state or outcome (``status="hit"``, ``state="busy"``): a ratio's numerator,
+    when a share is asked in so many words ("hit ratio", "what fraction ... busy"; "busy workers" is a count)."""
+    if not (set(it.words) & _SHARE_WORDS or "%" in it.time.rest):
+        return ()
+    return tuple(m for lab, m in matchers.items() if lab in _STATE_LABELS and m.op == "=")
+
+
+_SHARE_WORDS = frozenset({"ratio", "fraction", "share", "proportion", "percentage", "percent", "pct"})
+
+
+_NEGATION = re.compile(r"\b(?:not|isn't|aren't|non|never)\s+(?:yet\s+|been\s+)?([a-z]+)")
+
+
+def _state_gauge_test(it: Intent, info: MetricInfo, matchers: dict[str, LabelMatcher]):
+    """0/1 gauges: the comparison that selects the series for which the state the question names holds.
+
+    A state set (``x_state{state="stopped"}``, ``x_ready_status{condition="False"}``) is 1 for the state that
+    holds; "sealed" on an ``x_unsealed`` gauge is 0; "which node is the active one" on ``x_active`` is 1."""
+    name_t = set(tokens(info.name))
+    text = f" {it.text} "
+    neg = _NEGATION.search(text)
+    if neg and neg.group(1) in name_t:  # "not ready" on a ready/condition gauge: condition="False" == 1
+        for lab in info.labels:
+            vals = info.values.get(lab, frozenset())
+            false = [v for v in vals if v.lower() == "false"]
+            if lab in _STATE_LABELS and false and any(v.lower() == "true" for v in vals):
+                matchers[lab] = LabelMatcher(lab, "=", false[0])
+                return _eq(1.0)
+    boolean = any({"true", "false"} <= {v.lower() for v in vals} for vals in info.values.values())
+    if name_t & _STATE_NAME_TOKENS and not boolean and any(
+            lab in _STATE_LABELS and m.op == "=" for lab, m in matchers.items()):
+        return _eq(1.0)  # a state set without a true/false label: the named state's series is 1 where it holds
+    for w in re.findall(r"[a-z]+", it.time.rest.lower()):  # "sealed" asked of an "unsealed" gauge
+        if len(w) >= 4 and f"un{w}" in name_t:
+            return _eq(0.0)
+    m = re.search(r"\bwhich\s+[a-z_-]+\s+(?:is|are)\s+(?:the\s+|currently\s+)?([a-z]+)\b", text)
+    if m and m.group(1) in name_t and m.group(1) == tokens(info.name)[-1]:
+        return _eq(1.0)  # "which vault is the active node": the one whose x_active gauge is 1
+    return None
+
+
+def _gt0():
+    from ..types import Comparison
+
+    return Comparison(">", 0.0)
 
 
 def _eq(value: float):

@@ -16,7 +16,8 @@ __all__ = ["capacity_of", "capacity_user", "group_label", "is_health_gauge", "pe
 _SEP = re.compile(r"[-_/.@:]")
 _CAPACITY_TOKENS = frozenset({"limit", "max", "maximum", "size", "capacity", "watermark", "total", "quota"})
 _TIME_TOKENS = frozenset({"time", "seconds", "latency", "duration", "microseconds", "milliseconds", "ms", "us"})
-_EVENT_TOKENS = frozenset({"total", "count", "ops", "requests", "calls", "queries", "operations", "events"})
+_EVENT_TOKENS = frozenset({"total", "count", "ops", "requests", "calls", "queries", "operations", "events",
+                           "accesses", "hits", "tasks", "commands"})
 _HEALTH_TOKENS = frozenset({"up", "success", "successful", "healthy", "live", "alive", "leader", "ok"})
 _UNITS = frozenset({"bytes", "seconds", "total", "ratio", "percent", "count"})
 

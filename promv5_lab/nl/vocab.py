@@ -127,7 +127,8 @@ QUALIFIERS = frozenset({"db", "database", "sql", "cache", "queue", "node", "kube
                         "coredns", "scrape", "grpc", "client", "consumer", "producer"})
 REQUEST_TOKENS = frozenset({"request", "requests", "http", "server", "rpc", "handler"})
 
-HIGH_WORDS = frozenset({"most", "highest", "worst", "top", "biggest", "largest", "busiest", "slowest", "heaviest", "max"})
+HIGH_WORDS = frozenset({"most", "highest", "worst", "top", "biggest", "largest", "busiest", "slowest", "heaviest", "max",
+                        "fullest"})
 LOW_WORDS = frozenset({"least", "lowest", "bottom", "smallest", "fastest", "quietest", "min"})
 RATIO_WORDS = frozenset({"busy", "ratio", "percentage", "percent", "fraction", "share", "proportion", "%", "pct",
                          "usage", "utilisation", "utilization", "saturation", "saturated", "full", "used"})

@@ -33,7 +33,7 @@ def test_planner_code_does_not_name_the_held_out_metrics():
     from nl_heldout import SETS
 
     names = {m["name"] for cat, _ in SETS.values() for m in yaml.safe_load(cat.read_text())["metrics"]} - {"up"}
-    assert len(names) > 150  # both sets
+    assert len(names) > 290  # all three sets (set 3 added 145 names)
     code = "\n".join(p.read_text() for p in (ROOT / "promv5_lab" / "nl").glob("*.py"))
     leaked = sorted(n for n in names if re.search(rf"\b{re.escape(n)}\b", code))
     assert not leaked, leaked

@@ -1,0 +1,132 @@
+"""Classes of question the third held-out set showed failing, each checked on a small catalogue built here in
+the style of real exporters that are in none of the held-out sets (a cache, a process pool, a job queue,
+systemd units, a TLS controller, a secrets store, a PHP app). Lexical planner (no model): fast and
+deterministic. The planner's code names none of these metrics; each case checks a general rule."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from promv5_lab.nl.catalogue import Catalogue, MetricInfo
+from promv5_lab.nl.planner import OfflinePlanner
+from promv5_lab.nl.render import render
+from promv5_lab.types import Clarification
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+HOSTS = ["edge-a:6081", "edge-b:6081"]
+
+
+def _m(metric, typ, help_, **labels):
+    vals = {k: frozenset(v) for k, v in labels.items()}
+    return MetricInfo(metric, typ, help_, tuple(sorted(labels)), vals)
+
+
+METRICS = [
+    # a cache whose lookups carry their outcome as a label
+    _m("varnish_lookups_total", "counter", "Cache lookups by operation and result.", job=["varnish"],
+       instance=HOSTS, op=["get", "set", "purge"], result=["hit", "miss"]),
+    _m("varnish_backend_requests_total", "counter", "Requests sent to backends.", job=["varnish"], instance=HOSTS,
+       backend=["loadgen-pool", "api-pool"]),
+    _m("varnish_max_connections", "gauge", "Maximum number of client connections allowed.", job=["varnish"],
+       instance=HOSTS),
+    # a process pool whose gauge counts processes per state
+    _m("phpfpm_processes", "gauge", "Pool processes by state.", job=["phpfpm"], instance=["app-1:9253"],
+       state=["busy", "idle"]),
+    _m("phpfpm_accepted_connections_total", "counter", "Connections accepted by the pool.", job=["phpfpm"],
+       instance=["app-1:9253"]),
+    # a job queue with one counter per outcome
+    _m("resque_jobs_succeeded_total", "counter", "Jobs that completed.", job=["resque"], queue=["mail", "pdf"]),
+    _m("resque_jobs_failed_total", "counter", "Jobs that raised.", job=["resque"], queue=["mail", "pdf"]),
+    # a state set: 1 for the state each unit is in, 0 for the others
+    _m("systemd_unit_state", "gauge", "Systemd unit state.", job=["node"], instance=["db-1:9100"],
+       name=["nginx.service", "cron.service"], state=["active", "inactive", "activating"]),
+    # a condition gauge with True/False/Unknown values
+    _m("tlsctl_cert_ready_status", "gauge", "The ready status of the certificate.", job=["tlsctl"],
+       name=["shop-tls", "admin-tls"], condition=["True", "False", "Unknown"]),
+    # a store that is 1 when unsealed, and 1 on the active member
+    _m("secretsd_core_unsealed", "gauge", "secretsd_core_unsealed", job=["secretsd"],
+       instance=["sd-0:8200", "sd-1:8200"]),
+    _m("secretsd_core_active", "gauge", "secretsd_core_active", job=["secretsd"], instance=["sd-0:8200", "sd-1:8200"]),
+    # a counter of time in ms next to a counter of the accesses it sums over
+    _m("lighttpd_duration_ms_total", "counter", "Total duration of all requests in ms", job=["lighttpd"],
+       instance=["static-1:9117"]),
+    _m("lighttpd_accesses_total", "counter", "Total lighttpd accesses", job=["lighttpd"], instance=["static-1:9117"]),
+    # histograms with a label named by a plain word ("kind") and a label a "which ..." question names ("view")
+    _m("erlang_gc_duration_seconds", "histogram", "Garbage collection duration by kind.", job=["erlang"],
+       kind=["minor", "major"], le=["0.01", "0.1", "1", "+Inf"]),
+    _m("flask_http_request_duration_seconds", "histogram", "Flask HTTP request duration by view.", job=["shopfront"],
+       view=["cart", "checkout"], method=["GET", "POST"], le=["0.1", "1", "+Inf"]),
+]
+
+
+@pytest.fixture(scope="module")
+def planner():
+    label_values: dict[str, set[str]] = {}
+    for m in METRICS:
+        for k, v in m.values.items():
+            label_values.setdefault(k, set()).update(v)
+    cat = Catalogue({m.name: m for m in METRICS}, {k: tuple(sorted(v)) for k, v in label_values.items()})
+    return OfflinePlanner(cat, now=NOW, use_embeddings=False)
+
+
+def _promql(planner, question: str) -> str:
+    plan = planner.plan(question)
+    assert not isinstance(plan, Clarification), plan.message
+    return render(plan)
+
+
+@pytest.mark.parametrize("question,promql", [
+    # a ratio of a selected outcome/state: that selection over all of it (same other matchers)
+    ("varnish get hit ratio", ('sum(rate(varnish_lookups_total{op="get",result="hit"}[5m])) / '
+                               'sum(rate(varnish_lookups_total{op="get"}[5m]))')),
+    ("what fraction of phpfpm processes are busy",
+     'sum(phpfpm_processes{state="busy"}) / sum(phpfpm_processes)'),
+    # without a ratio word the selected state stays a plain filter
+    ("busy phpfpm processes", 'phpfpm_processes{state="busy"}'),
+    # one counter per outcome: failed / (failed + succeeded)
+    ("resque job failure ratio", ('sum(rate(resque_jobs_failed_total[5m])) / (sum(rate(resque_jobs_failed_total[5m]))'
+                                  ' + sum(rate(resque_jobs_succeeded_total[5m])))')),
+])
+def test_ratio_of_a_selected_state_or_outcome(planner, question, promql):
+    assert _promql(planner, question) == promql
+
+
+@pytest.mark.parametrize("question,promql", [
+    # a state set: the state named holds where its series is 1
+    ("which systemd units are inactive", 'systemd_unit_state{state="inactive"} == 1'),
+    # "not ready" on a True/False condition gauge: condition="False" is 1
+    ("which certs are not ready", 'tlsctl_cert_ready_status{condition="False"} == 1'),
+    # "sealed" asked of an unsealed gauge: 0
+    ("is any secretsd node sealed", "secretsd_core_unsealed == 0"),
+    # "which X is the active one" of an x_active gauge: 1
+    ("which secretsd is the active node", "secretsd_core_active == 1"),
+])
+def test_zero_one_state_gauges(planner, question, promql):
+    assert _promql(planner, question) == promql
+
+
+def test_state_gauge_counted_is_not_compared(planner):
+    # a count over a state set keeps its sum; the comparison is only added to select series
+    assert "==" not in _promql(planner, "how many systemd units are inactive")
+
+
+@pytest.mark.parametrize("question,promql", [
+    # "kind" is a stop word in chat, but here it is a label's own name
+    ("p99 gc pause in erlang by kind",
+     "histogram_quantile(0.99, sum by (le, kind) (rate(erlang_gc_duration_seconds_bucket[5m])))"),
+    # the label word two words after "per" ("load" is only a piece of a backend's name)
+    ("varnish backend request rate per load balancer instance",
+     "sum by (instance) (rate(varnish_backend_requests_total[5m]))"),
+    # "which flask views": the label comes after the system's name
+    ("which flask views have a p99 latency above 1.5 seconds",
+     "histogram_quantile(0.99, sum by (le, view) (rate(flask_http_request_duration_seconds_bucket[5m]))) > 1.5"),
+])
+def test_grouping_words(planner, question, promql):
+    assert _promql(planner, question) == promql
+
+
+def test_average_duration_over_accesses(planner):
+    assert _promql(planner, "average lighttpd request duration") == (
+        "sum(rate(lighttpd_duration_ms_total[5m])) / sum(rate(lighttpd_accesses_total[5m]))")
