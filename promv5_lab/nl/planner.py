@@ -245,6 +245,8 @@ class OfflinePlanner:
                              r"\s+(?:each\s+|every\s+)?([a-z_]+)(?=(?:\s+([a-z_]+))?(?:\s+([a-z_]+))?)", joined):
             # "by record type", "in each haproxy backend": the label word may come one word later; "per load
             # balancer instance": a label word two words later (the words between name no label)
+            if m.group(0).startswith("by ") and re.search(r"\b(?:made|sent|issued|called)\s+$", joined[:m.start()]):
+                continue  # "calls made by productpage": who made them, not a grouping
             first = m.group(1)
             named = [w for w in (first, m.group(2), m.group(3)) if w and self._is_label_word(w) and self._groupable(w)]
             if named:
@@ -453,6 +455,8 @@ class OfflinePlanner:
                 continue
             if word in self._vocab and word not in LABEL_WORDS and not any(
                     word in v.lower() for vals in self.catalogue.label_values.values() for v in vals):
+                continue
+            if word in self._value_words:  # "the ssr app": a piece of a real value ("storefront-ssr"), not unknown
                 continue
             for lab in LABEL_WORDS.get(label_word, ()):
                 vals = self.catalogue.label_values.get(lab)

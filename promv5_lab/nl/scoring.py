@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["MetricIndex"]
 
+_CAPACITY_WORDS = frozenset({"max", "limit", "capacity", "quota"})
+
 
 class MetricIndex:
     """Question-independent facts about every metric of a catalogue, as arrays indexed like ``names``."""
@@ -103,6 +105,7 @@ class MetricIndex:
                                                         for nt in self.name_tokens], dtype=bool)
         self.avail = np.array([bool(nt & {"avail", "available"}) for nt in self.name_tokens], dtype=bool)
         self._labelsets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.capacity_named = np.array([bool(nt & _CAPACITY_WORDS) for nt in self.name_tokens], dtype=bool)
 
     def _mask(self, idx: np.ndarray | None) -> np.ndarray:
         m = self.np.zeros(len(self.names), dtype=bool)
@@ -243,6 +246,8 @@ class MetricIndex:
                 b -= 0.05 * self._unresolvable(w)
         if it.ratio:
             b += 0.1 * (self.is_gauge & self.has_sibling)
+        if it.comparison is not None and not asked & (_CAPACITY_WORDS | {"maximum", "allowed", "configured"}):
+            b -= 0.1 * self.capacity_named  # "instances with more than 40 connections": the current count, not its max
         return b
 
     def _unresolvable(self, word: str) -> np.ndarray:

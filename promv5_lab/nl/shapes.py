@@ -161,7 +161,8 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             transform, window = "increase", 3600.0
             notes.append("no period named: counting over the last hour")
         errs = error_matchers(info, cat) if "errors" in it.concepts else ()
-        cpu_idle = "mode" in labels and "idle" in cat.label_values.get("mode", ()) and "cpu" in it.concepts
+        cpu_idle = "mode" in labels and "idle" in cat.label_values.get("mode", ()) and "cpu" in it.concepts \
+            and "mode" not in matchers  # "user cpu": the mode the question named, not all but idle
         if errs:
             if it.ratio:
                 ratio = Ratio(numerator_matchers=errs)

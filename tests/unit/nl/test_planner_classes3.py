@@ -130,3 +130,88 @@ def test_grouping_words(planner, question, promql):
 def test_average_duration_over_accesses(planner):
     assert _promql(planner, "average lighttpd request duration") == (
         "sum(rate(lighttpd_duration_ms_total[5m])) / sum(rate(lighttpd_accesses_total[5m]))")
+
+
+METRICS2 = [
+    # several systems, each with its own latency and errors, to ask which one a bare question means
+    _m("squid_request_duration_seconds", "histogram", "Squid request duration.", job=["squid"],
+       le=["0.1", "1", "+Inf"]),
+    _m("squid_errors_total", "counter", "Squid client errors.", job=["squid"]),
+    _m("pgbouncer_query_duration_seconds", "histogram", "Query duration through the pooler.", job=["pgbouncer"],
+       le=["0.1", "1", "+Inf"]),
+    _m("pgbouncer_errors_total", "counter", "Pooler errors.", job=["pgbouncer"]),
+    _m("traefikish_request_latency_seconds", "histogram", "Router request latency.", job=["router"],
+       le=["0.1", "1", "+Inf"]),
+    _m("traefikish_failed_requests_total", "counter", "Router failed requests.", job=["router"]),
+    # a current gauge next to its configured maximum; an avg_/max_ pair of gauges
+    _m("pgbouncer_client_connections", "gauge", "Client connections.", job=["pgbouncer"],
+       instance=["pgb-0:9127", "pgb-1:9127"]),
+    _m("pgbouncer_max_client_connections", "gauge", "Maximum client connections allowed.", job=["pgbouncer"],
+       instance=["pgb-0:9127", "pgb-1:9127"]),
+    _m("squid_avg_service_time", "gauge", "squid_avg_service_time", job=["squid"]),
+    _m("squid_max_service_time", "gauge", "squid_max_service_time", job=["squid"]),
+    # traffic counters named sent/received, a pending-work gauge, object stores with a bucket label
+    _m("objstore_traffic_sent_bytes", "counter", "Bytes sent to clients.", job=["objstore"]),
+    _m("objstore_traffic_received_bytes", "counter", "Bytes received from clients.", job=["objstore"]),
+    _m("objstore_bucket_size_bytes", "gauge", "Bytes stored per bucket.", job=["objstore"],
+       bucket=["logs", "backups", "images"]),
+    _m("schema_pending_changes", "gauge", "Schema changes not yet applied.", job=["webapp"],
+       instance=["web-0:8000", "web-1:8000"]),
+    # a queue-length gauge whose queue label holds the system's own name as one value
+    _m("beanstalk_queue_length", "gauge", "Jobs ready in a tube.", job=["beanstalk-exporter"],
+       queue=["beanstalk", "mails", "thumbs"]),
+    # a mesh counter with caller and callee labels; a process metric on an app whose name has two parts
+    _m("mesh_requests_total", "counter", "Requests between workloads.", job=["mesh"],
+       source=["frontpage-v1", "ratings-v1"], destination=["ratings-v1", "frontpage-v1"],
+       code=["200", "503"]),
+    _m("process_open_fds", "gauge", "Number of open file descriptors.", job=["shop-ssr"], app=["shop-ssr"]),
+    _m("host_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.", job=["host"],
+       instance=["h-1:9100", "h-2:9100"], mode=["idle", "user", "system"]),
+]
+
+
+@pytest.fixture(scope="module")
+def planner2():
+    label_values: dict[str, set[str]] = {}
+    for m in METRICS2:
+        for k, v in m.values.items():
+            label_values.setdefault(k, set()).update(v)
+    cat = Catalogue({m.name: m for m in METRICS2}, {k: tuple(sorted(v)) for k, v in label_values.items()})
+    return OfflinePlanner(cat, now=NOW, use_embeddings=False)
+
+
+@pytest.mark.parametrize("question", ["show me the latency", "what's the error rate?"])
+def test_bare_concept_over_many_systems_asks_which(planner2, question):
+    plan = planner2.plan(question)
+    assert isinstance(plan, Clarification) and plan.reason == "ambiguous"
+    assert len({c.split("_")[0] for c in plan.candidates}) >= 3
+
+
+def test_bare_concept_with_a_system_named_is_answered(planner2):
+    assert _promql(planner2, "squid latency") == (
+        "histogram_quantile(0.95, sum by (le) (rate(squid_request_duration_seconds_bucket[5m])))")
+
+
+@pytest.mark.parametrize("question,promql", [
+    # a comparison of an amount: the current count, not its configured maximum
+    ("pgbouncer instances with more than 40 client connections", "pgbouncer_client_connections > 40"),
+    # "average" names an avg_ gauge
+    ("average squid service time", "squid_avg_service_time"),
+    # downloads are bytes sent
+    ("objstore download traffic per second", "sum(rate(objstore_traffic_sent_bytes[5m]))"),
+    # a superlative followed by a label word: the top series
+    ("biggest bucket in objstore", "topk(1, objstore_bucket_size_bytes)"),
+    # "are there ...": the series where the gauge is above 0
+    ("are there pending schema changes", "schema_pending_changes > 0"),
+    # the system's own word is a value of the queue label too: the other value named is the one meant
+    ("beanstalk queue length for the mails queue", 'beanstalk_queue_length{queue="mails"}'),
+    # "made by" is not a grouping
+    ("503s per second on calls made by frontpage",
+     'sum(rate(mesh_requests_total{code="503",source="frontpage-v1"}[5m]))'),
+    # a piece of a real value ("ssr" of shop-ssr) is not an unknown app
+    ("open fds of the ssr app", "process_open_fds"),
+    # a cpu mode named: that mode only (not also "all but idle")
+    ("user cpu per instance", 'sum by (instance) (rate(host_cpu_seconds_total{mode="user"}[5m]))'),
+])
+def test_amounts_words_and_values(planner2, question, promql):
+    assert _promql(planner2, question) == promql
