@@ -107,7 +107,9 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
     for n in (3, 2):  # "disk pressure" names DiskPressure, "crash loop back off" CrashLoopBackOff
         for i in range(len(lowered) - n + 1):
             span = lowered[i:i + n]
-            if any(j in used for j in range(i, i + n)) or any(w in STOPWORDS or not w for w in span):
+            # a stop word may sit inside a value's words ("out of sync" -> OutOfSync), never at its ends
+            if any(j in used for j in range(i, i + n)) or not all(span) or span[0] in STOPWORDS \
+                    or span[-1] in STOPWORDS:
                 continue
             for joined in ("".join(span), "-".join(span), "_".join(span)):
                 cands = index.get(joined)

@@ -222,6 +222,9 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             comparison = _state_gauge_test(it, info, matchers)
             if comparison is None and not health and re.match(r"\s*(?:are there|is there)\b", it.time.rest.lower()):
                 comparison = _gt0()  # "are there unapplied migrations": the series where the gauge is above 0
+        if it.count and comparison is None and not aggregation and not by and any(
+                lab in _STATE_LABELS or "state" in lab or "status" in lab for lab in matchers):
+            aggregation = "sum"  # "how many apps are out of sync": the series in that state, added up
         if it.count and comparison is not None and health and not by:
             aggregation = "count"  # "how many targets are down": count(up == 0)
         if aggregation == "avg" and _names_average(info):

@@ -165,6 +165,9 @@ METRICS2 = [
        source=["frontpage-v1", "ratings-v1"], destination=["ratings-v1", "frontpage-v1"],
        code=["200", "503"]),
     _m("process_open_fds", "gauge", "Number of open file descriptors.", job=["shop-ssr"], app=["shop-ssr"]),
+    # an info gauge whose sync state is a CamelCase value of several words
+    _m("fluxish_app_info", "gauge", "Information about application.", job=["fluxish"], app=["a", "b", "c"],
+       sync_state=["Synced", "OutOfSync"]),
     _m("host_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.", job=["host"],
        instance=["h-1:9100", "h-2:9100"], mode=["idle", "user", "system"]),
 ]
@@ -210,6 +213,9 @@ def test_bare_concept_with_a_system_named_is_answered(planner2):
      'sum(rate(mesh_requests_total{code="503",source="frontpage-v1"}[5m]))'),
     # a piece of a real value ("ssr" of shop-ssr) is not an unknown app
     ("open fds of the ssr app", "process_open_fds"),
+    # words with a stop word inside name one value ("out of sync" -> OutOfSync); "how many" adds them up
+    ("which fluxish apps are out of sync", 'fluxish_app_info{sync_state="OutOfSync"}'),
+    ("how many fluxish apps are out of sync", 'sum(fluxish_app_info{sync_state="OutOfSync"})'),
     # a cpu mode named: that mode only (not also "all but idle")
     ("user cpu per instance", 'sum by (instance) (rate(host_cpu_seconds_total{mode="user"}[5m]))'),
 ])
