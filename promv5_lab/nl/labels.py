@@ -60,6 +60,10 @@ def _value_index(cat: Catalogue) -> tuple[dict[str, list[tuple[str, str, bool]]]
             if len(parts) > 1:  # "fulfilment" names "order-fulfilment"
                 for p in parts:
                     part_index.setdefault(p, []).append((lab, v, False))
+            segments = [p for p in re.split(r"[./:@]", v.lower()) if len(p) >= 5 and re.search(r"[_-]", p)]
+            if segments and segments[0] != v.lower():  # "render_pdf" names the task "invoices.tasks.render_pdf"
+                for p in segments:
+                    part_index.setdefault(p, []).append((lab, v, False))
     unique_parts = {p: cands for p, cands in part_index.items() if p not in index and len({c[1] for c in cands}) == 1}
     _INDEX_CACHE.clear()
     _INDEX_CACHE[id(cat)] = (cat, index, unique_parts)

@@ -168,6 +168,9 @@ METRICS2 = [
     # an info gauge whose sync state is a CamelCase value of several words
     _m("fluxish_app_info", "gauge", "Information about application.", job=["fluxish"], app=["a", "b", "c"],
        sync_state=["Synced", "OutOfSync"]),
+    # task names are dotted paths: their last segment is what people call them
+    _m("jobq_task_runtime_seconds", "histogram", "Task runtime.", job=["jobq"],
+       name=["shop.tasks.resize_image", "shop.tasks.send_mail"], le=["0.1", "1", "+Inf"]),
     _m("host_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.", job=["host"],
        instance=["h-1:9100", "h-2:9100"], mode=["idle", "user", "system"]),
 ]
@@ -216,6 +219,9 @@ def test_bare_concept_with_a_system_named_is_answered(planner2):
     # words with a stop word inside name one value ("out of sync" -> OutOfSync); "how many" adds them up
     ("which fluxish apps are out of sync", 'fluxish_app_info{sync_state="OutOfSync"}'),
     ("how many fluxish apps are out of sync", 'sum(fluxish_app_info{sync_state="OutOfSync"})'),
+    # the last segment of a dotted value names it
+    ("p95 runtime of the resize_image task",
+     'histogram_quantile(0.95, sum by (le) (rate(jobq_task_runtime_seconds_bucket{name="shop.tasks.resize_image"}[5m])))'),
     # a cpu mode named: that mode only (not also "all but idle")
     ("user cpu per instance", 'sum by (instance) (rate(host_cpu_seconds_total{mode="user"}[5m]))'),
 ])
