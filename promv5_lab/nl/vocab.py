@@ -59,7 +59,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "depth": ("depth", "messages", "ready", "backlog"), "ops": ("ops", "op", "operations", "commands", "processed"),
     "operations": ("ops", "op", "operations", "commands"), "retries": ("retry", "retries", "retried"),
     "messages": ("messages", "msgs", "msg"), "conns": ("connections", "cx", "conn"), "cache": ("cache",), "hit": ("hits",), "miss": ("misses",),
-    "misses": ("misses",), "hits": ("hits",), "down": ("up", "success"), "up": ("up", "success"), "alive": ("up",), "reachable": ("up",),
+    "misses": ("misses",), "hits": ("hits", "accesses"), "down": ("up", "success"), "up": ("up", "success"), "alive": ("up",), "reachable": ("up",),
     "free": ("avail", "available", "free"), "available": ("avail", "available"), "processor": ("cpu",),
     "cores": ("cpu",), "uptime": ("start", "time"), "started": ("start",), "version": ("build", "info", "version"),
     "deployed": ("build", "info", "version"), "build": ("build", "info"), "running": ("build", "info", "up"),

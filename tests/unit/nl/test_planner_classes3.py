@@ -127,6 +127,10 @@ def test_grouping_words(planner, question, promql):
     assert _promql(planner, question) == promql
 
 
+def test_hits_are_accesses(planner):
+    assert _promql(planner, "lighttpd hits per second") == "sum(rate(lighttpd_accesses_total[5m]))"
+
+
 def test_average_duration_over_accesses(planner):
     assert _promql(planner, "average lighttpd request duration") == (
         "sum(rate(lighttpd_duration_ms_total[5m])) / sum(rate(lighttpd_accesses_total[5m]))")
