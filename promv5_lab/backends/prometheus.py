@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from os import PathLike
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import ConfigError, InputError, ResultTooLarge
+from ..errors import BackendError, ConfigError, InputError, ResultTooLarge
 from ..types import AlertInfo, MetricMetadata, Provenance, QueryResult, RuleInfo, Target, TimeRange, as_utc
 from .http import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -174,6 +174,20 @@ class PrometheusBackend:
 
         return self._call(fetch, self._ctx(endpoint, promql=promql))
 
+    def _frame(self, result_type: str, result: Any, promql: str) -> Any:
+        """The tidy frame of a query's ``result``; a body that is not the documented shape is a BackendError."""
+        from ..frames import from_prometheus
+
+        try:
+            return from_prometheus(result_type, result)
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            raise BackendError(
+                f"{self.url} answered {promql!r} with a {result_type} result that is not the Prometheus API's shape"
+                f" ({type(exc).__name__}: {str(exc)[:200]})",
+                url=self.url, hint="Check that backend_url points at a Prometheus-compatible /api/v1 (not a proxy"
+                " page or another service)",
+            ) from exc
+
     # -- MetricsBackend ----------------------------------------------------------------------------------
 
     def query(self, promql: str, time: datetime | float | str | None = None) -> QueryResult:
@@ -187,7 +201,7 @@ class PrometheusBackend:
             self._ctx("/api/v1/query", promql=promql),
         )
         return QueryResult(
-            frame=from_prometheus(result_type, result),
+            frame=self._frame(result_type, result, promql),
             result_type=result_type,
             provenance=Provenance(promql=promql, backend=self.name, kind="instant", time=at),
             warnings=self._guard.warnings,
@@ -220,7 +234,7 @@ class PrometheusBackend:
             ctx,
         )
         return QueryResult(
-            frame=from_prometheus("matrix", result),
+            frame=self._frame("matrix", result, promql),
             result_type="matrix",
             provenance=Provenance(promql=promql, backend=self.name, kind="range", range=sent),
             warnings=self._guard.warnings,

@@ -228,3 +228,23 @@ def test_invalid_inputs_are_clear(stub):
     with pytest.raises(InputError):
         b.series([])
     assert stub.requests == []
+
+
+@pytest.mark.parametrize("data", [
+    {"resultType": "matrix", "result": [{"metric": {"job": "x"}, "values": [[1700000000, "not a number"]]}]},
+    {"resultType": "matrix", "result": [{"metric": {"job": "x"}, "values": "nope"}]},
+])
+def test_a_range_result_of_the_wrong_shape_is_a_backend_error(stub, data):
+    """A server that says success but returns samples Prometheus never would (non-numeric values, ``values``
+    that is not a list of pairs) is named in a BackendError with a hint, not a raw ValueError/KeyError from the frame code."""
+    stub.script(ok(data))
+    with pytest.raises(BackendError) as info:
+        PrometheusBackend(stub.url).query_range("up", TimeRange.last("10m", step="1m"))
+    assert stub.url in info.value.message and "'up'" in info.value.message
+    assert "api/v1" in (info.value.hint or "")
+
+
+def test_an_instant_result_of_the_wrong_shape_is_a_backend_error(stub):
+    stub.script(ok({"resultType": "vector", "result": [{"metric": {}, "value": [1700000000, "x"]}]}))
+    with pytest.raises(BackendError, match="not the Prometheus API's shape"):
+        PrometheusBackend(stub.url).query("up")
