@@ -71,12 +71,35 @@ def capacity_sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | Non
 def _error_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
     """For ``x_errors_total`` (or ``x_failed_total``), the all-outcomes counter ``x_total``/``x_requests_total``."""
     m = re.search(r"_(errors?|failures?|failed)(?=_|$)", info.name)
-    if not m:
-        return None
+    if not m:  # CamelCase names (x_FailedQuery): the counter with the same words but the failure word
+        own = set(tokens(info.name))
+        fail = own & _FAIL_TOKENS
+        if len(fail) != 1:
+            return None
+        return next((o.name for o in cat.metrics.values() if o.type == info.type and o.name != info.name
+                     and set(tokens(o.name)) == own - fail), None)
     for repl in ("", "_requests", "_total_requests"):
         cand = info.name[: m.start()] + repl + info.name[m.end():]
         if cand in cat.metrics and cand != info.name:
             return cand
+    return None
+
+
+_FAIL_TOKENS = frozenset({"failed", "failures", "failure", "errors", "error"})
+
+
+def _failing_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
+    """For a counter of all events (``x_Query``, ``x_requests_total``), the counter of the failed ones: the same
+    name words plus one word of failure (``x_FailedQuery``, ``x_failed_requests_total``)."""
+    own = set(tokens(info.name))
+    if own & _FAIL_TOKENS:
+        return None
+    for m in cat.metrics.values():
+        if m.type == "counter" and m.name != info.name:
+            other = set(tokens(m.name))
+            extra = other - own
+            if own <= other and len(extra) == 1 and extra <= _FAIL_TOKENS:
+                return m.name
     return None
 
 
@@ -171,6 +194,10 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
                     matchers.setdefault(e.label, e)
         elif "errors" in it.concepts and it.ratio and (den := _error_sibling(info, cat)):
             ratio = Ratio(denominator_metric=den)
+        elif "errors" in it.concepts and it.ratio and (num := _failing_sibling(info, cat)):
+            # "what fraction of queries fail" found all queries: the failed ones' counter over it
+            metric, ratio = num, Ratio(denominator_metric=info.name)
+            matchers = {k: v for k, v in matchers.items() if k in cat.metrics[num].labels}
         elif it.ratio and (share := _state_share(it, matchers)):  # "get hit ratio": status="hit" / all gets
             ratio = Ratio(numerator_matchers=share)
             matchers = {k: v for k, v in matchers.items() if v not in share}

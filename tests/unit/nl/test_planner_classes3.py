@@ -39,6 +39,9 @@ METRICS = [
     # a job queue with one counter per outcome
     _m("resque_jobs_succeeded_total", "counter", "Jobs that completed.", job=["resque"], queue=["mail", "pdf"]),
     _m("resque_jobs_failed_total", "counter", "Jobs that raised.", job=["resque"], queue=["mail", "pdf"]),
+    # a counter of all queries next to one of the failed ones (CamelCase names)
+    _m("DuckServerEvents_Query", "counter", "Number of queries.", job=["duck"]),
+    _m("DuckServerEvents_FailedQuery", "counter", "Number of failed queries.", job=["duck"]),
     # a state set: 1 for the state each unit is in, 0 for the others
     _m("systemd_unit_state", "gauge", "Systemd unit state.", job=["node"], instance=["db-1:9100"],
        name=["nginx.service", "cron.service"], state=["active", "inactive", "activating"]),
@@ -85,6 +88,9 @@ def _promql(planner, question: str) -> str:
      'sum(phpfpm_processes{state="busy"}) / sum(phpfpm_processes)'),
     # without a ratio word the selected state stays a plain filter
     ("busy phpfpm processes", 'phpfpm_processes{state="busy"}'),
+    # the counter of all events found: its failing sibling over it
+    ("what fraction of duck queries fail",
+     "sum(rate(DuckServerEvents_FailedQuery[5m])) / sum(rate(DuckServerEvents_Query[5m]))"),
     # one counter per outcome: failed / (failed + succeeded)
     ("resque job failure ratio", ('sum(rate(resque_jobs_failed_total[5m])) / (sum(rate(resque_jobs_failed_total[5m]))'
                                   ' + sum(rate(resque_jobs_succeeded_total[5m])))')),
