@@ -137,10 +137,14 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             continue
         if v.word.lower() in name_words and mt.op == "=" and info.values.get(mt.label) == frozenset({mt.value}):
             continue
-        if v.word.lower() == tokens(info.name)[0] and mt.op == "=" and any(
-                o is not v and value_matcher(o, labels, info) is not None for o in it.values):
-            continue  # "celery queue length for the emails queue": the system's own word, another value named  # "mysql replication lag": the exporter's word, and job="mysql" would select every series
+        if v.word.lower() == tokens(info.name)[0] and mt.op == "=":
+            continue  # "celery queue length": the system's own word (the name's prefix), not its queue "celery"  # "mysql replication lag": the exporter's word, and job="mysql" would select every series
         matchers[mt.label] = mt
+    if re.search(r"\brate[- ]?limit\w*|\bthrottl\w*|\btoo many requests\b", it.time.rest.lower()):
+        for lab in labels:  # "rate limited requests": HTTP 429 on the metric's status/code label
+            if ("code" in lab or "status" in lab) and "429" in info.values.get(lab, ()) and lab not in matchers:
+                matchers[lab] = LabelMatcher(lab, "=", "429")
+                break
     if matchers:  # "nodes with disk pressure": a named condition is the one that holds (status="true")
         for lab in labels:
             if lab not in matchers and {"true", "false"} <= info.values.get(lab, frozenset()):

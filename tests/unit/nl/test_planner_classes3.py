@@ -29,6 +29,8 @@ METRICS = [
        instance=HOSTS, op=["get", "set", "purge"], result=["hit", "miss"]),
     _m("varnish_backend_requests_total", "counter", "Requests sent to backends.", job=["varnish"], instance=HOSTS,
        backend=["loadgen-pool", "api-pool"]),
+    _m("varnish_backend_fetches_total", "counter", "Backend fetches by HTTP status.", job=["varnish"],
+       instance=HOSTS, status=["200", "429", "503"]),
     _m("varnish_max_connections", "gauge", "Maximum number of client connections allowed.", job=["varnish"],
        instance=HOSTS),
     # a process pool whose gauge counts processes per state
@@ -133,6 +135,11 @@ def test_grouping_words(planner, question, promql):
     assert _promql(planner, question) == promql
 
 
+def test_rate_limited_is_429(planner):
+    assert _promql(planner, "rate limited varnish backend fetches per second") == (
+        'sum(rate(varnish_backend_fetches_total{status="429"}[5m]))')
+
+
 def test_hits_are_accesses(planner):
     assert _promql(planner, "lighttpd hits per second") == "sum(rate(lighttpd_accesses_total[5m]))"
 
@@ -221,6 +228,7 @@ def test_bare_concept_with_a_system_named_is_answered(planner2):
     ("are there pending schema changes", "schema_pending_changes > 0"),
     # the system's own word is a value of the queue label too: the other value named is the one meant
     ("beanstalk queue length for the mails queue", 'beanstalk_queue_length{queue="mails"}'),
+    ("beanstalk queue length", "beanstalk_queue_length"),
     # "made by" is not a grouping
     ("503s per second on calls made by frontpage",
      'sum(rate(mesh_requests_total{code="503",source="frontpage-v1"}[5m]))'),
