@@ -57,7 +57,7 @@ def _value_index(cat: Catalogue) -> tuple[dict[str, list[tuple[str, str, bool]]]
             if h != v.lower():
                 index.setdefault(h, []).append((lab, v, True))
             parts = [p for p in _PARTS.split(v.lower()) if len(p) >= 5]
-            if len(parts) > 1:  # "fulfilment" names "order-fulfilment"
+            if len(_PARTS.split(v)) > 1:  # "fulfilment" names "order-fulfilment" (short parts count too)
                 for p in parts:
                     part_index.setdefault(p, []).append((lab, v, False))
             segments = [p for p in re.split(r"[./:@]", v.lower()) if len(p) >= 5 and re.search(r"[_-]", p)]

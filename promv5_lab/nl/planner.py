@@ -238,8 +238,10 @@ class OfflinePlanner:
             else:
                 it.topk = k
             nxt = joined[m.end():].split()
-            if nxt and self._groupable(nxt[0]):  # "top 3 resources by ...": per resource
-                it.by_words.append(nxt[0])
+            for w in nxt[:2]:  # "top 3 resources by ...": per resource; "top 2 celery tasks": per task
+                if self._groupable(w):
+                    it.by_words.append(w)
+                    break
         for m in re.finditer(r"(?<!used )(?<!consumed )(?<!taken )(?<!held )"  # "memory used by containers"
                              r"\b(?:by|per|for each|for every|each|every|across|broken down by|grouped by|split by)"
                              r"\s+(?:each\s+|every\s+)?([a-z_]+)(?=(?:\s+([a-z_]+))?(?:\s+([a-z_]+))?)", joined):

@@ -157,6 +157,10 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         lab = group_label(w, info)
         if lab and lab not in by:
             by.append(lab)
+    for v in it.values:  # "kv secrets per mount": a loose match ("secrets" ~ "secret/") on the grouped label
+        mt = matchers.get(by[0]) if len(by) == 1 else None
+        if mt is not None and v.score < 1.0 and mt.value in (v.value, f"{v.value}:.*"):
+            del matchers[by[0]]
     kind, at, rng = time_of(it, now)
     window = planner.window_s
     notes: list[str] = []

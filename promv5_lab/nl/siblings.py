@@ -44,7 +44,8 @@ def group_label(word: str, info: MetricInfo) -> str | None:
         return varying[0]
     for lab in labels:
         vals = info.values.get(lab, ())
-        if lab not in ("le", "quantile") and len(vals) > 1 and any(base in _SEP.split(v.lower()) for v in vals):
+        if lab not in ("le", "quantile") and len(vals) > 1 and any(
+                {base, w} & set(_SEP.split(v.lower())) for v in vals):  # "tasks" in invoices.tasks.render_pdf
             return lab
     free = [lab for lab in labels if lab not in ("job", "instance") and _n_values(info, lab) > 1]
     if len(free) == 1 and base in info.name.lower():

@@ -170,6 +170,7 @@ METRICS2 = [
     # traffic counters named sent/received, a pending-work gauge, object stores with a bucket label
     _m("objstore_traffic_sent_bytes", "counter", "Bytes sent to clients.", job=["objstore"]),
     _m("objstore_traffic_received_bytes", "counter", "Bytes received from clients.", job=["objstore"]),
+    _m("kvstore_secret_count", "gauge", "Secrets per mount.", job=["kvstore"], mount_point=["secret/", "apps/"]),
     _m("objstore_bucket_size_bytes", "gauge", "Bytes stored per bucket.", job=["objstore"],
        bucket=["logs", "backups", "images"]),
     _m("schema_pending_changes", "gauge", "Schema changes not yet applied.", job=["webapp"],
@@ -229,6 +230,8 @@ def test_bare_concept_with_a_system_named_is_answered(planner2):
     # the system's own word is a value of the queue label too: the other value named is the one meant
     ("beanstalk queue length for the mails queue", 'beanstalk_queue_length{queue="mails"}'),
     ("beanstalk queue length", "beanstalk_queue_length"),
+    # "secrets" loosely names the value "secret/" of the very label grouped by: no filter
+    ("kvstore secrets per mount", "sum by (mount_point) (kvstore_secret_count)"),
     # "made by" is not a grouping
     ("503s per second on calls made by frontpage",
      'sum(rate(mesh_requests_total{code="503",source="frontpage-v1"}[5m]))'),
@@ -240,6 +243,9 @@ def test_bare_concept_with_a_system_named_is_answered(planner2):
     # the last segment of a dotted value names it
     ("p95 runtime of the resize_image task",
      'histogram_quantile(0.95, sum by (le) (rate(jobq_task_runtime_seconds_bucket{name="shop.tasks.resize_image"}[5m])))'),
+    # "top 2 jobq tasks": the label whose values hold the word "tasks" (shop.tasks.x), the system word between
+    ("top 2 jobq tasks by p95 runtime",
+     "topk(2, histogram_quantile(0.95, sum by (le, name) (rate(jobq_task_runtime_seconds_bucket[5m]))))"),
     # a cpu mode named: that mode only (not also "all but idle")
     ("user cpu per instance", 'sum by (instance) (rate(host_cpu_seconds_total{mode="user"}[5m]))'),
 ])
