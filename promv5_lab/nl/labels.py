@@ -156,6 +156,9 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
                     cands, score = inside, 0.9
                 else:
                     alts = (alt,)
+        if cands is None and len(w) >= 5 and w.endswith("s"):  # "misses" names status="miss" (exactly, so strict too)
+            sing = w[:-2] if w.endswith("es") and w[:-2] in index else w[:-1]
+            cands = index.get(sing)
         if cands is None and not strict and w in parts:
             cands = parts[w]
         if cands is None and not strict and len(w) >= 4 and (pre := _prefixed(w, keys)):

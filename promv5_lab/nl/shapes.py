@@ -137,7 +137,7 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             continue
         if v.word.lower() in name_words and mt.op == "=" and info.values.get(mt.label) == frozenset({mt.value}):
             continue
-        if v.word.lower() == tokens(info.name)[0] and mt.op == "=":
+        if tokens(info.name)[0] in (v.word.lower(), v.value.lower()) and mt.op == "=":
             continue  # "celery queue length": the system's own word (the name's prefix), not its queue "celery"  # "mysql replication lag": the exporter's word, and job="mysql" would select every series
         matchers[mt.label] = mt
     if re.search(r"\brate[- ]?limit\w*|\bthrottl\w*|\btoo many requests\b", it.time.rest.lower()):

@@ -135,6 +135,11 @@ def test_grouping_words(planner, question, promql):
     assert _promql(planner, question) == promql
 
 
+@pytest.mark.parametrize("question", ["varnish get misses per second", "varnsih get misses per secnd"])
+def test_plural_names_a_value_and_a_misspelt_system_is_no_filter(planner, question):
+    assert _promql(planner, question) == 'sum(rate(varnish_lookups_total{op="get",result="miss"}[5m]))'
+
+
 def test_rate_limited_is_429(planner):
     assert _promql(planner, "rate limited varnish backend fetches per second") == (
         'sum(rate(varnish_backend_fetches_total{status="429"}[5m]))')
