@@ -5,7 +5,8 @@ from the last evaluated grid point to now, so a slow poll never skips or repeats
 of each series goes through its own :class:`~promv5_lab.analysis.detect.StreamingDetector` (O(1) work per
 sample). A series' threshold is learned from its scores over the warm-up history (the ``1 - target_fpr``
 quantile, clipped to ``[floor, cap]``, as :func:`learn.learn_thresholds`), or ``floor`` when there is no
-history. An episode is reported once, on its first flagged sample; it ends after ``quiet`` unflagged
+history. An episode is reported once, on its first flagged sample (plus at most two escalations, when a
+flagged sample lies 3x further from normal than the last report: a blip followed by a real fault); it ends after ``quiet`` unflagged
 samples in a row, and then the series' detector is re-armed (its record of recent surprises goes back to
 what it was before the episode), so a second fault soon after a larger one on the same series is reported. Reports go to a callback (the CLI prints text or JSON lines) and, optionally, to a
 webhook: an Alertmanager API (``.../api/v2/alerts``: a list of alerts) or any receiver that takes
@@ -66,6 +67,11 @@ class WatchEvent:
                 "threshold": self.threshold, "reported_at": self.reported_at.isoformat(), **self.extra}
 
 
+_ESCALATE = 3.0        # a flagged sample this many times further from normal than the episode's report
+_MAX_ESCALATIONS = 2   # escalation reports per episode
+_LEVEL_ALPHA = 0.1     # weight of a new unflagged sample in the running level
+
+
 @dataclass
 class _Track:
     detector: StreamingDetector
@@ -73,6 +79,9 @@ class _Track:
     labels: dict[str, str]
     active: bool = False
     quiet_run: int = 0
+    level: float | None = None      # running level of unflagged samples (the episode's "normal")
+    reported_dev: float = 0.0       # how far from that level the last report of this episode was
+    escalations: int = 0
 
 
 class Watcher:
@@ -136,6 +145,8 @@ class Watcher:
             tr = self._track((qi, key), lab)
             s = tr.detector.update(t, v)
             scores.setdefault((qi, key), []).append(s)
+            if math.isfinite(v):
+                tr.level = v if tr.level is None else tr.level + _LEVEL_ALPHA * (v - tr.level)
         for k, ss in scores.items():
             arr = np.asarray(ss[self.config.warmup:], dtype=float)
             q = float(np.quantile(arr, 1 - self.target_fpr)) if arr.size else self.floor
@@ -187,12 +198,25 @@ class Watcher:
             self.samples += 1
             if score >= tr.threshold:
                 tr.quiet_run = 0
+                dev = abs(v - tr.level) if tr.level is not None and math.isfinite(v) else 0.0
                 if not tr.active:
-                    tr.active = True
+                    tr.active, tr.reported_dev, tr.escalations = True, dev, 0
                     tr.detector.begin_episode()
                     events.append(WatchEvent(self.queries[qi], key, tr.labels,
                                              datetime.fromtimestamp(t, tz=timezone.utc), v, float(score),
                                              tr.threshold, datetime.now(timezone.utc)))
+                elif tr.escalations < _MAX_ESCALATIONS and dev > _ESCALATE * tr.reported_dev > 0:
+                    # a small blip opened the episode and a real fault follows inside it: say so, at most
+                    # twice an episode (one long incident stays one alarm plus its escalations)
+                    tr.escalations += 1
+                    events.append(WatchEvent(self.queries[qi], key, tr.labels,
+                                             datetime.fromtimestamp(t, tz=timezone.utc), v, float(score),
+                                             tr.threshold, datetime.now(timezone.utc),
+                                             {"escalation": tr.escalations,
+                                              "deviation_before": tr.reported_dev, "deviation": dev}))
+                    tr.reported_dev = dev
+            elif not tr.active and math.isfinite(v):
+                tr.level = v if tr.level is None else tr.level + _LEVEL_ALPHA * (v - tr.level)
             elif tr.active:
                 tr.quiet_run += 1
                 if tr.quiet_run >= self.quiet:

@@ -102,3 +102,26 @@ def test_the_watcher_says_which_series_are_still_learning():
     assert 95 <= seen <= 101  # the 100 s of history were learned from
     assert w.learning_note() == f"1 of 1 series still learning, up to {300 - seen} samples ({300 - seen:g} s) " \
                                 "to go before they can alarm"
+
+
+def test_a_fault_that_follows_a_blip_inside_its_episode_is_reported_as_an_escalation():
+    """A one-sample blip opens an episode; the real fault starts before the episode's quiet period ends. The
+    fault must still be reported (as an escalation of the episode), and a steady fault is not re-reported."""
+    rng = np.random.default_rng(3)
+    v = 0.05 + rng.normal(0, 0.003, N)
+    v[300] = 0.09                       # the blip
+    v[302:360] = 0.60 + rng.normal(0, 0.005, 58)  # the fault, 2 s later, inside the blip's episode
+    now = {"t": T0 + 120}
+    w = Watcher(_backend(v), ["pool_use"], interval_s=1.0, history_s=110.0,
+                config=watch_config(1.0, warmup=20), clock=lambda: now["t"])
+    w.warm_up()
+    events = []
+    while now["t"] < T0 + N - 1:
+        now["t"] += 10.0
+        events += w.poll()
+    at = [(int(e.sample_time.timestamp() - T0), e.extra.get("escalation")) for e in events]
+    fault = [e for e in events if 302 <= e.sample_time.timestamp() - T0 <= 305]
+    assert fault and fault[0].value > 0.5, at
+    assert len([e for e in events if 306 <= e.sample_time.timestamp() - T0 < 360]) == 0, at  # steady: once
+    assert at[0] == (300, None), at  # the blip opened the episode
+    assert fault[0].extra["escalation"] == 1 and fault[0].extra["deviation"] > 3 * fault[0].extra["deviation_before"]
