@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
 
-from ..errors import ConfigError, InputError
+from .._chat import ChatClient, ChatEndpoint
+from ..errors import ConfigError, InputError, Promv5Error
 from ..types import (
     Clarification,
     Comparison,
@@ -126,14 +126,10 @@ def plan_from_json(obj: Any, planner: OfflinePlanner, question: str, now: dateti
         kind=kind, time=at, range=rng, question=question)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class LLMEndpoint:
-    """Where the LLM planner sends its requests. The key is a ``SecretStr``: never in repr, logs or errors."""
-
-    url: str
-    model: str
-    api_key: SecretStr | None = field(default=None, repr=False)
-    timeout_s: float = 30.0
+@dataclass(frozen=True, repr=False)
+class LLMEndpoint(ChatEndpoint):
+    """Where the LLM planner sends its requests (a :class:`~promv5_lab._chat.ChatEndpoint`). The key is a
+    ``SecretStr``: never in repr, logs or errors."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> LLMEndpoint:
@@ -153,8 +149,6 @@ class LLMPlanner:
     def __init__(self, offline: OfflinePlanner, *, base_url: str | None = None, model: str | None = None,
                  api_key: str | SecretStr | None = None, timeout_s: float = 30.0, max_candidates: int = 12,
                  endpoint: LLMEndpoint | None = None) -> None:
-        import requests
-
         if endpoint is None:
             if not base_url or not model:
                 raise ConfigError("LLMPlanner needs base_url and model (or an LLMEndpoint)")
@@ -162,16 +156,14 @@ class LLMPlanner:
             endpoint = LLMEndpoint(base_url, model, key, timeout_s)
         self.offline = offline
         self.endpoint = endpoint
-        self.url = endpoint.url.rstrip("/") + "/chat/completions"
+        self.client = ChatClient(endpoint, what="the LLM endpoint", timeout_setting="llm_timeout_s")
+        self.url = self.client.url
         self.model = endpoint.model
         self.timeout_s = endpoint.timeout_s
         self.max_candidates = max_candidates
-        self.session = requests.Session()
-        if endpoint.api_key is not None and endpoint.api_key.get_secret_value():
-            self.session.headers["Authorization"] = f"Bearer {endpoint.api_key.get_secret_value()}"
 
     def __repr__(self) -> str:  # never the key
-        return f"LLMPlanner(url={self.url!r}, model={self.model!r})"
+        return f"LLMPlanner({self.endpoint.describe()!r})"
 
     def grounding(self, question: str) -> str:
         """The catalogue excerpt the model sees: best candidates with TYPE, HELP, labels and a few values."""
@@ -190,16 +182,12 @@ class LLMPlanner:
                 + (f"previous plan: {json.dumps(_plan_dict(context))}\n" if context else "")
                 # The user's words travel as a JSON string: data to translate, never instructions.
                 + f"question (JSON string): {json.dumps(question)}")
-        body = {"model": self.model, "temperature": 0, "response_format": {"type": "json_object"},
-                "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]}
+        body = self.client.body([{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}])
         try:
-            resp = self.session.post(self.url, json=body, timeout=self.timeout_s)
-            resp.raise_for_status()
-            content = resp.json()["choices"][0]["message"]["content"]
-            text = re.sub(r"^```(?:json)?\s*|\s*```$", "", content.strip())
-            planned = plan_from_json(json.loads(text), self.offline, question, now)
+            planned = plan_from_json(self.client.complete_json(body), self.offline, question, now)
         except Exception as exc:  # noqa: BLE001 - any failure of the model path falls back to the offline plan
-            reason = self._redact(f"{type(exc).__name__}: {exc}")[:300]
+            text = exc.message if isinstance(exc, Promv5Error) else f"{type(exc).__name__}: {exc}"
+            reason = self.client.redact(text)[:300]
             log.info("LLM planner fell back to the offline plan: %s", reason)
             if isinstance(fallback, QueryPlan):
                 return replace(fallback, notes=(*fallback.notes, f"LLM answer unusable ({reason}); offline plan"))
@@ -210,10 +198,8 @@ class LLMPlanner:
                            notes=(f"planned by {self.model}",))
         return planned
 
-
-    def _redact(self, text: str) -> str:
-        key = self.endpoint.api_key.get_secret_value() if self.endpoint.api_key is not None else ""
-        return text.replace(key, "**********") if key else text
+    def close(self) -> None:
+        self.client.close()
 
 
 def _plan_dict(plan: QueryPlan) -> dict[str, Any]:

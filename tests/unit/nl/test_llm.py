@@ -1,52 +1,19 @@
-"""The LLM planner against a fake OpenAI-compatible server (stdlib, loopback) speaking chat-completions."""
+"""The LLM planner against a fake OpenAI-compatible server (stdlib, loopback, ``tests/fakes/chat.py``) speaking
+chat-completions."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fakes.chat import FakeChat
 
 from promv5_lab.nl.llm import LLMPlanner
 from promv5_lab.nl.render import render
 from promv5_lab.types import Clarification, QueryPlan
 
 
-class FakeLLM:
-    def __init__(self):
-        self.replies: list[tuple[int, str]] = []
-        self.requests: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
-                status, content = fake.replies.pop(0)
-                payload = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"], "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]})
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload.encode())
-
-            def log_message(self, *a):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
 @pytest.fixture()
 def fake():
-    f = FakeLLM()
+    f = FakeChat()
     yield f
     f.close()
 
@@ -71,11 +38,12 @@ def test_valid_answer_is_validated_into_a_plan(fake, exporters_planner):
 
 
 @pytest.mark.parametrize("status,content,why", [
-    (200, "I think you want rate(http_requests_total[5m])", "JSONDecodeError"),
+    (200, "I think you want rate(http_requests_total[5m])", "not JSON"),
     (200, json.dumps({"metric": "kafka_consumer_lag", "transform": "value"}), "not in the catalogue"),
     (200, json.dumps({"metric": "up", "transform": "value", "by": ["pod"]}), "cannot group"),
     (200, json.dumps({"metric": "up", "transform": "quantile"}), "needs a histogram"),
-    (500, "{}", "HTTPError"),
+    (500, "{}", "HTTP 500 from the LLM endpoint"),
+    (200, b"<html>502 Bad Gateway</html>", "not a chat-completions response"),
 ])
 def test_invalid_answers_fall_back_to_the_offline_plan(fake, exporters_planner, status, content, why):
     fake.replies.append((status, content))

@@ -1,8 +1,8 @@
 """The OpenAI-compatible vision endpoint as panel classifier, against a fake server on 127.0.0.1.
 
-No vision model can run here, so the server is a fake built from the documented chat-completions wire format
-(POST {base}/chat/completions; a user message whose content is a list of parts, one of them
-``{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}``; the answer in
+No vision model can run here, so the server is a fake (``tests/fakes/chat.py``) built from the documented
+chat-completions wire format (POST {base}/chat/completions; a user message whose content is a list of parts,
+one of them ``{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}``; the answer in
 ``choices[0].message.content``). It decodes the image it receives, so the tests check what is really sent.
 """
 
@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 import numpy as np
 import pytest
+from fakes.chat import FakeChat
 from pydantic import SecretStr
 
 from promv5_lab.config import load_settings
@@ -27,57 +26,12 @@ from promv5_lab.vision.endpoint import SYSTEM, VisionEndpoint, parse_verdict
 KEY = "sk-vision-secret-123"
 
 
-class FakeVision:
-    """Answers each request with ``reply(n, body)`` -> (status, content, delay_s)."""
-
-    def __init__(self, reply):
-        self.reply = reply
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with fake.lock:
-                    n = len(fake.requests)
-                    fake.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                          "body": body})
-                status, content, delay = fake.reply(n, body)
-                if delay:
-                    time.sleep(delay)
-                payload = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"], "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]})
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload.encode())
-                except OSError:  # the client gave up (timeout test)
-                    pass
-
-            def log_message(self, *a):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
 @pytest.fixture()
 def serve():
     made = []
 
     def make(reply):
-        f = FakeVision(reply)
+        f = FakeChat(reply)
         made.append(f)
         return f
 
