@@ -1,5 +1,6 @@
-"""What the Loki, Tempo and Jaeger clients share: one :class:`~.signals.http.JsonHttp` session (auth, TLS,
-retries, byte caps), an optional tenant header, and closing it (``close()`` or ``with``)."""
+"""What the Loki, Tempo, Jaeger and Alertmanager clients share: one :class:`~.signals.http.JsonHttp` session
+(auth, TLS, retries, byte caps, HTTP errors mapped into the package's error tree), an optional tenant header,
+and closing it (``close()`` or ``with``)."""
 
 from __future__ import annotations
 

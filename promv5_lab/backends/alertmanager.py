@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from ..errors import BackendError, InputError
 from ..types import AlertInfo, TimelineEvent, as_utc, parse_duration
-from .signals.http import JsonHttp
+from ._client import RemoteClient
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -217,25 +217,12 @@ class AlertmanagerStatus:
     config_yaml: str
 
 
-class AlertmanagerClient:
-    """Alertmanager's v2 HTTP API. Auth (bearer token, basic auth, headers) and TLS like the other clients."""
+class AlertmanagerClient(RemoteClient):
+    """Alertmanager's v2 HTTP API. Auth (bearer token, basic auth, headers), TLS, error mapping and closing are
+    the shared :class:`~._client.RemoteClient`'s (``tenant=`` sets ``X-Scope-OrgID``, as Mimir's Alertmanager
+    wants)."""
 
-    def __init__(self, url: str, **options: Any) -> None:
-        self.http = JsonHttp(url, what="Alertmanager", **options)
-        self.url = self.http.url
-        self.name = self.url
-
-    def __repr__(self) -> str:
-        return f"AlertmanagerClient({self.url!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    WHAT = "Alertmanager"
 
     def alerts(self, active: bool = True, filter: Mapping[str, str] | Iterable[Matcher | str] | str = (),
                *, silenced: bool = True, inhibited: bool = True, unprocessed: bool = True,

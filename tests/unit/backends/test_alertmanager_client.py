@@ -89,3 +89,27 @@ def test_api_objects():
                           "matchers": [{"name": "a", "value": "b.*", "isRegex": True, "isEqual": False}]})
     assert s.active and s.matchers == (Matcher("a", "b.*", "!~"),)
     assert parse_time("0001-01-01T00:00:00Z") is None
+
+
+def test_shared_remote_client_sends_tenant_and_token_and_maps_errors():
+    """AlertmanagerClient is a RemoteClient like the Loki/Tempo/Jaeger clients: the tenant header, the bearer
+    token, 401 -> AuthError and ``with`` closing come from there. Against tests/fakes' loopback server answering
+    ``/api/v2/alerts`` as Alertmanager documents it (a JSON list of gettableAlerts)."""
+    from fakes.base import FakeServer
+
+    from promv5_lab.backends._client import RemoteClient
+    from promv5_lab.errors import AuthError
+
+    alert = {"labels": {"alertname": "X", "service": "cart"}, "annotations": {}, "startsAt": "2026-11-27T10:00:00Z",
+             "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "f1", "status": {"state": "active"}}
+    with FakeServer(lambda path, query, headers: (200, [alert]) if path == "/api/v2/alerts" else (404, "no\n"),
+                    bearer_token="tok-1") as fake:
+        with AlertmanagerClient(fake.url, tenant="team-a", bearer_token="tok-1", retries=0, timeout_s=5) as am:
+            assert isinstance(am, RemoteClient) and repr(am) == f"AlertmanagerClient({fake.url!r})"
+            [got] = am.alerts()
+            assert got.name == "X" and got.service == "cart" and got.firing
+        path, query, headers = fake.requests[0]
+        assert path == "/api/v2/alerts" and headers["x-scope-orgid"] == "team-a" and query["active"] == ["true"]
+        with pytest.raises(AuthError) as info:
+            AlertmanagerClient(fake.url, bearer_token="wrong", retries=0, timeout_s=5).alerts()
+        assert info.value.status == 401 and "wrong" not in str(info.value)
