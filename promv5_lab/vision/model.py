@@ -6,9 +6,11 @@ the other series removed), cropped to the series' value range and to the time ax
 renderings read Grafana, Bokeh or any other theme. Classes: :data:`synth.KINDS`.
 
 Weights ship in ``promv5_lab/vision/model/`` (``config.json`` + ``model.safetensors``, written by
-``python -m promv5_lab.vision.train``), loaded with ``from_pretrained(local_dir)`` on first use and
-cached per process; never fetched from a hub. ``model_dir`` may name any local Hugging Face
-image-classification model instead (its labels are mapped onto our kinds by name).
+``python -m promv5_lab.vision.train``), loaded on first use and cached per process; never fetched from a hub.
+The bundled ResNet runs in numpy (:mod:`.resnet_np`: the same logits, but loaded in under a second where
+transformers' ``from_pretrained(local_dir)`` costs 16-30 s of torch/transformers imports);
+``engine="transformers"`` forces ``from_pretrained``. ``model_dir`` may name any local Hugging Face
+image-classification model instead (its labels are mapped onto our kinds by name; it runs in transformers).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._deps import require
 from ..errors import ConfigError
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("model")
 INPUT_H, INPUT_W = 48, 128
+Engine = Literal["auto", "numpy", "transformers"]
 _CACHE: dict[str, Classifier] = {}
 _LOCK = threading.Lock()          # loading
 _PREDICT_LOCK = threading.Lock()  # inference (the thread budget is process-wide)
@@ -79,27 +82,35 @@ class Prediction:
 class Classifier:
     """A loaded image classifier; :meth:`predict` takes a batch of series pictures."""
 
-    def __init__(self, model: Any, labels: list[str], source: str, native: bool, processor: Any = None) -> None:
+    def __init__(self, model: Any, labels: list[str], source: str, native: bool, processor: Any = None,
+                 engine: Engine = "transformers") -> None:
         self.model = model
         self.labels = labels
         self.source = source
         self.native = native
         self.processor = processor
+        self.engine = engine
 
     def predict(self, pictures: list[np.ndarray]) -> list[Prediction]:
         np = require("numpy")
-        torch = require("torch", "ml")
         if not pictures:
             return []
-        batch = np.stack(pictures)[:, None, :, :]
-        if self.native:
-            inputs = torch.from_numpy(batch)
-        else:  # a foreign model: grey -> RGB through its own processor
-            rgb = [np.repeat((p * 255).astype(np.uint8)[..., None], 3, axis=2) for p in pictures]
-            inputs = self.processor(images=rgb, return_tensors="pt")["pixel_values"]
-        with _PREDICT_LOCK, _thread_budget(torch), torch.inference_mode():
-            logits = self.model(pixel_values=inputs).logits
-        probs = torch.softmax(logits, dim=-1).numpy()
+        batch = np.stack(pictures)[:, None, :, :].astype(np.float32, copy=False)
+        if self.engine == "numpy":
+            with _PREDICT_LOCK, _blas_budget():
+                logits = self.model.logits(batch)
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
+        else:
+            torch = require("torch", "ml")
+            if self.native:
+                inputs = torch.from_numpy(batch)
+            else:  # a foreign model: grey -> RGB through its own processor
+                rgb = [np.repeat((p * 255).astype(np.uint8)[..., None], 3, axis=2) for p in pictures]
+                inputs = self.processor(images=rgb, return_tensors="pt")["pixel_values"]
+            with _PREDICT_LOCK, _thread_budget(torch), torch.inference_mode():
+                logits = self.model(pixel_values=inputs).logits
+            probs = torch.softmax(logits, dim=-1).numpy()
         out = []
         for row in probs:
             mapped = {k: 0.0 for k in KINDS}
@@ -134,6 +145,28 @@ def _thread_budget(torch: Any) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _blas_budget() -> Iterator[None]:
+    """One BLAS thread while the numpy ResNet runs, then the process's own setting again (as for torch above:
+    two OpenBLAS threads on a busy 2-core machine took ~4x the CPU and ~4x the wall time of one). Needs
+    ``threadpoolctl`` (installed with scikit-learn; it scans the loaded libraries each time, ~1-2 ms, so a BLAS
+    loaded later is covered too); without it, or when the user set a thread count in the environment, BLAS is
+    left alone."""
+    if any(os.environ.get(v) for v in _BLAS_ENV):
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=INFERENCE_THREADS, user_api="blas"):
+        yield
+
+
 def _kind_of(label: str) -> str:
     low = label.lower()
     for k in KINDS:
@@ -148,10 +181,14 @@ def _kind_of(label: str) -> str:
     return "normal"
 
 
-def load_classifier(model_dir: str | Path | None = None) -> Classifier:
-    """The classifier in ``model_dir`` (default: the one shipped in the package), cached per process."""
+def load_classifier(model_dir: str | Path | None = None, *, engine: Engine = "auto") -> Classifier:
+    """The classifier in ``model_dir`` (default: the one shipped in the package), cached per process.
+
+    ``engine``: "auto" runs a one-channel basic ResNet (the bundled model's kind) in numpy and anything else in
+    transformers; "transformers" always uses ``from_pretrained``; "numpy" refuses models it cannot run.
+    """
     path = Path(model_dir).expanduser() if model_dir else DEFAULT_MODEL_DIR
-    key = str(path.resolve())
+    key = f"{path.resolve()}|{engine}"
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -159,6 +196,11 @@ def load_classifier(model_dir: str | Path | None = None) -> Classifier:
             raise ConfigError(f"No image model in {str(path)!r} (config.json missing)",
                               hint="Train the bundled one with 'python -m promv5_lab.vision.train', or pass "
                                    "the directory of a local Hugging Face image-classification model")
+        if engine != "transformers":
+            clf = _load_numpy(path, engine == "numpy")
+            if clf is not None:
+                _CACHE[key] = clf
+                return clf
         transformers = require("transformers", "ml")
         require("torch", "ml")
         try:
@@ -175,3 +217,30 @@ def load_classifier(model_dir: str | Path | None = None) -> Classifier:
         _CACHE[key] = clf
         log.info("loaded image model from %s (%s)", path, ", ".join(labels))
         return clf
+
+
+def _load_numpy(path: Path, required: bool) -> Classifier | None:
+    """The model in ``path`` on the numpy engine, or None when it is not one it runs (``required``: an error)."""
+    import json
+
+    from .resnet_np import NumpyResNet, supports
+
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot read {str(path / 'config.json')!r}: {exc}",
+                          hint="Pass a directory with config.json and weights of an image classifier") from exc
+    if not supports(config, path):
+        if required:
+            raise ConfigError(f"The numpy engine cannot run the model in {str(path)!r}",
+                              hint="It runs one-channel 'basic' ResNets in safetensors; use engine='transformers'")
+        return None
+    from safetensors import SafetensorError
+
+    try:
+        model = NumpyResNet(path)
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
+        raise ConfigError(f"Cannot load the image model in {str(path)!r}: {exc}",
+                          hint="Pass a directory with config.json and model.safetensors of an image classifier") from exc
+    log.info("loaded image model from %s on numpy (%s)", path, ", ".join(model.labels))
+    return Classifier(model, model.labels, str(path), True, None, engine="numpy")

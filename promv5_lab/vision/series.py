@@ -85,13 +85,16 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     crop = img[y:y + h, x:x + w]
     if crop.size == 0 or w < 10 or h < 10:
         return []
-    c16 = crop.astype(np.int16)
-    chroma = c16.max(axis=2) - c16.min(axis=2)
-    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
-    hue = hsv[..., 0].astype(np.int32)
+    crop = np.ascontiguousarray(crop)
+    # per-pixel channel max/min and distance to the background with OpenCV's saturating uint8 ops (a numpy
+    # reduction over the 3-channel axis costs ~10x more; this is most of a screenshot's CPU time)
+    b, g, r = cv2.split(crop)
+    chroma = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
+    hue = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)[..., 0]
     bg = np.asarray(background if background is not None else np.median(crop.reshape(-1, 3), axis=0), np.int16)
     bg_chroma = int(bg.max() - bg.min())
-    dist = np.abs(c16 - bg[None, None, :]).max(axis=2)
+    db, dg, dr = cv2.split(cv2.absdiff(crop, tuple(float(v) for v in np.clip(bg, 0, 255)) + (0.0,)))
+    dist = cv2.max(cv2.max(db, dg), dr)
     colourful = (chroma >= max(MIN_CHROMA, bg_chroma + 35)) & (dist > 40)
     # anti-aliased pixels of thin lines: the line's colour blended with the background (paler, same hue)
     faint = (chroma >= max(WEAK_CHROMA, bg_chroma + 15)) & (dist > 15)
@@ -99,9 +102,10 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     peaks = _hue_peaks(np, hue[colourful], max(8, int(0.15 * w))) if enough else []
     out = []
     swatches: list[tuple[int, int, int, int]] = []
+    circ = np.arange(256)
     for p in peaks[:max_series]:
-        dh = np.abs(hue - p)
-        hue_near = np.minimum(dh, 180 - dh) <= HUE_GAP // 2 + 1
+        dh = np.abs(circ - p)
+        hue_near = cv2.LUT(hue, (np.minimum(dh, 180 - dh) <= HUE_GAP // 2 + 1).astype(np.uint8)).view(bool)
         near = colourful & hue_near
         if int(near.sum()) < 8:
             continue
@@ -289,18 +293,22 @@ def _series_from_mask(np, cv2, m, w: int, h: int, swatches: list | None = None, 
                 swatches.append((x, y, sw, sh))
     if keep.size == 0:
         return None
-    kept = np.isin(labels, keep) & m
-    rows = np.arange(h, dtype=float)[:, None]
-    cnt = kept.sum(axis=0).astype(float)
+    wanted = np.zeros(n, bool)
+    wanted[keep] = True
+    kept = wanted[labels] & m
+    rows = np.arange(h, dtype=np.float64)
+    k32 = kept.astype(np.float32)
+    cnt = k32.sum(axis=0, dtype=np.float64)
     has = cnt > 0
     if has.sum() < 3:
         return None
     with np.errstate(invalid="ignore", divide="ignore"):
+        # column sums as products with a vector of row numbers (BLAS): the line's mean row per column
         if weight is None:
-            mean = (kept * rows).sum(axis=0) / cnt
+            mean = (rows @ k32) / cnt
         else:  # anti-aliased edge pixels count for what they cover: the line's centre, not the edges' mean
-            wk = np.where(kept, weight, 0.0)
-            mean = (wk * rows).sum(axis=0) / np.maximum(wk.sum(axis=0), 1e-9)
+            wk = (k32 * weight).astype(np.float64)
+            mean = (rows @ wk) / np.maximum(wk.sum(axis=0), 1e-9)
         top = np.where(has, np.argmax(kept, axis=0), -1).astype(float)
         bottom = np.where(has, h - 1 - np.argmax(kept[::-1], axis=0), -1).astype(float)
     runs = np.where(has, bottom - top + 1, np.nan)
@@ -324,11 +332,9 @@ def _rolling_median(np, y, k: int):
     n = y.size
     half = k // 2
     pad = np.r_[np.full(half, np.nan), y, np.full(half, np.nan)]
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n]
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(win, axis=1)
+    win = np.sort(np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n], axis=1)  # NaN sort last
+    cnt = np.isfinite(win).sum(axis=1)
+    idx = np.arange(n)
+    lo, hi = np.maximum(cnt - 1, 0) // 2, cnt // 2  # the finite values' middle one or two (np.nanmedian)
+    med = np.where(cnt > 0, (win[idx, lo] + win[idx, np.minimum(hi, win.shape[1] - 1)]) / 2, np.nan)
     return np.where(np.isfinite(med), med, y)

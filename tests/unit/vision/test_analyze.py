@@ -26,6 +26,7 @@ def test_bundled_model_loads_from_the_package_dir():
     weights = DEFAULT_MODEL_DIR / "model.safetensors"
     assert 200_000 < weights.stat().st_size < 2_500_000  # about 1 MB
     clf = load_classifier()
+    assert clf.engine == "numpy"  # the bundled model runs without torch (test_resnet_np.py)
     assert clf.native and set(clf.labels) == {"normal", "spike", "level_shift", "trend", "dropout"}
     assert load_classifier() is clf  # cached per process
 
@@ -117,10 +118,12 @@ def test_magic_shows_findings_and_keeps_the_report(tmp_path, dashboard):
 
 
 def test_inference_uses_one_thread_and_gives_the_users_setting_back(monkeypatch):
-    """torch's thread count is process-wide (the user's kernel): one thread only while our batch runs."""
+    """torch's thread count is process-wide (the user's kernel): one thread only while our batch runs
+    (the transformers engine; the numpy one is in test_resnet_np.py)."""
     import torch
 
-    clf = load_classifier()
+    clf = load_classifier(engine="transformers")
+    assert clf.engine == "transformers"
     seen = []
     forward = clf.model.forward
 
