@@ -105,10 +105,18 @@ def capacity_panel(history: pd.Series, cap: Any, fc: Any, promql: str) -> ChartP
                   marks=tuple(marks))
 
 
-def evidence_panels(backend: Any, diag: Any, wide: Callable[[Any, float, str], pd.DataFrame],
+def evidence_panels(backend: Any, diag: Any, wide: Callable[[Any, float, str], pd.DataFrame] | None = None,
                     limit: int = 3) -> list[ChartPanel]:
-    """The top cause's metric evidence over its own time range (before it, to the diagnosed time)."""
+    """The top cause's metric evidence over its own time range (before it, to the diagnosed time): the
+    diagnosis answer's charts and the app's Diagnose tab. ``wide(result, step_s, promql)`` makes the wide
+    frame (default: the routed answers' own, one column per label set)."""
     from ..types import TimeRange
+
+    if wide is None:
+        from .insights import _wide
+
+        def wide(res: Any, step: float, _promql: str) -> pd.DataFrame:
+            return _wide(res, step, "")
 
     top = diag.top
     out: list[ChartPanel] = []

@@ -60,44 +60,16 @@ def _at(session: SessionState, text: str) -> Any:
 
 
 def evidence_charts(backend: Any, diag: Any, limit: int = 2) -> list[Any]:
-    """Charts of the top cause's metric evidence over its own time range (the query shown beside it)."""
+    """Charts of the top cause's metric evidence over its own time range (the query shown beside it): the
+    diagnosis answer's typed panels (:func:`promv5_lab.nl.insight_charts.evidence_panels`), drawn like every
+    answer chart (:func:`promv5_lab.ui.charts.panel_chart`: units on the axis, the evidence window shaded)."""
     pn = require("panel", "app")
-    hv = require("holoviews", "app")
-    require("holoviews.plotting.bokeh", "app")
-    from datetime import timedelta
+    from ...nl.insight_charts import evidence_panels, guarded
+    from ..charts import panel_chart
 
-    from ...frames import TIME, VALUE, label_columns
-    from ...types import TimeRange
-
-    top = diag.top
-    out: list[Any] = []
-    for e in (top.evidence if top is not None else ()):
-        if len(out) >= limit:
-            break
-        if not e.promql:
-            continue
-        start = e.start or diag.window.start
-        end = e.end or diag.at
-        span = max((end - start).total_seconds(), 600.0)
-        try:
-            res = backend.query_range(e.promql, TimeRange(start - timedelta(seconds=span / 2), end,
-                                                          max(15.0, span / 200)))
-        except Exception as exc:  # noqa: BLE001 - a chart is optional; the query is shown anyway
-            log.info("no evidence chart for %s: %s", e.promql, exc)
-            continue
-        frame = res.frame
-        if frame.empty:
-            continue
-        labels = label_columns(frame)
-        groups = frame.groupby(labels, sort=True) if labels else [((), frame)]
-        curves = [hv.Curve(g.assign(**{TIME: g[TIME].dt.tz_localize(None)}), TIME, VALUE,
-                           label=",".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))[:40] or "value")
-                  for key, g in list(groups)[:8]]
-        title = e.summary[:80].replace("{", "{{").replace("}", "}}")
-        out.append(pn.pane.HoloViews(hv.Overlay(curves).opts(title=title, responsive=True, height=260,
-                                                             xlabel="time (UTC)"),
-                                     sizing_mode="stretch_width", css_classes=["promv5-evidence-chart"]))
-    return out
+    return [pn.pane.HoloViews(panel_chart(p, height=260), sizing_mode="stretch_width",
+                              css_classes=["promv5-evidence-chart"])
+            for p in guarded(evidence_panels, backend, diag, limit=limit)]
 
 
 def diagnosis_view(diag: Any) -> Any:
