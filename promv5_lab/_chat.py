@@ -108,8 +108,8 @@ class ChatClient:
     """Send chat-completions requests to one :class:`ChatEndpoint` and return the message content.
 
     ``what`` names the endpoint in messages ("the LLM endpoint"); ``timeout_setting`` names the setting that
-    changes the timeout (shown in a timeout's message). A client holds one ``requests.Session``: ``close()`` it,
-    or use it in a ``with`` block.
+    changes the timeout (shown in a timeout's message). A client holds one ``requests.Session``: ``close()`` it
+    (or ``with contextlib.closing(client)``).
     """
 
     def __init__(self, endpoint: ChatEndpoint, *, what: str = "the endpoint", timeout_setting: str | None = None,
@@ -134,12 +134,6 @@ class ChatClient:
 
     def close(self) -> None:
         self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def body(self, messages: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
         """A request body: the model, temperature 0, a JSON-object answer asked for, then ``options``."""

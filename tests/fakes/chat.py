@@ -7,7 +7,7 @@ planner's, the vision classifier's and the shared client's tests.
 
 ``reply(n, body) -> (status, content, delay_s)`` answers the n-th request (from 0); ``content`` is wrapped in a
 chat completion, unless it is ``bytes``: then it is sent as the raw body (a broken server). Without ``reply``,
-``replies`` is a queue of ``(status, content)`` answered in order. ``stall_s`` > 0 sends the headers and half
+``replies`` is a queue of ``(status, content)`` answered in order. The ``serve`` fixture starts them. ``stall_s`` > 0 sends the headers and half
 the body, then waits that long before the rest (a server that stops in the middle of its answer).
 """
 
@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 Reply = Callable[[int, dict], tuple[int, Any, float]]
 
@@ -76,8 +78,17 @@ class FakeChat:
         self.server.server_close()
         self.thread.join(5)
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+@pytest.fixture(name="serve")
+def serve_fixture():
+    """The ``serve`` fixture (import ``serve_fixture`` into a test module): ``serve(reply=None)`` -> a started
+    :class:`FakeChat`; all are closed after the test."""
+    made: list[FakeChat] = []
+
+    def make(reply: Reply | None = None) -> FakeChat:
+        made.append(FakeChat(reply))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()

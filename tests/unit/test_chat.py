@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import socket
 import time
+from contextlib import closing
 
 import pytest
-from fakes.chat import FakeChat
+from fakes.chat import serve_fixture  # noqa: F401 - the "serve" fixture
 from pydantic import SecretStr
 
 from promv5_lab._chat import ChatClient, ChatEndpoint, extract_json
@@ -25,20 +26,6 @@ from promv5_lab.errors import (
 )
 
 KEY = "sk-chat-SECRET-4242"
-
-
-@pytest.fixture()
-def serve():
-    made = []
-
-    def make(reply):
-        f = FakeChat(reply)
-        made.append(f)
-        return f
-
-    yield make
-    for f in made:
-        f.close()
 
 
 def client(fake_or_url, timeout_s=5.0, **kw):
@@ -68,9 +55,9 @@ def test_no_key_sends_no_authorization_or_the_urls_basic_auth(serve):
     import base64
 
     fake = serve(lambda n, body: (200, "{}", 0))
-    with ChatClient(ChatEndpoint(fake.url, "tiny")) as c:
+    with closing(ChatClient(ChatEndpoint(fake.url, "tiny"))) as c:
         c.complete(c.body([]))
-    with ChatClient(ChatEndpoint(fake.url.replace("http://", "http://me:p%40ss@"), "tiny")) as c:
+    with closing(ChatClient(ChatEndpoint(fake.url.replace("http://", "http://me:p%40ss@"), "tiny"))) as c:
         c.complete(c.body([]))
         assert c.redact("p@ss and p%40ss") == "********** and **********"
     assert fake.requests[0]["auth"] is None

@@ -15,7 +15,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from fakes.chat import FakeChat
+from fakes.chat import serve_fixture  # noqa: F401 - the "serve" fixture
 from pydantic import SecretStr
 
 from promv5_lab.config import load_settings
@@ -24,20 +24,6 @@ from promv5_lab.vision import analyze
 from promv5_lab.vision.endpoint import SYSTEM, VisionEndpoint, parse_verdict
 
 KEY = "sk-vision-secret-123"
-
-
-@pytest.fixture()
-def serve():
-    made = []
-
-    def make(reply):
-        f = FakeChat(reply)
-        made.append(f)
-        return f
-
-    yield make
-    for f in made:
-        f.close()
 
 
 def _verdict(anomalous, kind, confidence=0.9, reason="looks like it"):
