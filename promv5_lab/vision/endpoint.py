@@ -193,6 +193,9 @@ class EndpointClassifier:
             return Failure(self.client.redact(exc.message)[:200], transport=True)
         except InputError as exc:  # a bad answer for this panel only
             return Failure(self.client.redact(exc.message)[:200])
+        except Exception as exc:  # a crop that will not encode and the like: the local verdict stays
+            log.debug("vision endpoint request failed", exc_info=True)
+            return Failure(f"{type(exc).__name__} while asking the endpoint", transport=True)
 
 
 def ask_endpoint(endpoint: VisionEndpoint | bool, img: np.ndarray, panels: list[PanelFinding],

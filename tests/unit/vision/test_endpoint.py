@@ -280,3 +280,11 @@ def test_magic_reads_the_vision_settings(vision_env, dashboard, tmp_path, monkey
     shell.user_ns.pop("rep", None)
     shell.run_line_magic("screenshot", f"{src} -o rep")
     assert "rep" not in shell.user_ns
+
+
+def test_a_crop_that_cannot_be_sent_is_a_failure_not_a_crash(serve):
+    from promv5_lab.vision.endpoint import EndpointClassifier
+
+    fake = serve(lambda n, body: (200, _verdict(False, "normal"), 0))
+    [r] = EndpointClassifier(_endpoint(fake)).classify([(np.zeros((0, 10, 3), np.uint8), "empty")])
+    assert r.transport and "while asking the endpoint" in r.reason and not fake.requests
