@@ -151,7 +151,7 @@ class ChatClient:
             payload = json.loads(raw)
         except ValueError as exc:
             raise InputError(f"{self.what} did not answer JSON (not a chat-completions response): "
-                             f"{self.redact(raw[:60].decode('utf-8', 'replace'))!r}") from exc
+                             f"{self.redact(raw.decode('utf-8', 'replace'))[:60]!r}") from exc  # redact, then cut
         try:
             return payload["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError) as exc:
