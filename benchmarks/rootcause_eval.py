@@ -67,7 +67,8 @@ def run(seeds: list[int], days: float, step: str, at_fraction: float, logs_trace
                 want = (inc.root_cause_service, KIND[inc.type])
                 got = [(c.service, c.kind) for c in d.root_causes]
                 rank = got.index(want) + 1 if want in got else None
-                rows.append((seed, inc, rank, took, got[:3], cpu))
+                conf = d.root_causes[0].confidence if rank == 1 else float("nan")
+                rows.append((seed, inc, rank, took, got[:3], cpu, conf))
                 if verbose or rank != 1:
                     mark = "ok " if rank == 1 else ("top3" if rank and rank <= 3 else "MISS")
                     top = ", ".join(f"{s}/{k} {c.confidence:.2f}" for (s, k), c in zip(got[:3], d.root_causes))
@@ -82,16 +83,20 @@ def run(seeds: list[int], days: float, step: str, at_fraction: float, logs_trace
     times = sorted(r[3] for r in rows)
     cpus = sorted(r[5] for r in rows)
     by_type: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for _, inc, rank, *_ in rows:
+    confs: dict[str, list[float]] = defaultdict(list)  # the confidence given to a right top-1 answer
+    for _, inc, rank, *_, conf in rows:
         by_type[inc.type][0] += 1
         by_type[inc.type][1] += rank == 1
         by_type[inc.type][2] += rank is not None and rank <= 3
+        if rank == 1:
+            confs[inc.type].append(conf)
     print(f"\nRoot cause on the demo world: {len(seeds)} seeds x {days:g} days at {step}, diagnosed at "
           f"{at_fraction:.0%} of each incident, {'with' if logs_traces else 'without'} logs and traces")
-    print(f"{'incident type':22s} {'n':>3s} {'top-1':>7s} {'top-3':>7s}")
+    print(f"{'incident type':22s} {'n':>3s} {'top-1':>7s} {'top-3':>7s}   confidence of a right top-1: min / median")
     for t in sorted(by_type):
         k, a, b = by_type[t]
-        print(f"{t:22s} {k:3d} {a / k:7.0%} {b / k:7.0%}")
+        cs = sorted(confs[t]) or [float("nan")]
+        print(f"{t:22s} {k:3d} {a / k:7.0%} {b / k:7.0%}   {cs[0]:.2f} / {statistics.median(cs):.2f}")
     print(f"{'all':22s} {n:3d} {top1 / n:7.1%} {top3 / n:7.1%}   (targets: top-1 >= 90%, top-3 >= 98%)")
     print(f"time per diagnosis on the embedded engine: median {statistics.median(times):.2f}s, "
           f"p95 {times[min(n - 1, int(0.95 * n))]:.2f}s, max {times[-1]:.2f}s (target < 5 s); CPU time median "

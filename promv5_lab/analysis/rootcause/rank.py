@@ -36,6 +36,7 @@ __all__ = ["Inputs", "rank"]
 
 W_SPECIFIC, W_ANOMALY, W_ONSET, W_POSITION, W_LOGS, W_LOG_KIND, W_SPANS = 3.0, 1.0, 0.7, 1.0, 0.5, 0.6, 0.7
 W_SELF = 0.4
+POOL_BUSY = 0.7  # share of a pool in use from which it counts fully as a resource under pressure
 CACHE_SYSTEMS = ("redis", "memcached", "memcache", "valkey", "keydb", "dragonfly")
 _KIND_WORDS: dict[str, tuple[str, ...]] = {
     "resource_exhaustion": ("oom", "oomkilled", "heap", "memory", "pool exhausted", "no space", "full", "disk",
@@ -173,7 +174,8 @@ def rank(inp: Inputs, *, limit: int = 5) -> tuple[list[RootCause], list[str]]:
         for st in sts:
             role = st.spec.role
             if role == "pool":
-                strength = 1.0 if st.current >= 0.9 else 0.6
+                # exhaustion is a pool near full: one at 12% in use that was idle is busier, not exhausted
+                strength = 1.0 if st.current >= 0.9 else 0.6 * min(1.0, max(0.0, st.current) / POOL_BUSY)
                 if any(x.spec.role == "cache_miss" for x in sts):  # more misses -> more queries -> fuller pool
                     strength *= 0.5
             elif role == "memory":

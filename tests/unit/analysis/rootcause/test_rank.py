@@ -85,6 +85,24 @@ def test_cache_misses_point_at_the_cache_not_the_client():
                       span_systems={"redis": "redis", "postgres": "postgresql"})) == ("redis", "dependency_failure")
 
 
+def test_a_busier_but_far_from_full_pool_is_not_exhaustion():
+    """Seen in CI: during a cache failure a client's pool went 0 -> 12.5% in use (z 12); that is load, not a
+    pool running out, and it must not take confidence from the failing cache."""
+    cache = [stat("cache_miss", "catalog", 18, 20, base=0.07, current=0.87), stat("latency", "catalog", 11, 19),
+             stat("latency", "frontend", 11, 18)]
+    busy = [stat("pool", "cart", 12, 21, base=0.01, current=0.125), stat("client_latency", "cart", 12, 20)]
+    full = [stat("pool", "cart", 12, 21, base=0.01, current=0.95), stat("client_latency", "cart", 12, 20)]
+    inp = dict(graph=GRAPH, hosts=HOSTS, span_systems={"redis": "redis", "postgres": "postgresql"})
+    causes, _ = rank(Inputs(AT, WIN, cache + busy, [], **inp))
+    assert (causes[0].service, causes[0].kind) == ("redis", "dependency_failure")
+    cart = next(c for c in causes if (c.service, c.kind) == ("cart", "resource_exhaustion"))
+    assert causes[0].confidence > 0.5 and cart.confidence < 0.1, [(c.service, c.kind, c.confidence) for c in causes]
+    # the same pool nearly full is a real competing explanation
+    causes_full, _ = rank(Inputs(AT, WIN, cache + full, [], **inp))
+    cart_full = next(c for c in causes_full if (c.service, c.kind) == ("cart", "resource_exhaustion"))
+    assert cart_full.confidence > 2 * cart.confidence
+
+
 def test_traffic_surge_is_blamed_on_the_entry_point():
     stats = [stat("requests", "frontend", 17, 15, ratio=2.6), stat("requests", "catalog", 11, 15, ratio=2.5),
              stat("requests", "cart", 11, 15, ratio=2.5), stat("latency", "catalog", 17, 14),
