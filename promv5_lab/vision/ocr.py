@@ -203,7 +203,7 @@ def _mosaic(np, cv2, grey, regions, paper: int, width: int = 1600):
              | cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((40, 1), np.uint8)))
     ink &= 1 - lines
     grey = np.where(lines.astype(bool), np.uint8(paper), grey)  # nor does Tesseract see them next to the text
-    n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((3, 9), np.uint8)), connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, np.ones((3, 9), np.uint8)), connectivity=8)
     crops = []
     for i in np.argsort(stats[1:, cv2.CC_STAT_TOP] * W + stats[1:, cv2.CC_STAT_LEFT]) + 1:  # reading order
         x, y, w, h = (int(v) for v in stats[i, :4])

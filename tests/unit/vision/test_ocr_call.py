@@ -1,0 +1,67 @@
+"""How Tesseract is called: directly (no shell), the page on stdin, one OpenMP thread, and its word table mapped
+back from the packed text page to image coordinates. The binary is replaced by a recorder that answers in
+Tesseract's documented ``tsv`` format (the real binary is exercised in tests/integration/test_vision.py)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+
+from promv5_lab.vision import ocr
+from promv5_lab.vision.panels import FoundPanel
+
+HEAD = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+
+
+def _page_with_title():
+    import cv2
+
+    img = np.full((300, 400, 3), 255, np.uint8)
+    cv2.putText(img, "Title", (30, 32), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    panel = FoundPanel(bbox=(10, 10, 380, 280), plot=(60, 50, 320, 200), background=(255, 255, 255), framed=True)
+    return img, panel
+
+
+def test_tesseract_runs_on_one_thread_without_a_shell(monkeypatch):
+    calls = []
+    img, panel = _page_with_title()
+    ys, xs = np.nonzero(img[..., 0] < 128)  # where the word's ink is
+    x0, y0, width = int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1)
+
+    def fake_run(args, **kw):
+        """A Tesseract that finds the one word on the page it is given: the box of the page's dark pixels."""
+        import cv2
+
+        calls.append((args, kw))
+        page = cv2.imdecode(np.frombuffer(kw["input"], np.uint8), cv2.IMREAD_GRAYSCALE)
+        py, px = np.nonzero(page < 128)
+        row = (f"5\t1\t1\t1\t1\t1\t{px.min()}\t{py.min()}\t{px.max() - px.min() + 1}\t{py.max() - py.min() + 1}"
+               "\t91.5\tTitle")
+        return subprocess.CompletedProcess(args, 0, (HEAD + "\n" + row + "\n").encode(), b"")
+
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: "/usr/bin/tesseract")
+    monkeypatch.setattr(ocr.subprocess, "run", fake_run)
+    words = ocr.read_words(img, [panel])
+    (args, kw), = calls
+    assert args[0] == "/usr/bin/tesseract" and args[1] == "stdin" and "tsv" in args
+    assert kw["env"]["OMP_THREAD_LIMIT"] == "1" and not kw.get("shell")
+    assert kw["input"][:8] == b"\x89PNG\r\n\x1a\n" and kw["timeout"] > 0
+    (w,) = words
+    assert w.text == "Title" and abs(w.x - x0) <= 2 and abs(w.y - y0) <= 2 and abs(w.w - width) <= 2
+    assert ocr.panel_title(words, panel) == "Title"
+
+
+def test_a_failing_tesseract_means_no_words_not_a_crash(monkeypatch):
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: "/usr/bin/tesseract")
+    monkeypatch.setattr(ocr.subprocess, "run",
+                        lambda args, **kw: subprocess.CompletedProcess(args, 1, b"", b"Error in pixReadMem"))
+    img, panel = _page_with_title()
+    assert ocr.read_words(img, [panel]) == []
+
+
+def test_a_page_without_text_does_not_call_tesseract(monkeypatch):
+    monkeypatch.setattr(ocr.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError("called")))
+    img = np.full((300, 400, 3), 255, np.uint8)
+    panel = FoundPanel(bbox=(10, 10, 380, 280), plot=(60, 50, 320, 200), background=(255, 255, 255), framed=True)
+    assert ocr.read_words(img, [panel]) == []
