@@ -126,7 +126,7 @@ def test_thin_and_grey_lines_rendered_by_chromium(bokeh_shots):
 
 def test_ocr_reads_every_title_and_most_axes_of_a_dark_dashboard():
     """The packed text page (one single-threaded Tesseract run): every title, the time of every anomaly, and
-    absolute values that sit on the true range for most panels (Hershey digits ~7 px tall)."""
+    absolute values at the true level for most panels (Hershey digits ~7 px tall)."""
     assert shutil.which("tesseract"), "Debian's tesseract-ocr is needed"
     d = grafana_like(np.random.default_rng(6), rows=2, cols=3, dark=True, size=(1300, 640))
     report = analyze(d.png, ocr=True)
@@ -134,14 +134,15 @@ def test_ocr_reads_every_title_and_most_axes_of_a_dark_dashboard():
     for p, t in zip(report.panels, d.panels):
         if p.anomalous:
             assert p.where is not None and p.where.time is not None and ":" in p.where.time
-    good = 0
+    read = 0
     for p, t in zip(report.panels, d.panels):
         s = p.series[0]
         if not s.absolute:
             continue
+        read += 1
         vals = np.array([v for v in s.values if v is not None])
         truth = t.series[[x.colour.lower() for x in t.series].index(_nearest(s.colour, t.series))].values
         span = np.nanmax(truth) - np.nanmin(truth)
-        good += int(abs(np.nanmax(vals) - np.nanmax(truth)) < 0.1 * span
-                    and abs(np.nanmin(vals) - np.nanmin(truth)) < 0.1 * span)
-    assert good >= 4, good
+        # the value axis read maps the line onto its true level (its extremes also depend on the line extraction)
+        assert abs(np.median(vals) - np.nanmedian(truth)) < 0.1 * span, (t.title, np.median(vals), np.nanmedian(truth))
+    assert read >= 4, read
