@@ -101,6 +101,47 @@ def summary(name: str, t, times, cpu) -> str:
             f"CPU median {statistics.median(cpu):.2f} max {max(cpu):.2f}")
 
 
+def ocr_score(report, truth_panels, tally) -> None:
+    """Titles read exactly, value axes read (and putting the first line at its true level: median within 10% of
+    its range) over the panels matched to a true one, and flagged panels whose anomaly got a clock time."""
+    for t in truth_panels:
+        f = next((f for f in report.panels if _centre_in(f.bbox, t.bbox) and _centre_in(t.bbox, f.bbox)), None)
+        if f is None:
+            continue
+        tally["panels"] += 1
+        tally["title_ok"] += int(f.title == t.title)
+        if f.series and f.series[0].absolute:
+            tally["yaxis"] += 1
+            s = f.series[0]
+            vals = np.array([v for v in s.values if v is not None], float)
+            rgb = np.array([int(s.colour[i:i + 2], 16) for i in (1, 3, 5)])
+            near = min(t.series, key=lambda x: np.abs(np.array([int(x.colour[i:i + 2], 16) for i in (1, 3, 5)])
+                                                     - rgb).sum())
+            span = float(np.nanmax(near.values) - np.nanmin(near.values))
+            tally["yaxis_ok"] += int(vals.size > 0 and abs(np.median(vals) - np.nanmedian(near.values)) < 0.1 * span)
+        if f.anomalous:  # only an anomaly has a time to read
+            tally["flagged"] += 1
+            tally["taxis"] += int(f.where is not None and f.where.time is not None)
+
+
+def cold_start(sets) -> float | None:
+    """Seconds for a new Python process to import the package, load the model and analyse one screenshot."""
+    import subprocess
+    import tempfile
+
+    items = [it for items in sets.values() for it in items]
+    if not items:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "shot.png"
+        path.write_bytes(items[0][0])
+        code = ("import time, sys; t = time.perf_counter(); from promv5_lab.vision import analyze; "
+                "analyze(sys.argv[1], ocr=False); print(time.perf_counter() - t)")
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=600,
+                             cwd=str(Path(__file__).resolve().parents[1]), check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def build_sets(rng, grafana: int, bokeh: int, grey_grafana: int = 0,
                grey_bokeh: int = 0) -> dict[str, list[tuple[bytes, list]]]:
     """The evaluation screenshots with their ground truth, per set (same draws for the same seed; the grey
@@ -144,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grey-grafana", type=int, default=0, help="extra Grafana-like dashboards whose panels each "
                     "have a grey or black line (reported apart)")
     ap.add_argument("--grey-bokeh", type=int, default=0, help="extra Bokeh pages with a grey or black line per figure")
-    ap.add_argument("--torch-threads", type=int, default=None, help="intra-op threads during inference")
+    ap.add_argument("--torch-threads", type=int, default=None, help="threads during inference (BLAS for the "
+                    "bundled numpy model, torch intra-op for a transformers one)")
     ap.add_argument("--save-errors", default=None, help="folder for crops of false and missed panels")
     a = ap.parse_args(argv)
 
@@ -154,10 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     from promv5_lab.vision.model import load_classifier
 
     rng = np.random.default_rng(a.seed)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     t0 = time.perf_counter()
     load_classifier()
     load_s = time.perf_counter() - t0
-    print(f"torch + transformers imported and model loaded in {load_s:.1f}s (once per process)", file=sys.stderr)
+    print(f"model loaded in {load_s:.1f}s (once per process)", file=sys.stderr)
     if a.torch_threads:
         from promv5_lab.vision import model as model_mod
 
@@ -195,20 +238,29 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(summary("ALL", overall, all_times, all_cpu))
     if grey_times:
         lines.append(summary("ALL grey", grey, grey_times, grey_cpu))
-    ocr_times = []
-    for png, _ in [it for items in sets.values() for it in items][: a.ocr_sample]:
+    ocr_times, ocr_tally = [], Counter()
+    sample = [it for items in sets.values() for it in items]
+    sample = [sample[int(i)] for i in np.linspace(0, len(sample) - 1, a.ocr_sample).round()] if a.ocr_sample else []
+    for png, truth in sample:  # spread over the sets (dark, light, Bokeh)
         t = time.perf_counter()
-        analyze(png, ocr=None)
+        report = analyze(png, ocr=None)
         ocr_times.append(time.perf_counter() - t)
+        ocr_score(report, truth, ocr_tally)
+    cold = cold_start(sets)
     print("\n".join(lines))
-    print(f"first screenshot of the process: model load {load_s:.1f}s (imports included), then the first analysis "
-          f"{first[0]:.2f}s wall / {first[1]:.2f}s CPU; torch intra-op threads during inference: "
-          f"{a.torch_threads or 1}")
+    print(f"first screenshot of the process: model load {load_s:.2f}s (imports included), then the first analysis "
+          f"{first[0]:.2f}s wall / {first[1]:.2f}s CPU; inference threads (BLAS, or torch for a transformers "
+          f"model): {a.torch_threads or 1}")
+    if cold is not None:
+        print(f"cold start (a new python process: imports, model load, one analysis without OCR): {cold:.2f}s wall")
     if ocr_times:
-        print(f"with OCR (Tesseract, one run per screenshot): {statistics.median(ocr_times):.2f}s median on "
-              f"{len(ocr_times)} screenshots")
+        t = ocr_tally
+        print(f"with OCR (one Tesseract run per screenshot): {statistics.median(ocr_times):.2f}s median, "
+              f"max {max(ocr_times):.2f}s on {len(ocr_times)} screenshots; titles right {t['title_ok']}/{t['panels']}, "
+              f"value axis read {t['yaxis']}/{t['panels']} (at the true level: {t['yaxis_ok']}), anomalies given a "
+              f"clock time {t['taxis']}/{t['flagged']}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end")
+    print(f"machine: {os.cpu_count()} cores, load average {load_start:.1f} at the start, {load:.1f} at the end")
     print("reproduce: python benchmarks/vision_eval.py " + " ".join(argv if argv is not None else sys.argv[1:]))
     return 0
 
