@@ -251,6 +251,9 @@ class QueryPlan:
     ``metric`` is the stored series name (``http_requests_total``), or the family name of a histogram
     (``http_request_duration_seconds``; ``_bucket``/``_sum``/``_count`` are added when rendering).
     ``kind`` says whether to run an instant query at ``time`` or a range query over ``range``.
+    ``timestamp`` reads the value as a Unix time: ``"until"`` gives the seconds from now until it
+    (``x - time()``: a certificate's expiry), ``"since"`` the seconds since it (``time() - x``: a last success).
+    ``scale`` multiplies the value (8 turns bytes per second into bits per second).
     """
 
     metric: str
@@ -267,6 +270,8 @@ class QueryPlan:
     comparison: Comparison | None = None
     offset_s: float | None = None
     compare_offset_s: float | None = None
+    timestamp: Literal["until", "since"] | None = None
+    scale: float = 1.0
     kind: Literal["instant", "range"] = "instant"
     time: datetime | None = None
     range: TimeRange | None = None
@@ -284,6 +289,10 @@ class QueryPlan:
             raise InputError("A range plan needs a time range")
         if not (self.window_s > 0 and math.isfinite(self.window_s)):
             raise InputError(f"window must be a positive number of seconds, got {self.window_s!r}")
+        if not (self.scale > 0 and math.isfinite(self.scale)):
+            raise InputError(f"scale must be a positive finite number, got {self.scale!r}", hint="bits = bytes * 8")
+        if self.timestamp not in (None, "until", "since"):
+            raise InputError(f"timestamp must be 'until', 'since' or None, got {self.timestamp!r}")
 
 
 @dataclass(frozen=True)

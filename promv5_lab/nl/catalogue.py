@@ -22,7 +22,8 @@ __all__ = ["Catalogue", "MetricInfo", "catalogue_for", "stem", "tokens"]
 log = logging.getLogger(__name__)
 
 _SPLIT = re.compile(r"[^a-z0-9]+")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[a-z])(?=[0-9])")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[a-z])(?=[0-9])|(?<=[A-Z])(?=[A-Z](?!s(?:[^a-z]|$))[a-z])")
+# ifHCOutUcastPkts -> if HC Out Ucast Pkts (an acronym before a word), but RPCs stays one word
 MAX_VALUES_PER_LABEL = 2000  # labels with more values than this are not used for value matching
 
 

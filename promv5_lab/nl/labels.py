@@ -102,12 +102,19 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
     Adjacent words may name one value together ("disk pressure" -> "DiskPressure"); "404s" names "404".
     ``known`` words (the planner's vocabulary) are not misspelt values: no fuzzy match for them.
     """
-    words = [w.strip(".,?!;:'\"()") for w in _WORD.findall(text)]
+    found = _WORD.findall(text)
+    words = [w.strip(".,?!;:'\"()") for w in found]
     lowered = [w.lower() for w in words]
     index, parts = _value_index(cat)
     out: list[ValueMatch] = []
     keys = list(index)
     used: set[int] = set()
+    for i, w in enumerate(lowered):  # a Windows drive: "C:", "the C drive", "drive D" name the value "C:"
+        near = {lowered[j] for j in (i - 1, i + 1) if 0 <= j < len(lowered)}
+        if len(w) == 1 and w.isalpha() and (found[i].rstrip(".,?!;'\"()").endswith(":") or near & _DRIVE_WORDS) \
+                and (cands := index.get(w + ":")):
+            out.append(ValueMatch(words[i], cands[0][1], tuple(dict.fromkeys(c[0] for c in cands)), 1.0))
+            used.add(i)
     for n in (3, 2):  # "disk pressure" names DiskPressure, "crash loop back off" CrashLoopBackOff
         for i in range(len(lowered) - n + 1):
             span = lowered[i:i + n]
@@ -184,6 +191,9 @@ _OUTCOME_WORDS = CONCEPTS["errors"][0] | CONCEPTS["up"][0] | CONCEPTS["throughpu
 _NEVER_VALUES = frozenset({"total", "sum", "average", "avg", "mean", "max", "min", "count", "rate", "all", "any",
                            "now", "last", "time", "number", "top", "bottom", "per", "by", "and", "or", "not",
                            "value", "values", "metric", "metrics", "the", "a", "is", "are", "usage", "used"})
+
+
+_DRIVE_WORDS = frozenset({"drive", "drives", "volume", "volumes", "disk", "partition"})
 
 
 def _hint(words: list[str], i: int) -> str | None:

@@ -22,6 +22,7 @@ from ..types import Clarification, Comparison, QueryPlan, TimeRange, as_utc, par
 from . import embed
 from .catalogue import Catalogue, MetricInfo, stem, tokens
 from .labels import ValueMatch, find_values
+from .readings import Reading, read_phrases
 from .scoring import MetricIndex
 from .shapes import shape_plan
 from .timeexpr import TimeSpec, parse_time, zone
@@ -80,11 +81,15 @@ class Intent:
     rate: bool = False  # "per second", "rate": a counter is meant
     none: bool = False  # "with no consumers", "without a leader": the gauge is 0
     which: bool = False  # "which member is the leader": the series for which a 0/1 gauge holds
+    reading: Reading = field(default_factory=lambda: Reading(""))  # bits, time until/since (.readings)
+    ongoing: bool = False  # "queries currently running", "requests in flight": a gauge of what is under way
 
 
 _CMP = re.compile(r"\b(above|over|greater than|more than|exceeds?|exceeding|higher than|at least|below|under|"
                   r"less than|fewer than|lower than|at most|beyond)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|gib|gb|mib|"
                   r"mb|kib|kb|bytes|b|k|ms|milliseconds?|minutes?|m|seconds?|s)?(?:\b|(?<=%))")
+_ONGOING = re.compile(r"\b(?:(?:currently|now)\s+(?:running|executing|active|open|in\s+progress|processing)|"
+                      r"running\s+(?:right\s+)?now|in[- ]flight|in\s+progress|concurrent(?:ly)?|executing|ongoing)\b")
 _SIZE = {"gb": 1e9, "gib": 2**30, "mb": 1e6, "mib": 2**20, "kb": 1e3, "kib": 2**10, "k": 1e3, "b": 1, "bytes": 1}
 _QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
 
@@ -175,7 +180,8 @@ class OfflinePlanner:
         if not isinstance(question, str) or not question.strip():
             raise InputError("The question is empty", hint='Ask e.g. "p95 latency of checkout over the last hour"')
         now = now or self.now
-        spec = parse_time(question, now, self.tz)
+        reading = read_phrases(question)
+        spec = parse_time(reading.rest, now, self.tz)
         raw = spec.rest
         text = re.sub(r"[?!,;]", " ", raw)
         per_second = re.search(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", text)
@@ -200,11 +206,14 @@ class OfflinePlanner:
             words.append(w)
             if w.endswith("est") and (base := stem(w)) in self._vocab and base != w:
                 extra.append(base)  # "fullest" -> also "full"
-        it = Intent(text=" ".join(words), words=words, time=spec)
+        it = Intent(text=" ".join(words), words=words, time=spec, reading=reading)
         joined = f" {it.text} "
         words = it.words = words + extra
+        # "response code", "response status": an outcome label, not the time to respond
+        concept_words = set(words) - ({"response"} if re.search(r"\bresponse\s+(?:codes?|status\w*|class\w*)\b",
+                                                                 joined) else set())
         for concept, (trig, _) in CONCEPTS.items():
-            if trig & set(words):
+            if trig & concept_words:
                 it.concepts.add(concept)
         it.by_which = False
         if re.search(r"\b(?:response|request|query|processing|execution|wait|waiting|load|round.?trip)\s+times?\b",
@@ -285,6 +294,7 @@ class OfflinePlanner:
         it.rate = bool(per_second) or bool(re.search(r"\b(rate|throughput|per sec\w*|/s|ops|qps|rps)\b", f" {raw} "))
         it.none = bool(re.search(r"\b(with no|without|with zero|having no|has no|have no)\b", joined))
         it.which = bool(re.match(r"\s*(which|what)\b", joined)) and not it.count
+        it.ongoing = bool(_ONGOING.search(reading.rest.lower())) and not it.rate
         m = _CMP.search(joined)
         if m:
             op = ">" if m.group(1) in ("above", "over", "greater than", "more than", "exceeds", "exceed", "exceeding",

@@ -83,24 +83,37 @@ def _value(plan: QueryPlan, offset_s: float | None) -> str:
     return f"1 - {expr}" if r.complement else expr
 
 
+def _group(expr: str) -> str:
+    """``expr`` in parentheses when it is a binary expression (one more operator must not bind into it)."""
+    return f"({expr})" if any(op in expr for op in (" / ", " - ", " + ", " * ")) else expr
+
+
 def render(plan: QueryPlan) -> str:
     """The PromQL for ``plan``. Pure: same plan, same text.
 
     A ``count`` aggregation with a comparison counts the series that pass it (``count(up == 0)``: how many
     targets are down); every other comparison filters the final value."""
     if plan.aggregation == "count" and plan.comparison is not None and plan.ratio is None \
-            and plan.transform == "value" and not plan.compare_offset_s:
+            and plan.transform == "value" and not plan.compare_offset_s and plan.timestamp is None \
+            and plan.scale == 1.0:
         sel = render_selector(plan.metric, plan.matchers, plan.offset_s)
         return _agg("count", plan.by, f"{sel} {plan.comparison.op} {_fmt(plan.comparison.value)}")
     expr = _value(plan, plan.offset_s)
     if plan.compare_offset_s:
         base = _value(plan, (plan.offset_s or 0) + plan.compare_offset_s)
         expr = f"({expr}) - ({base})"
+    if plan.timestamp == "until":  # a Unix time: the seconds from now until it
+        expr = f"{_group(expr)} - time()"
+    elif plan.timestamp == "since":
+        expr = f"time() - {_group(expr)}"
+    if plan.scale != 1.0:
+        expr = f"{_group(expr)} * {_fmt(plan.scale)}"
     if plan.topk:
         expr = f"topk({plan.topk}, {expr})"
     elif plan.bottomk:
         expr = f"bottomk({plan.bottomk}, {expr})"
     if plan.comparison is not None:
-        lhs = f"({expr})" if any(op in expr for op in (" / ", " - ")) and not expr.startswith(("topk", "bottomk")) else expr
+        lhs = f"({expr})" if any(op in expr for op in (" / ", " - ", " * ")) and not expr.startswith(("topk", "bottomk")) \
+            else expr
         expr = f"{lhs} {plan.comparison.op} {_fmt(plan.comparison.value)}"
     return expr

@@ -105,7 +105,17 @@ class MetricIndex:
                                                         for nt in self.name_tokens], dtype=bool)
         self.avail = np.array([bool(nt & {"avail", "available"}) for nt in self.name_tokens], dtype=bool)
         self._labelsets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.bytes_named = np.array(["bytes" in nt for nt in self.name_tokens], dtype=bool)
         self.capacity_named = np.array([bool(nt & _CAPACITY_WORDS) for nt in self.name_tokens], dtype=bool)
+        from .readings import enum_states
+
+        # enumerated state gauges (IF-MIB OperStatus: up(1) down(2)...): a named state is their own word
+        self.states = [frozenset(enum_states(catalogue.metrics[nm])) for nm in self.names]
+        state_idx: dict[str, list[int]] = {}
+        for i, st in enumerate(self.states):
+            for w in st:
+                state_idx.setdefault(w, []).append(i)
+        self.state_idx = {k: arr(v) for k, v in state_idx.items()}
 
     def _mask(self, idx: np.ndarray | None) -> np.ndarray:
         m = self.np.zeros(len(self.names), dtype=bool)
@@ -151,6 +161,8 @@ class MetricIndex:
                 for t in self._abbreviations(w):
                     fuzzy[self.name_idx[t]] = True
                 best = np.where(fuzzy, np.maximum(best, 0.8), best)
+            if w in self.state_idx:  # "down" is a word of a state gauge whose states include down(2)
+                best[self.state_idx[w]] = 1.0
             total += best
             name_hits += best >= 0.8
         precision = np.minimum(1.0, name_hits / self.name_len)
@@ -216,6 +228,8 @@ class MetricIndex:
             b += 0.12 * (self.is_counter | self.is_histogram) - 0.08 * self.is_gauge
             if not it.concepts & {"latency", "cpu"} and not {"time", "seconds", "spent"} & set(it.words):
                 b -= 0.1 * self.time_counter  # "commands per second": events, not seconds spent
+        if it.ongoing:  # "queries currently running": a gauge of what is under way, not a counter of all so far
+            b += 0.15 * self.is_gauge - 0.15 * self.is_counter
         if "errors" in it.concepts and it.ratio:  # a ratio needs the outcome label to divide by all
             b += 0.3 * self.has_errors
         for w in it.by_words:  # "per service": a metric with a label of that very name
@@ -224,7 +238,11 @@ class MetricIndex:
                     b[self.label_idx[lab]] += 0.06
         if not ({"free"} & set(it.words)):  # MemAvailable/avail (what can be used) before MemFree/free
             b += 0.02 * self.avail
-        if "up" in it.concepts and self.up is not None and all(h[self.up] for h in held):
+        named_states = set(it.words) - {"up"} if it.down or "down" not in it.words else set(it.words) - {"up", "down"}
+        if named_states:  # "ports that are down": a state gauge that has a "down" state
+            b += 0.3 * np.array([bool(st & named_states) for st in self.states], dtype=bool)
+        if "up" in it.concepts and self.up is not None and all(h[self.up] for h in held) and not any(
+                self._grouping(w)[0][self.up] for w in it.by_words):  # "which ports are down": not targets
             b[self.up] += 0.4
         asked = set(it.words)
         for w in it.words:
@@ -238,7 +256,7 @@ class MetricIndex:
             b += 0.08 * self.request
         for w in it.by_words:
             none, varying = self._grouping(w)
-            b -= 0.1 * none
+            b -= 0.2 * none  # "top 3 interfaces by traffic": a metric without an interface label cannot answer
             b += 0.03 * varying
         for w in set(it.words) - set(it.by_words):  # "... used by all services": a metric with a service label
             if w in LABEL_WORDS and w not in ("disk", "disks", "filesystem", "filesystems", "cpu", "core",
@@ -246,6 +264,10 @@ class MetricIndex:
                 b -= 0.05 * self._unresolvable(w)
         if it.ratio:
             b += 0.1 * (self.is_gauge & self.has_sibling)
+            if it.concepts & {"memory", "disk"}:  # "memcached memory usage": current_bytes / limit_bytes
+                b += 0.15 * (self.is_gauge & self.has_sibling & self.bytes_named)
+            if "memory" in it.concepts:  # memory in use is a gauge: not a counter of evictions or faults
+                b -= 0.15 * self.is_counter
         if it.comparison is not None and not asked & (_CAPACITY_WORDS | {"maximum", "allowed", "configured"}):
             b -= 0.1 * self.capacity_named  # "instances with more than 40 connections": the current count, not its max
         return b

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 from ..types import LabelMatcher, QueryPlan, Ratio
 from .catalogue import Catalogue, MetricInfo, tokens
 from .labels import resolve_label_word, value_matcher
-from .siblings import capacity_of, capacity_user, group_label, is_health_gauge, per_event_sibling
+from .readings import enum_states, is_byte_counter, is_timestamp
+from .siblings import (
+    capacity_of,
+    capacity_user,
+    group_label,
+    is_health_gauge,
+    per_event_sibling,
+    total_of_free,
+)
 from .vocab import ERROR_VALUES, OUTCOME_LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,7 +73,8 @@ def capacity_sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | Non
             cand = pat.sub(dst, info.name, count=1)
             if cand != info.name and cand in cat.metrics:
                 return cand, complement
-    return None
+    total = total_of_free(info, cat)  # names that share words but are not one word apart
+    return (total, True) if total else None
 
 
 def _error_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
@@ -157,6 +166,12 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         lab = group_label(w, info)
         if lab and lab not in by:
             by.append(lab)
+    by_parts = {t for lab in by for t in lab.lower().split("_")}
+    for v in it.values:  # "per destination workload": a word of the grouped label, not reporter="destination"
+        for lab in v.labels:
+            mt = matchers.get(lab)
+            if mt is not None and lab not in by and v.word.lower() in by_parts and mt.value == v.value:
+                del matchers[lab]
     for v in it.values:  # "kv secrets per mount": a loose match ("secrets" ~ "secret/") on the grouped label
         mt = matchers.get(by[0]) if len(by) == 1 else None
         if mt is not None and v.score < 1.0 and mt.value in (v.value, f"{v.value}:.*"):
@@ -184,7 +199,7 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     elif mtype == "counter":
         transform = "rate"
     if mtype == "counter":
-        if (it.count or it.topk or it.bottomk) and it.time.window_s:
+        if (it.count or it.topk or it.bottomk or _events_in_window(it)) and it.time.window_s:
             # "how many ... in the last hour", "which pods restarted the most in the last hour": the increase
             transform, window = "increase", it.time.window_s
             kind, at, rng = "instant", it.time.end or now, None
@@ -249,7 +264,11 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             aggregation = "sum"
         health = is_health_gauge(info)
         down = it.down or bool(words & _DOWN_WORDS) or it.none
-        if health and down or (it.none and not health and comparison is None):
+        states = enum_states(info)  # "which ports are down" on IF-MIB OperStatus: down is 2, not 0
+        named = [w for w in it.words if w in states and (w != "down" or it.down)]
+        if named and comparison is None:
+            comparison = _eq(float(states[named[0]]))
+        elif health and down or (it.none and not health and comparison is None):
             comparison = comparison or _eq(0.0)  # "which probes are failing", "queues with no consumers"
         elif health and (it.which or it.count) and comparison is None:
             comparison = _eq(1.0)  # "which member is the leader", "how many targets are up"
@@ -266,11 +285,31 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             aggregation = None  # "load average" is the metric's own word, not an aggregation
     if it.percent and ratio is None and comparison is not None:
         notes.append("a percentage was compared with a value that is not a ratio")
+    reading = it.reading
+    timestamp, scale = None, 1.0
+    if reading.timestamp and is_timestamp(info) and ratio is None:  # "expiring in the next 14 days"
+        timestamp, transform = reading.timestamp, "value"
+        comparison = reading.comparison or (comparison if comparison != _gt0() else None)
+        if reading.note:
+            notes.append(reading.note)
+    if reading.scale and is_byte_counter(info):  # "in bits per second" of a bytes/octets metric
+        scale = reading.scale
+    elif reading.scale:
+        notes.append("bits were asked of a metric that does not count bytes: shown as it is")
     return QueryPlan(
         metric=metric, metric_type=mtype, transform=transform, matchers=tuple(matchers.values()),  # type: ignore[arg-type]
         window_s=window, aggregation=aggregation, by=tuple(by), quantile=quantile, ratio=ratio,  # type: ignore[arg-type]
         topk=it.topk, bottomk=it.bottomk, comparison=comparison, compare_offset_s=it.time.compare_offset_s,
+        timestamp=timestamp, scale=scale,  # type: ignore[arg-type]
         kind=kind, time=at, range=rng, notes=tuple(notes))  # type: ignore[arg-type]
+
+
+def _events_in_window(it: Intent) -> bool:
+    """ "failed syncs in the last hour", "errors during the past day": failures counted over a named period
+    (no rate, ratio or latency word): how many happened, the counter's increase at the end of the period."""
+    return bool(it.time.explicit and not it.rate and not it.ratio and it.quantile is None and not it.mean
+                and "errors" in it.concepts and not it.concepts & {"latency", "throughput"}
+                and re.search(r"\b(?:in|during|within)\s+the\s+(?:last|past)\b", it.reading.rest.lower()))
 
 
 def _state_share(it: Intent, matchers: dict[str, LabelMatcher]) -> tuple[LabelMatcher, ...]:

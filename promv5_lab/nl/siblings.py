@@ -11,7 +11,7 @@ from .catalogue import Catalogue, MetricInfo, stem, tokens
 from .labels import resolve_label_word
 from .vocab import LABEL_WORDS
 
-__all__ = ["capacity_of", "capacity_user", "group_label", "is_health_gauge", "per_event_sibling"]
+__all__ = ["capacity_of", "capacity_user", "group_label", "is_health_gauge", "per_event_sibling", "total_of_free"]
 
 _SEP = re.compile(r"[-_/.@:]")
 _CAPACITY_TOKENS = frozenset({"limit", "max", "maximum", "size", "capacity", "watermark", "total", "quota"})
@@ -57,10 +57,10 @@ def _stems(name: str) -> set[str]:
     return {stem(t) for t in tokens(name)}
 
 
-def _pair_score(core: set[str], other: set[str], words: set[str]) -> float | None:
+def _pair_score(core: set[str], other: set[str], words: set[str], prefix: str = "") -> float | None:
     shared = len(core & other)
-    if shared < 2 or shared < len(core) - 2:
-        return None
+    if shared < 2 or shared < len(core) - 2 or not (core & other) - _UNITS - {prefix}:
+        return None  # the system's prefix and the unit alone do not make a pair (ram_bytes / volume_size_bytes)
     return shared - 0.5 * len(other - core) + 0.3 * len(other & words)
 
 
@@ -93,7 +93,7 @@ def _partner(info: MetricInfo, cat: Catalogue, words: set[str], *, want_capacity
         other_t = set(tokens(m.name))
         if bool(other_t & _CAPACITY_TOKENS) != want_capacity or (other_t & _UNITS) != unit:
             continue
-        score = _pair_score(core, _stems(m.name) - _CAPACITY_TOKENS, wstems)
+        score = _pair_score(core, _stems(m.name) - _CAPACITY_TOKENS, wstems, stem(tokens(info.name)[0]))
         if score is not None and (best is None or score > best[0]):
             best = (score, m.name)
     return best[1] if best else None
@@ -125,3 +125,39 @@ def is_health_gauge(info: MetricInfo) -> bool:
     """A 0/1 gauge of health (``up``, ``x_up``, ``x_success``, ``x_has_leader``, ``x_server_up``)."""
     return info.type in ("gauge", "unknown") and bool(set(tokens(info.name)) & _HEALTH_TOKENS) \
         and not set(tokens(info.name)) & {"seconds", "bytes", "total", "count", "time"}
+
+
+_FREE_TOKENS = frozenset({"free", "available", "avail"})
+_USED_TOKENS = frozenset({"used", "usage", "free", "available", "avail", "active", "current", "inuse"})
+
+
+def total_of_free(info: MetricInfo, cat: Catalogue) -> str | None:
+    """For a gauge of what is free (``host_os_ram_free_bytes``) whose total is not named by swapping one
+    word, the gauge of the whole (``host_hw_ram_bytes``, HELP "TotalPhysicalMemory"):
+    same type and unit, on the same targets, sharing all but one of its other words (after the prefix and the
+    unit), and whose one extra word (if any) is a capacity word or whose name or HELP says total/size/capacity."""
+    own = tokens(info.name)
+    if info.type not in ("gauge", "unknown") or not set(own) & _FREE_TOKENS:
+        return None
+    own_set, unit = set(own), set(own) & _UNITS
+    core = own_set - _FREE_TOKENS - _UNITS - {own[0]}
+    jobs = info.values.get("job")
+    best: tuple[int, int, str] | None = None
+    for m in cat.metrics.values():
+        if m.name == info.name or m.type != info.type:
+            continue
+        other = tokens(m.name)
+        other_set = set(other)
+        if other_set & _USED_TOKENS or (other_set & _UNITS) != unit or other[0] != own[0]:
+            continue
+        if jobs and m.values.get("job") is not None and not jobs & m.values["job"]:
+            continue
+        shared = len(core & other_set)
+        extra = other_set - own_set
+        says_total = bool((other_set | set(tokens(m.help))) & (_CAPACITY_TOKENS | {"whole"}))
+        if shared < max(1, len(core) - 1) or not (extra <= _CAPACITY_TOKENS or len(extra) <= 1 and says_total):
+            continue
+        key = (shared, -len(extra), m.name)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None

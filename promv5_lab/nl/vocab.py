@@ -38,13 +38,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "response": ("duration", "latency"), "errors": ("error", "errors", "failed"), "error": ("errors", "failed"),
     "failures": ("failed", "errors", "error", "failure"), "failed": ("failed", "errors", "failure"),
     "failing": ("failed", "errors", "success", "failure"),
-    "traffic": ("requests", "http"), "throughput": ("requests", "total"), "rps": ("requests",), "qps": ("queries", "requests"),
+    "traffic": ("requests", "http", "octets", "bytes"), "throughput": ("requests", "total"), "rps": ("requests",), "qps": ("queries", "requests"),
     "load": ("requests",), "calls": ("requests", "calls"), "ram": ("memory", "mem"), "rss": ("resident", "memory"),
-    "mem": ("memory",), "memory": ("mem", "resident"), "disk": ("filesystem", "fs", "disk"),
+    "mem": ("memory",), "memory": ("mem", "resident", "ram"), "disk": ("filesystem", "fs", "disk"),
     "storage": ("filesystem", "disk"), "space": ("filesystem", "avail", "bytes"), "restarts": ("restarts", "restart"), "restart": ("restarts",),
     "crash": ("restarts",), "crashes": ("restarts",), "crashing": ("restarts",), "restarted": ("restarts",),
-    "bandwidth": ("network", "bytes", "octets"), "ingress": ("receive",), "egress": ("transmit",), "inbound": ("receive",),
-    "outbound": ("transmit",), "download": ("sent", "transmit", "tx"), "downloads": ("sent", "transmit"),
+    "bandwidth": ("network", "bytes", "octets"), "ingress": ("receive",), "egress": ("transmit",),
+    "inbound": ("receive", "received", "in", "rx"), "outbound": ("transmit", "transmitted", "out", "tx", "sent"),
+    "input": ("in", "receive", "received", "inbound"), "output": ("out", "transmit", "transmitted", "outbound"),
+    "incoming": ("in", "receive", "received"), "outgoing": ("out", "transmit", "sent"),
+    "interface": ("if", "interface", "device", "nic"), "interfaces": ("if", "interface", "device", "nic"),
+    "port": ("if", "interface", "port"), "ports": ("if", "interface", "port"), "link": ("if", "interface", "link"),
+    "links": ("if", "interface", "link"), "download": ("sent", "transmit", "tx"), "downloads": ("sent", "transmit"),
     "upload": ("received", "receive", "rx"), "uploads": ("received", "receive"), "average": ("avg", "mean", "average"), "received": ("receive",), "sent": ("transmit",), "rx": ("receive",),
     "tx": ("transmit",), "db": ("db", "database", "pg", "postgres", "sql"), "database": ("db", "database", "pg"),
     "sql": ("db", "queries"), "queries": ("queries", "query", "requests", "statements"), "query": ("queries", "query"),
@@ -88,8 +93,14 @@ LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "codes": ("code", "status_code", "status"), "outcome": ("outcome", "status", "result"),
     "method": ("method", "verb"), "methods": ("method", "verb"), "verb": ("verb", "method"),
     "cpu": ("cpu", "core"), "core": ("cpu", "core"), "mode": ("mode",), "modes": ("mode",),
-    "device": ("device", "interface"), "devices": ("device",), "interface": ("device", "interface"),
-    "interfaces": ("device", "interface"), "mountpoint": ("mountpoint", "mount"), "mountpoints": ("mountpoint",),
+    "device": ("device", "interface"), "devices": ("device",),
+    # SNMP's IF-MIB names an interface by ifName/ifAlias/ifDescr; node_exporter by device
+    "interface": ("device", "interface", "ifName", "ifDescr", "ifAlias", "nic"),
+    "interfaces": ("device", "interface", "ifName", "ifDescr", "ifAlias", "nic"),
+    "port": ("ifName", "ifDescr", "ifAlias", "port"), "ports": ("ifName", "ifDescr", "ifAlias", "port"),
+    "link": ("ifAlias", "ifName", "ifDescr", "link"), "links": ("ifAlias", "ifName", "ifDescr", "link"),
+    "box": ("instance", "host", "node"), "boxes": ("instance", "host", "node"),
+    "drive": ("volume", "drive", "device", "mountpoint"), "drives": ("volume", "drive", "device", "mountpoint"), "mountpoint": ("mountpoint", "mount"), "mountpoints": ("mountpoint",),
     "mount": ("mountpoint",), "mounts": ("mountpoint",), "filesystem": ("mountpoint", "device"),
     "filesystems": ("mountpoint", "device"), "disk": ("device", "mountpoint"), "disks": ("device", "mountpoint"),
     "queue": ("queue", "topic"), "queues": ("queue", "topic"), "topic": ("topic", "queue"), "topics": ("topic",),
@@ -99,7 +110,8 @@ LABEL_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 # label names whose values are outcomes, and which of their values mean failure
-OUTCOME_LABELS = ("code", "status_code", "status", "outcome", "result", "success", "state", "level", "severity")
+OUTCOME_LABELS = ("code", "status_code", "status", "outcome", "result", "success", "state", "level", "severity",
+                  "phase")
 ERROR_VALUES = frozenset({"error", "errors", "failed", "failure", "fail", "false", "timeout", "exception", "5xx", "err"})
 
 def _words(text: str) -> list[str]:

@@ -5,22 +5,15 @@ The planner's code names none of these metrics; each case checks a general rule.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
-from promv5_lab.nl.catalogue import Catalogue, MetricInfo
-from promv5_lab.nl.planner import OfflinePlanner
 from promv5_lab.nl.render import render
 from promv5_lab.types import Clarification, Comparison, QueryPlan
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+from ._catalogue_kit import lexical_planner, promql
+from ._catalogue_kit import metric as _m
+
 NODES = ["web-1:9100", "web-2:9100", "db-1:9100"]
-
-
-def _m(metric, typ, help_, **labels):
-    vals = {k: frozenset(v) for k, v in labels.items()}
-    return MetricInfo(metric, typ, help_, tuple(sorted(labels)), vals)
 
 
 METRICS = [
@@ -125,18 +118,10 @@ METRICS = [
 
 @pytest.fixture(scope="module")
 def planner():
-    label_values: dict[str, set[str]] = {}
-    for m in METRICS:
-        for k, v in m.values.items():
-            label_values.setdefault(k, set()).update(v)
-    cat = Catalogue({m.name: m for m in METRICS}, {k: tuple(sorted(v)) for k, v in label_values.items()})
-    return OfflinePlanner(cat, now=NOW, use_embeddings=False)
+    return lexical_planner(METRICS)
 
 
-def _promql(planner, question: str) -> str:
-    plan = planner.plan(question)
-    assert isinstance(plan, QueryPlan), f"{question!r} -> {plan}"
-    return render(plan)
+_promql = promql
 
 
 CLASSES = {

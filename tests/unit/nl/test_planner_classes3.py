@@ -5,22 +5,14 @@ deterministic. The planner's code names none of these metrics; each case checks 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 
-from promv5_lab.nl.catalogue import Catalogue, MetricInfo
-from promv5_lab.nl.planner import OfflinePlanner
-from promv5_lab.nl.render import render
 from promv5_lab.types import Clarification
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+from ._catalogue_kit import lexical_planner, promql
+from ._catalogue_kit import metric as _m
+
 HOSTS = ["edge-a:6081", "edge-b:6081"]
-
-
-def _m(metric, typ, help_, **labels):
-    vals = {k: frozenset(v) for k, v in labels.items()}
-    return MetricInfo(metric, typ, help_, tuple(sorted(labels)), vals)
 
 
 METRICS = [
@@ -68,18 +60,10 @@ METRICS = [
 
 @pytest.fixture(scope="module")
 def planner():
-    label_values: dict[str, set[str]] = {}
-    for m in METRICS:
-        for k, v in m.values.items():
-            label_values.setdefault(k, set()).update(v)
-    cat = Catalogue({m.name: m for m in METRICS}, {k: tuple(sorted(v)) for k, v in label_values.items()})
-    return OfflinePlanner(cat, now=NOW, use_embeddings=False)
+    return lexical_planner(METRICS)
 
 
-def _promql(planner, question: str) -> str:
-    plan = planner.plan(question)
-    assert not isinstance(plan, Clarification), plan.message
-    return render(plan)
+_promql = promql
 
 
 @pytest.mark.parametrize("question,promql", [
@@ -201,12 +185,7 @@ METRICS2 = [
 
 @pytest.fixture(scope="module")
 def planner2():
-    label_values: dict[str, set[str]] = {}
-    for m in METRICS2:
-        for k, v in m.values.items():
-            label_values.setdefault(k, set()).update(v)
-    cat = Catalogue({m.name: m for m in METRICS2}, {k: tuple(sorted(v)) for k, v in label_values.items()})
-    return OfflinePlanner(cat, now=NOW, use_embeddings=False)
+    return lexical_planner(METRICS2)
 
 
 @pytest.mark.parametrize("question", ["show me the latency", "what's the error rate?"])

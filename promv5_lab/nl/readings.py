@@ -1,0 +1,136 @@
+"""How a question wants a value read, beyond which metric holds it: bits from bytes ("in bits per second"), a
+Unix time as the time until or since it ("certificates expiring in the next 14 days", "backups older than a
+day"), and the numbers of an enumerated state gauge ("ports that are down" on an SNMP interface's
+operational status).
+
+Phrases are cut out of the question before the metric is chosen (so "bits" does not pull a metric whose HELP
+says "bits per second"); the plan fields are only set when the chosen metric can be read that way (bytes or
+octets for bits, a Unix-time gauge for until/since). Generic conventions, never particular metric names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..types import Comparison
+from .catalogue import MetricInfo, tokens
+
+__all__ = ["Reading", "enum_states", "is_timestamp", "read_phrases"]
+
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "ten": 10, "fourteen": 14, "thirty": 30}
+_UNIT_S = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600, "day": 86400, "week": 604800,
+           "month": 2592000, "year": 31536000}
+_NUM = r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|ten|fourteen|thirty)"
+_UNIT = r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)"
+
+# "in bits per second", "in mbps", "as megabits": the scale from bytes
+_BITS = re.compile(r"\b(?:in\s+|as\s+)?(?:(kilo|mega|giga|k|m|g)\s*bits?|(k|m|g)?bps|(k|m|g)?bit/s|bits?)"
+                   r"(?:\s+(?:per|a|/)\s*(?:second|sec|s))?(?=\W|$)")
+_PREFIX = {"": 1.0, "k": 1e-3, "kilo": 1e-3, "m": 1e-6, "mega": 1e-6, "g": 1e-9, "giga": 1e-9}
+
+_EXPIRE = r"(?:expir\w*|run(?:s|ning)?\s+out|due|lapse\w*|end(?:s|ing)?)"
+# "expiring in the next 14 days", "expires within a week", "expiring in less than 30 days"
+_UNTIL_WITHIN = re.compile(_EXPIRE + r"\s+(?:with)?in\s+(?:the\s+)?(?:next\s+|less\s+than\s+|under\s+)?"
+                           + _NUM + r"?\s*" + _UNIT + r"\b")
+_UNTIL_SOON = re.compile(_EXPIRE + r"\s+soon\b|\b(?:about|going)\s+to\s+expire\b")
+_UNTIL_HOW_LONG = re.compile(r"\b(?:how\s+long|how\s+much\s+time|time|days?|hours?)\s+(?:left\s+)?(?:until|till|before)\b"
+                             r"|\bwhen\s+(?:does|do|will)\b.*\b" + _EXPIRE + r"|\b(?:time|days?)\s+(?:left|remaining)\b")
+# "backups older than 2 days", "last success more than 1 hour ago", "how long since the last backup"
+_SINCE_CMP = re.compile(r"\b(older\s+than|more\s+than|over|longer\s+than|at\s+least)\s+" + _NUM + r"?\s*" + _UNIT
+                        + r"(?:\s+ago|\s+old)?\b")
+_SINCE = re.compile(r"\b(?:how\s+long\s+(?:ago|since)|time\s+since|since\s+the\s+last|age\s+of|how\s+old)\b")
+SOON_S = 30 * 86400.0  # "expiring soon": the usual warning bound for certificates
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the phrases asked: a scale for bytes, a Unix-time reading and its bound; ``rest`` is the text left."""
+
+    rest: str
+    scale: float | None = None
+    timestamp: str | None = None
+    comparison: Comparison | None = None
+    note: str = ""
+
+
+def _secs(num: str | None, unit: str) -> float:
+    n = 1.0 if not num else float(_NUMBER_WORDS.get(num, 0) or num)
+    u = unit.rstrip("s") if unit not in ("s",) else unit
+    return n * _UNIT_S.get(u, _UNIT_S.get(u[:3], 1))
+
+
+def read_phrases(question: str) -> Reading:
+    """The value readings a question asks for, and the question without their phrases."""
+    q = question
+    scale = timestamp = None
+    comparison = None
+    note = ""
+    m = _BITS.search(q.lower())
+    if m:
+        prefix = (m.group(1) or m.group(2) or m.group(3) or "").lower()
+        scale = 8.0 * _PREFIX.get(prefix, 1.0)
+        q = q[: m.start()] + " per second " + q[m.end():]
+    low = q.lower()
+    if (m := _UNTIL_WITHIN.search(low)) is not None:
+        timestamp, comparison = "until", Comparison("<", _secs(m.group(1), m.group(2)))
+        q = q[: m.start()] + " expiring " + q[m.end():]
+    elif (m := _UNTIL_SOON.search(low)) is not None:
+        timestamp, comparison = "until", Comparison("<", SOON_S)
+        note = "'soon' read as within 30 days"
+        q = q[: m.start()] + " expiring " + q[m.end():]
+    elif (m := _UNTIL_HOW_LONG.search(low)) is not None:
+        timestamp = "until"
+        if not m.group(0).startswith("when"):  # "how long until": the words of the reading, not of a metric
+            q = q[: m.start()] + " " + q[m.end():]
+    elif (m := _SINCE_CMP.search(low)) is not None and re.search(r"\b(?:last|latest|older|ago|old|since)\b", low):
+        op = ">=" if m.group(1).startswith("at least") else ">"
+        timestamp, comparison = "since", Comparison(op, _secs(m.group(2), m.group(3)))  # type: ignore[arg-type]
+        q = q[: m.start()] + " " + q[m.end():]
+    elif (m := _SINCE.search(low)) is not None:
+        timestamp = "since"
+        q = q[: m.start()] + " " + q[m.end():]
+    return Reading(" ".join(q.split()), scale, timestamp, comparison, note)
+
+
+_TIMESTAMP_TOKENS = frozenset({"timestamp", "expiry", "expiration", "expires", "after", "unixtime", "epoch"})
+
+
+def is_timestamp(info: MetricInfo) -> bool:
+    """A gauge whose value is a Unix time: its name or HELP says timestamp/epoch/unixtime/expiry."""
+    if info.type not in ("gauge", "unknown"):
+        return False
+    name_t = set(tokens(info.name))
+    if name_t & {"timestamp", "unixtime", "epoch"}:
+        return True
+    help_ = info.help.lower()
+    if re.search(r"\b(?:unix\s*(?:epoch|time)|unixtime|epoch|timestamp)\b", help_):
+        return True
+    return bool(name_t & _TIMESTAMP_TOKENS) and not name_t & {"total", "count", "bytes"}
+
+
+def is_byte_counter(info: MetricInfo) -> bool:
+    """A metric of bytes or octets (a transfer counter or a byte rate): it can be read in bits."""
+    text = set(tokens(info.name))
+    return bool(text & {"bytes", "octets", "byte", "octet"})
+
+
+# IF-MIB's interface OperStatus/AdminStatus (RFC 2863): the numbers of the states SNMP exporters export as is
+_IF_MIB = {"up": 1, "down": 2, "testing": 3, "unknown": 4, "dormant": 5, "notpresent": 6, "lowerlayerdown": 7}
+_ENUM_IN_HELP = re.compile(r"\b([A-Za-z][A-Za-z-]*)\s*\(\s*(\d+)\s*\)")
+_OID = re.compile(r"\b1\.3\.6\.1(?:\.\d+)+\b")
+
+
+def enum_states(info: MetricInfo) -> dict[str, int]:
+    """State word -> number for an enumerated gauge: from its HELP ("up(1), down(2)") or, for an SNMP
+    interface's operational status (an OID in HELP, ``...OperStatus``), IF-MIB's numbering. (AdminStatus
+    shares the numbers but says what was configured: "which ports are down" asks the operational state.)"""
+    if info.type not in ("gauge", "unknown"):
+        return {}
+    found = {w.lower().replace("-", ""): int(n) for w, n in _ENUM_IN_HELP.findall(info.help)}
+    if len(found) >= 2:
+        return found
+    if _OID.search(info.help) and re.search(r"OperStatus$", info.name):
+        return dict(_IF_MIB)
+    return {}
