@@ -1,6 +1,11 @@
 """Capacity: when does a series cross a limit, with an interval; and the probability it does so soon.
 
-Both come from one :class:`~promv5_lab.analysis.forecast.Forecaster` fit with simulated future paths:
+Both come from one :class:`~promv5_lab.analysis.forecast.Forecaster` fit with simulated future paths
+(ETS on the history as it is: no cleaning, no model choice, since the trend *is* the event here), whose
+spread is calibrated like every forecast's interval: scaled, per step ahead, by the factors measured on
+past forecast origins of the same history (:func:`.forecast_models.calibrate`), so the crossing-time
+interval and the forecast band come from one distribution. The result carries that forecast
+(``CapacityResult.forecast``).
 
 * the point estimate ``eta_s`` is where the mean forecast first crosses the limit;
 * the interval at ``level`` (80 % by default) is the (1-level)/2 and (1+level)/2 quantiles of the
@@ -54,8 +59,8 @@ def time_to_limit(series: pd.Series, limit: float, horizon_s: float, *, level: f
         raise InputError(f"horizon must be positive, got {horizon_s!r}")
     if simulations < 20:
         raise InputError(f"simulations must be at least 20, got {simulations}")
-    # the trend is the event here: ETS on the history as it is (no cleaning, no model choice)
-    fc = forecaster or Forecaster(level=level, damped=False, method="ets", clean=False, calibrate=False)
+    # the trend is the event here: ETS on the history as it is (no cleaning, no model choice), calibrated
+    fc = forecaster or Forecaster(level=level, damped=False, method="ets", clean=False, calibrate=True)
     if fc.level != level:
         fc = Forecaster(level=level, seasonal=fc.seasonal, trend=fc.trend, damped=fc.damped,
                         min_strength=fc.min_strength, method=fc.method, clean=fc.clean, calibrate=fc.calibrate)
@@ -83,7 +88,7 @@ def time_to_limit(series: pd.Series, limit: float, horizon_s: float, *, level: f
     params = {**result.params, "simulations": int(simulations), "seed": int(seed)}
     return CapacityResult(series=result.series, limit=float(limit), direction="rising" if rising else "falling",
                           now=now, last_value=last_value, horizon_s=horizon, eta_s=eta, lower_s=lo, upper_s=hi,
-                          level=level, probability=prob, model=result.model, params=params)
+                          level=level, probability=prob, model=result.model, params=params, forecast=result)
 
 
 def failure_probability(series: pd.Series, threshold: float, horizon_s: float, *,

@@ -19,9 +19,13 @@ How it works, so a person can redo it by hand:
 4. By default (``method="auto"``, ``clean=True``, ``calibrate=True``; :mod:`.forecast_models`): outliers of
    the history (incidents) are first replaced by the robust seasonal baseline; ETS, SARIMAX and seasonal
    naive are fitted on the history minus its held-back end and the one with the lowest error there is
-   refitted on everything; the interval is scaled so that ``level`` of the held-back points fell inside.
-   ``params`` records the method, every candidate's validation error, the interval factor and how many
-   points were cleaned.
+   refitted on everything. The interval is then calibrated (:func:`forecast_models.calibrate`): the chosen
+   model is re-fitted at up to four earlier origins of the history (before the span it was chosen on) and
+   the half-widths are scaled, per horizon bin, by the conformal ``level`` quantile of
+   ``|error| / half-width`` there; with a cycle, each half-width is also scaled by how noisy its phase of
+   the cycle is (:func:`forecast_models.noise_profile`: traffic is noisier at its peak than at night).
+   ``params`` records the method, every candidate's validation error, the interval factors per horizon
+   bin, the calibration origins and points, and how many points were cleaned.
 """
 
 from __future__ import annotations
@@ -66,9 +70,9 @@ class Forecaster:
     ``method``: ``"auto"`` chooses between ETS, SARIMAX and seasonal naive by their error on the
     held-back end of the history (:func:`forecast_models.select`; ETS only when simulated paths are
     asked for), or one of them. ``clean``: replace outliers (incidents) of the history by the robust
-    seasonal baseline before fitting. ``calibrate``: scale the interval so that ``level`` of the
-    held-back points fell inside it. Capacity questions use ``method="ets", clean=False,
-    calibrate=False``: there the trend *is* the event.
+    seasonal baseline before fitting. ``calibrate``: scale the interval (and simulated paths) so that
+    ``level`` of the points held back at earlier origins fell inside it. Capacity questions use
+    ``method="ets", clean=False``: there the trend *is* the event.
     """
 
     level: float = 0.8
@@ -110,33 +114,46 @@ class Forecaster:
         index = series.index[np.isfinite(series.to_numpy(dtype=float))]
         last = index[-1]
         period_steps, strength = self._period(y, step, label)
-        from .forecast_models import CANDIDATES, clean_history, fit_candidate, select
+        from .forecast_models import (
+            CANDIDATES,
+            Calibration,
+            calibrate,
+            choose,
+            clean_history,
+            fit_candidate,
+            noise_profile,
+            scaled,
+        )
 
         raw = y
         cleaned = np.zeros(y.size, dtype=bool)
         if self.clean:
             y, cleaned = clean_history(y, period_steps)
         profile = _profile(y, period_steps) if period_steps else None
+        vol = noise_profile(y, period_steps) if self.calibrate else None
         if self.method == "auto":
             methods = ("ets",) if simulations > 0 else CANDIDATES
         else:
             methods = (self.method,)
-        chosen, factor, maes = methods[0], 1.0, {}
+        chosen, maes, cal = methods[0], {}, Calibration.none(steps)
         if len(methods) > 1 or self.calibrate:
+            kw = {"period": period_steps, "profile_fn": _profile, "trend": self.trend, "damped": self.damped, "vol": vol}
             try:
-                chosen, factor, maes = select(y, raw, steps, self.level, period=period_steps, profile_fn=_profile,
-                                              trend=self.trend, damped=self.damped, methods=methods)
+                chosen, maes, first, _hold = choose(y, raw, steps, self.level, methods=methods, **kw)
+                if self.calibrate and first is not None:
+                    cal = calibrate(y, raw, steps, self.level, method=chosen, first=first,
+                                    chosen=len(methods) > 1, **kw)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 log.debug("%s: validation failed (%s); ETS without calibration", label, exc)
-                chosen, factor = "ets" if "ets" in methods else methods[0], 1.0
-        if not self.calibrate:
-            factor = 1.0
+                chosen, cal = "ets" if "ets" in methods else methods[0], Calibration.none(steps)
+        factor = cal.factors
         try:
             cand = fit_candidate(chosen, y, steps, self.level, period=period_steps, profile=profile,
                                  trend=self.trend, damped=self.damped)
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise InputError(f"{label}: the {chosen} model could not be fitted ({exc})",
                              hint="Use a longer --history or check the series for constant/degenerate values") from exc
+        cand = scaled(cand, vol, len(y))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
         mean = cand.mean
         lower = mean - factor * cand.below
@@ -148,7 +165,9 @@ class Forecaster:
             sim = np.asarray(cand.fit.simulate(steps, anchor="end", repetitions=int(simulations),
                                                rng=np.random.default_rng(seed)), dtype=float)
             paths = sim.reshape(steps, -1) + future_season[:, None]
-            paths = mean[:, None] + factor * (paths - mean[:, None])
+            # the same calibrated distribution as the interval: each step's spread scaled by its factor
+            v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else 1.0
+            paths = mean[:, None] + (factor * v)[:, None] * (paths - mean[:, None])
         # A series that was never negative (rates, bytes, counts) cannot go below zero: clip, and say so.
         nonneg = bool(np.nanmin(raw) >= 0)
         if nonneg:
@@ -169,7 +188,7 @@ class Forecaster:
         params = {
             "level": self.level,
             "step_s": step,
-            "history_points": int(len(y)),
+            "history_points": len(y),
             "history_start": index[0].isoformat(),
             "history_end": last.isoformat(),
             "interpolated": int(interpolated),
@@ -179,7 +198,12 @@ class Forecaster:
             "method": chosen,
             "candidates": list(methods),
             "validation_mae": maes,
-            "interval_factor": factor,
+            "interval_factor": float(np.mean(cal.bins)),
+            "noise_profile": vol is not None,
+            "interval_factors": [round(f, 4) for f in cal.bins],
+            "calibration_bins": list(cal.edges),
+            "calibration_origins": cal.origins,
+            "calibration_points": cal.points,
             "cleaned_points": int(cleaned.sum()),
             **cand.params,
         }

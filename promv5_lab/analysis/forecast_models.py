@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -28,11 +29,16 @@ import numpy as np
 
 from .._deps import require
 
-__all__ = ["CANDIDATES", "Candidate", "clean_history", "fit_candidate", "select"]
+__all__ = ["CANDIDATES", "Calibration", "Candidate", "calibrate", "choose", "clean_history", "fit_candidate", "noise_profile",
+           "scaled", "select"]
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = ("ets", "sarimax", "snaive")
+ORIGINS = 4  # backtest origins for the interval calibration
+BINS = 3  # horizon bins with their own factor
+MIN_BIN_STEPS = 8
+MIN_TRAIN = 10
 
 
 @dataclass(frozen=True)
@@ -157,40 +163,178 @@ def _fit(method: str, y: np.ndarray, steps: int, level: float, *, period: int, p
     raise ValueError(f"unknown forecast method {method!r}")
 
 
-def select(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, period: int, profile_fn, trend: bool,
-           damped: bool, methods: tuple[str, ...] = CANDIDATES) -> tuple[str, float, dict]:
-    """(best method, interval scale factor, validation MAE per method) on the held-back end of the history.
+def choose(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, period: int, profile_fn, trend: bool,
+           damped: bool, methods: tuple[str, ...] = CANDIDATES,
+           vol: np.ndarray | None = None) -> tuple[str, dict, Candidate | None, int]:
+    """(best method, validation MAE per method, the best one's validation fit, the held-back length).
 
     Models are fitted on the cleaned history ``y`` before the held-back span and scored against the raw
     values ``raw`` of that span (what really happened, incidents included). The span is ``steps`` points
     (at most a fifth of the history); the training part must still hold two periods, else the period is
     not used for the validation fits. ``profile_fn(train, period)`` gives a training span's profile."""
-    hold = int(min(steps, max(1, y.size // 5)))
-    train, test = y[:-hold], raw[-hold:]
-    p = period if period and train.size >= 2 * period else 0
-    prof = profile_fn(train, p) if p else None
+    hold = _hold(y.size, steps)
     maes: dict[str, float] = {}
     fits: dict[str, Candidate] = {}
     for m in methods:
-        try:
-            c = fit_candidate(m, train, hold, level, period=p, profile=prof, trend=trend, damped=damped)
-        except (ValueError, np.linalg.LinAlgError) as exc:  # a candidate that cannot be fitted is left out
-            log.debug("forecast candidate %s failed on the validation span: %s", m, exc)
-            continue
-        if np.all(np.isfinite(c.mean)):
-            maes[m] = float(np.mean(np.abs(c.mean - test)))
+        c = _fit_at(m, y, y.size - hold, hold, level, period=period, profile_fn=profile_fn, trend=trend,
+                    damped=damped, vol=vol)
+        if c is not None:
+            maes[m] = float(np.mean(np.abs(c.mean - raw[-hold:])))
             fits[m] = c
     if not maes:
-        return "ets", 1.0, {}
+        return "ets", {}, None, hold
     best = min(maes, key=lambda k: (maes[k], k != "snaive"))  # a tie goes to seasonal naive
-    c = fits[best]
-    err = test - c.mean
-    width = np.where(err >= 0, c.above, c.below)
-    ok = width > 0
-    factor = 1.0
-    if ok.sum() >= 5:
-        # one held-back span is a noisy judge (its points are correlated): the factor it suggests is
-        # shrunk towards 1, the more the shorter the span (weight hold / (hold + 48))
-        est = float(np.clip(np.quantile(np.abs(err[ok]) / width[ok], level), 0.5, 2.0))
-        factor = float(est ** (ok.sum() / (ok.sum() + 48.0)))
-    return best, factor, maes
+    return best, maes, fits[best], hold
+
+
+def select(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, period: int, profile_fn, trend: bool,
+           damped: bool, methods: tuple[str, ...] = CANDIDATES, vol: np.ndarray | None = None) -> tuple[str, float, dict]:
+    """(best method, interval scale factor, validation MAE per method): :func:`choose` then
+    :func:`calibrate`; the factor is the mean of the per-horizon factors."""
+    best, maes, first, _hold = choose(y, raw, steps, level, period=period, profile_fn=profile_fn, trend=trend,
+                                     damped=damped, methods=methods, vol=vol)
+    if first is None:
+        return best, 1.0, maes
+    cal = calibrate(y, raw, steps, level, method=best, period=period, profile_fn=profile_fn, trend=trend,
+                    damped=damped, first=first, vol=vol)
+    return best, float(np.mean(cal.bins)), maes
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Interval scale factors from rolling-origin backtests (see :func:`calibrate`).
+
+    ``factors[h]`` multiplies the model's half-widths ``h + 1`` steps ahead; ``bins`` are the factors
+    measured per horizon bin (``edges`` in steps), ``origins`` the number of backtest origins and
+    ``points`` the held-back points they scored."""
+
+    factors: np.ndarray
+    bins: tuple[float, ...] = (1.0,)
+    edges: tuple[int, ...] = ()
+    origins: int = 0
+    points: int = 0
+
+    @classmethod
+    def none(cls, steps: int) -> Calibration:
+        return cls(np.ones(steps))
+
+
+def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, method: str, period: int, profile_fn,
+              trend: bool, damped: bool, origins: int = ORIGINS, bins: int = BINS,
+              first: Candidate | None = None, vol: np.ndarray | None = None, chosen: bool = True) -> Calibration:
+    """Per-horizon interval factors from the errors of ``method`` at several past forecast origins.
+
+    The history is cut at up to ``origins`` points, one held-back span apart, going back from the start of
+    the span the model was *chosen* on (its errors there are optimistic: it won there; with ``chosen=False``,
+    one method and no choice, from the end of the history); each training part
+    keeps at least half of the history, and when none can, the choice span itself is used (``first``,
+    :func:`choose`'s fit there, else a new one). At each cut the model is fitted on what came
+    before (the cleaned ``y``) and forecasts the span; each held-back raw point gives a score
+    ``|error| / half-width`` (the half-width on the side the error fell). The span is split into ``bins``
+    horizon bins (errors grow with the horizon, and faster than some models assume); each bin's factor is
+    the geometric mean of the conformal ``level`` quantile of its scores (rank ``ceil((m + 1) level)`` of
+    ``m``) and that of all scores, each limited to [0.1, 8], and shrunk towards 1 when there are few origins
+    (raised to the power ``k / (k + 1)`` for ``k`` origins: one span is weak evidence). Factors are interpolated between bin centres, and beyond the span the last bin's holds.
+    ``vol`` (:func:`noise_profile`) scales every half-width by the noise of its phase of the cycle."""
+    n = y.size
+    hold = _hold(n, steps)
+    kw = {"period": period, "profile_fn": profile_fn, "trend": trend, "damped": damped, "vol": vol}
+    skip = 2 if chosen else 1
+    cuts = [n - k * hold for k in range(skip, origins + skip) if n - k * hold >= max(n // 2, MIN_TRAIN)]
+    if not cuts:
+        cuts = [n - hold]
+    scores: list[np.ndarray] = []
+    for end in cuts:
+        c = first if end == n - hold and first is not None else _fit_at(method, y, end, hold, level, **kw)
+        if c is None:
+            continue
+        err = raw[end:end + hold] - c.mean
+        width = np.where(err >= 0, c.above, c.below)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.where((width > 0) & np.isfinite(err), np.abs(err) / width, np.nan)
+        scores.append(score)
+    if not scores:
+        return Calibration.none(steps)
+    grid = np.vstack(scores)  # origins x hold
+    nb = int(max(1, min(bins, hold // MIN_BIN_STEPS)))
+    edges = np.linspace(0, hold, nb + 1).round().astype(int)
+    pooled = grid[np.isfinite(grid)]
+    if pooled.size < 5:
+        return Calibration.none(steps)
+    factors, centres = [], []
+    for a, b in itertools.pairwise(edges):
+        s = grid[:, a:b].ravel()
+        s = s[np.isfinite(s)]
+        if s.size < 5:
+            continue
+        # a bin's points come from few origins (its errors are correlated): its factor is the geometric
+        # mean of its own quantile and the pooled one
+        f = float(np.sqrt(_conformal(s, level) * _conformal(pooled, level)))
+        factors.append(f ** (len(scores) / (len(scores) + 1.0)))
+        centres.append((a + b - 1) / 2.0)
+    per_step = np.interp(np.arange(steps, dtype=float), centres, factors)
+    return Calibration(per_step, tuple(factors), tuple(int(e) for e in edges), len(scores),
+                       int(np.isfinite(grid).sum()))
+
+
+def _conformal(scores: np.ndarray, level: float) -> float:
+    """The conformal ``level`` quantile of ``scores`` (rank ceil((m + 1) level) of m), within [0.1, 8]."""
+    m = scores.size
+    rank = min(1.0, np.ceil((m + 1) * level) / m)
+    return float(np.clip(np.quantile(scores, rank, method="higher"), 0.1, 8.0))
+
+
+def _hold(n: int, steps: int) -> int:
+    return int(min(steps, max(1, n // 5)))
+
+
+def _fit_at(method: str, y: np.ndarray, end: int, hold: int, level: float, *, period: int, profile_fn,
+            trend: bool, damped: bool, vol: np.ndarray | None = None) -> Candidate | None:
+    """``method`` fitted on ``y[:end]`` forecasting ``hold`` steps; None when it cannot be fitted."""
+    train = y[:end]
+    p = period if period and train.size >= 2 * period else 0
+    prof = profile_fn(train, p) if p else None
+    try:
+        c = fit_candidate(method, train, hold, level, period=p, profile=prof, trend=trend, damped=damped)
+    except (ValueError, np.linalg.LinAlgError) as exc:  # a candidate that cannot be fitted is left out
+        log.debug("forecast candidate %s failed at a validation origin: %s", method, exc)
+        return None
+    return scaled(c, vol, end) if np.all(np.isfinite(c.mean)) else None
+
+
+def scaled(c: Candidate, vol: np.ndarray | None, start: int) -> Candidate:
+    """``c`` with its half-widths scaled by the noise profile at the phases of its steps (``start`` = the
+    index of its first forecast point, phase 0 = the first sample of the history)."""
+    if vol is None:
+        return c
+    v = vol[(start + np.arange(c.mean.size)) % vol.size]
+    return Candidate(c.method, c.mean, c.below * v, c.above * v, c.params, c.fit)
+
+
+def noise_profile(y: np.ndarray, period: int) -> np.ndarray | None:
+    """How noisy each phase of the cycle is, relative to the average (mean 1), or None without a cycle.
+
+    Traffic-like series are noisier at their daily peak than at night (counts are Poisson-like); model
+    intervals are not. Per phase: the median absolute deviation of the one-step changes (from that
+phase's median change, which is the cycle's own slope) over the periods of ``y``,
+    smoothed over a 12th of the period (circularly), divided by its mean and limited to [1/3, 3]."""
+    if not period or y.size < 2 * period + 1:
+        return None
+    d = np.diff(y)
+    d = np.r_[d[0], d]
+    pad = (-d.size) % period
+    grid = np.concatenate([d, np.full(pad, np.nan)]).reshape(-1, period)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # the cycle's own slope at each phase is not noise: take it out before measuring the spread
+        grid = np.abs(grid - np.nanmedian(grid, axis=0))
+        prof = np.nanmedian(grid, axis=0)
+    if not np.all(np.isfinite(prof)):
+        return None
+    w = max(1, period // 24)  # +- a 24th: a 2-hour window of a day
+    kernel = np.ones(2 * w + 1) / (2 * w + 1)
+    prof = np.convolve(np.r_[prof[-w:], prof, prof[:w]], kernel, mode="valid")
+    mean = prof.mean()
+    if not mean > 0:
+        return None
+    return np.clip(prof / mean, 1 / 3, 3.0)

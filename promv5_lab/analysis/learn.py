@@ -5,8 +5,9 @@ unusual thing this series did lately". A flag needs ``score >= threshold``, wher
 threshold is learned from its own scores on a training span: the ``1 - target_fpr`` quantile, never
 below ``floor`` nor above ``cap``. Two defaults, measured by the benchmarks:
 
-* :data:`NAB_THRESHOLD` (0.6), the single corpus-wide threshold NAB's standard profile chose for the
-  default detector (``benchmarks/nab_score.py``); ``promv5-lab detect`` flags with it;
+* :data:`NAB_THRESHOLD`, re-exported from :mod:`.online` (the one definition): the single corpus-wide
+  threshold NAB's standard profile chose for the online detector that ``promv5-lab detect`` runs
+  (``benchmarks/nab_score.py``); it is not a threshold for this module's batch scores;
 * :data:`DEFAULT_FLOOR` (0.7), the floor of the per-series thresholds for fleet scans, where a false
   alarm costs an operator's attention (``benchmarks/demo_detection.py``).
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from .detect import FLEET_CONFIG, DetectorConfig, score_frame
+from .online import NAB_THRESHOLD
 from .results import Anomaly, AnomalyScores, NormalBehavior
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +38,6 @@ __all__ = ["DEFAULT_FLOOR", "NAB_THRESHOLD", "dependencies", "detect", "flags_to
 
 log = logging.getLogger(__name__)
 
-NAB_THRESHOLD = 0.6
 DEFAULT_FLOOR = 0.7
 
 

@@ -85,7 +85,9 @@ class CapacityResult:
     """When a series is expected to cross ``limit``, with an interval, from one forecast.
 
     Times are seconds from ``now`` (the last observed sample); ``None`` means "not within the horizon".
-    ``probability`` is the share of simulated paths that cross within ``horizon_s``.
+    ``probability`` is the share of simulated paths that cross within ``horizon_s``. ``forecast`` is the
+    forecast the estimate came from (mean, calibrated interval and the simulated paths), so a chart or a
+    report can draw it without fitting again.
     """
 
     series: str
@@ -101,6 +103,7 @@ class CapacityResult:
     probability: float
     model: str
     params: Mapping[str, object] = field(default_factory=dict)
+    forecast: ForecastResult | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         verb = "reaches" if self.direction == "rising" else "falls to"

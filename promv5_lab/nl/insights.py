@@ -294,11 +294,11 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
     promql, rng, wide, planned = _history(inv, planned, horizon)
     last = wide.ffill().iloc[-1]
     order = sorted(wide.columns, key=lambda c: abs(limit - float(last[c])) if math.isfinite(last[c]) else math.inf)
-    results, fits = [], _kept_forecaster()
+    results = []
     for col in order[:MAX_FIT_SERIES]:
         if wide[col].notna().sum() < 12:
             continue
-        results.append(time_to_limit(wide[col], limit, horizon, simulations=200, name=str(col), forecaster=fits))
+        results.append(time_to_limit(wide[col], limit, horizon, simulations=200, name=str(col)))
     results.sort(key=lambda r: (r.eta_s is None, r.eta_s or 0.0, -r.probability))
     unit = infer_unit(promql)
     details = {"analysis": "capacity", "promql": promql, "range": _range_json(rng), "limit": limit,
@@ -322,32 +322,9 @@ def _capacity(inv: Investigation, question: str, route: Route, t0: float) -> Ans
         text = (f"No series reaches the limit ({why}) within {span} by the forecast; highest risk: "
                 f"{_sentence(top, unit)}.")
     shown = (crossing or sorted(results, key=lambda r: -r.probability))[:3]
-    charts = tuple(p for r in shown for p in guarded(capacity_panel, wide[r.series], r, fits.kept.get(r.series),
+    charts = tuple(p for r in shown for p in guarded(capacity_panel, wide[r.series], r, r.forecast,
                                                      promql))
     return _answer(inv, question, route, planned, promql, text, t0, details=details, charts=charts)
-
-
-def _kept_forecaster() -> Any:
-    """The forecaster ``time_to_limit`` uses by default (80 %, undamped; plain ETS on the history as it is when
-    this Forecaster has those settings), keeping each fit so its chart shows the same forecast the crossing
-    time came from (no second fit). A test checks the estimates equal ``time_to_limit``'s own."""
-    from dataclasses import dataclass, field, fields
-
-    from ..analysis.forecast import Forecaster
-
-    have = {f.name for f in fields(Forecaster)}
-    same = {k: v for k, v in (("method", "ets"), ("clean", False), ("calibrate", False)) if k in have}
-
-    @dataclass(frozen=True)
-    class Kept(Forecaster):
-        kept: dict = field(default_factory=dict, compare=False)
-
-        def forecast(self, series: Any, horizon_s: float, **kw: Any) -> Any:
-            r = super().forecast(series, horizon_s, **kw)
-            self.kept[kw.get("name") or str(series.name)] = r
-            return r
-
-    return Kept(level=0.8, damped=False, **same)
 
 
 def _sentence(r: Any, unit: Any = None) -> str:

@@ -75,3 +75,11 @@ def test_seasonality_is_learned_per_series_and_used():
     assert any(a.series == "daily" and a.start >= idx[288 * 5 + 60].to_pydatetime() for a in res.anomalies)
     with pytest.raises(InputError, match="seasonality"):
         detect(wide, seasonality="sometimes", progress=False)
+
+
+def test_learn_nab_threshold_is_the_online_detectors_one():
+    """One definition: ``learn.NAB_THRESHOLD`` (kept for old imports) is the threshold ``detect`` uses."""
+    from promv5_lab.analysis import learn, online
+
+    assert learn.NAB_THRESHOLD == online.NAB_THRESHOLD
+    assert "NAB_THRESHOLD" in learn.__all__
