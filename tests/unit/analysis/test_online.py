@@ -93,22 +93,28 @@ def test_the_hold_grows_with_the_history():
     assert fixed[1805] >= NAB_THRESHOLD
 
 
-def test_novelty_is_a_transition_between_levels_never_seen_before():
-    # the first 8 values span [0, 3]: 4 levels of width 0.75, so 0, 1, 2, 3 fall in levels 0, 1, 2, 4
-    v = np.array([0, 1, 2, 3] * 4 + [3.5, 0, 1, 7, 1, 7], dtype=float)
+def test_novelty_is_a_level_never_visited_before():
+    # the first 8 values span [0, 3]: 4 levels of width 0.75, so 0, 1, 2, 3 fall in levels 0, 1, 2, 4;
+    # 1.8 falls in level 2, 2.5 in level 3 (inside the range, never visited), 7 in level 9 (outside it)
+    v = np.array([0, 1, 2, 3] * 4 + [1.8, 0, 2.5, 2.5, 7, 1, 7, -1], dtype=float)
     out = novelty_scores(v, levels=4, init=8, warmup=8)
-    assert out[:16].sum() == 0  # rows 8..15 learn 0->1, 1->2, 2->4, 4->0 (never scored)
-    assert out[16] == 1.0       # 3 -> 3.5: level 4 -> 4, a transition never seen
-    assert out[17] == 0.0       # 3.5 -> 0: 4 -> 0, seen
-    assert out[18] == 0.0       # 0 -> 1, seen
-    assert out[19] == 1.0       # 1 -> 7: level 9 is new
-    assert out[20] == 1.0       # 7 -> 1: new too
-    assert out[21] == 0.0       # 1 -> 7 again: seen once already
+    assert out[:16].sum() == 0  # rows 8..15 learn levels too (never scored)
+    assert out[16] == 0.0       # 1.8: level 2, visited
+    assert out[17] == 0.0       # 0: visited
+    assert out[18] == 1.0       # 2.5: level 3, never visited though inside the first rows' range
+    assert out[19] == 0.0       # 2.5 again: visited once already
+    assert out[20] == 1.0       # 7: level 9, new
+    assert out[21] == 0.0 and out[22] == 0.0  # back to 1, then 7 again: both visited
+    assert out[23] == 1.0       # -1: level -2, below the range, new
     with_nan = v.copy()
-    with_nan[18] = np.nan       # a missing value scores 0 and is skipped, not a level
+    with_nan[18] = np.nan       # a missing value scores 0 and is no level
     out2 = novelty_scores(with_nan, levels=4, init=8, warmup=8)
     np.testing.assert_array_equal(out2[:18], out[:18])
-    assert out2[18] == 0.0 and out2[19] == 1.0  # 0 -> 7 (row 17 to row 19)
+    assert out2[18] == 0.0 and out2[19] == 1.0  # the first 2.5 is now row 19
+    # a level visited only during the learning rows (the first init + warmup values) is not new
+    learnt = np.array([0, 3] * 4 + [0, 3, 2.5, 0, 3, 0, 3, 0] + [2.5, 1.0], dtype=float)
+    out3 = novelty_scores(learnt, levels=4, init=8, warmup=8)
+    assert out3[16] == 0.0 and out3[17] == 1.0  # 2.5 was seen at row 10; 1.0 (level 1) never
 
 
 def test_counters_are_scored_on_increments():
