@@ -57,10 +57,15 @@ class Grammar:
     new_words: dict[str, str]
     values: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, compare=False)
     metrics: dict[str, str] = field(default_factory=dict, compare=False)
+    # more ways to say a taught word (espeak-ng's letter-to-sound rules, see .g2p), added as word(2), word(3)...
+    alt_prons: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
-        return hashlib.sha1(self.jsgf.encode()).hexdigest()[:16]
+        h = hashlib.sha1(self.jsgf.encode())
+        for word, phones in sorted(self.new_words.items()):
+            h.update(f"\n{word} {phones} {'|'.join(self.alt_prons.get(word, ()))}".encode())
+        return h.hexdigest()[:16]
 
     @functools.cached_property
     def graph(self) -> WordGraph:
@@ -188,10 +193,18 @@ def build_grammar(catalogue: Any | None = None) -> Grammar:
             ph = pronounce(w)
             if ph:
                 new[w] = ph
-    grammar = Grammar(text, new, {k: tuple(v) for k, v in values.items()}, metric_phrases)
+    grammar = Grammar(text, new, {k: tuple(v) for k, v in values.items()}, metric_phrases, _alternatives(new))
     log.info("grammar %s: %d values, %d metric phrases, %d words taught", grammar.key, len(values),
              len(metric_phrases), len(new))
     return grammar
+
+
+def _alternatives(taught: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """espeak-ng's pronunciation of each taught word, where it differs from the lexicon's guess."""
+    from .g2p import espeak_phones
+
+    rules = espeak_phones(sorted(taught))
+    return {w: (rules[w],) for w in sorted(taught) if rules.get(w) and rules[w] != taught[w]}
 
 
 # --- sentences of the grammar (for evaluation and tests) -------------------------------------------------
