@@ -178,6 +178,8 @@ def novelty_scores(values: Sequence[float] | np.ndarray, levels: int = 8, init: 
 
 
 def _record(z: np.ndarray, c: OnlineConfig) -> np.ndarray:
+    if z.shape[1] == 1:
+        return online_fast.record_1d(z[:, 0], c.warmup, c.record_floor, c.record_decay, c.record_growth)[:, None]
     n = z.shape[1]
     peak = np.zeros(n)
     out = np.zeros_like(z)
@@ -190,6 +192,8 @@ def _record(z: np.ndarray, c: OnlineConfig) -> np.ndarray:
 
 
 def _hold(s: np.ndarray, report: float, hold: int, fraction: float) -> np.ndarray:
+    if s.shape[1] == 1:
+        return online_fast.hold_1d(s[:, 0], report, hold, fraction)[:, None]
     out = s.copy()
     last = np.full(s.shape[1], -(10 ** 12))
     level = np.zeros(s.shape[1])

@@ -1,4 +1,4 @@
-"""The surprise recursion of :class:`.detect.DetectorState` for ONE series in plain Python floats.
+"""The surprise recursion (and the record and hold steps of :mod:`.online`) of :class:`.detect.DetectorState` for ONE series in plain Python floats.
 
 ``promv5-lab detect`` scores one series; stepping ``DetectorState`` with numpy arrays of shape ``(1,)``
 costs about 1 ms a row in numpy call overhead. This is the same recursion, operation for operation, on
@@ -16,7 +16,7 @@ import numpy as np
 
 from .detect import DetectorConfig
 
-__all__ = ["supports", "surprise_1d"]
+__all__ = ["hold_1d", "record_1d", "supports", "surprise_1d"]
 
 
 def supports(c: DetectorConfig) -> bool:
@@ -145,4 +145,34 @@ def surprise_1d(t: np.ndarray, values: np.ndarray, c: DetectorConfig, counter: b
             long_scale = max(long_scale, abs(r_lvl)) if first else (1 - la) * long_scale + la * abs(r_l)
         if present:
             count += 1
+    return np.asarray(out, dtype=float)
+
+
+def record_1d(z: np.ndarray, warmup: int, floor: float, decay: float, growth: float) -> np.ndarray:
+    """``online._record`` for one series: ``r / (1 + r)``, r = surprise / max(recent peak, floor)."""
+    zs = np.asarray(z, dtype=float).tolist()
+    out = [0.0] * len(zs)
+    peak = 0.0
+    for i in range(warmup, len(zs)):
+        x = zs[i]
+        base = max(peak, floor)
+        r = x / base
+        out[i] = r / (1.0 + r)
+        peak = max(peak * decay, min(x, base * growth))
+    return np.asarray(out, dtype=float)
+
+
+def hold_1d(s: np.ndarray, report: float, hold: int, fraction: float) -> np.ndarray:
+    """``online._hold`` for one series: after a report, scores not above it are halved for a while."""
+    xs = np.asarray(s, dtype=float).tolist()
+    out = list(xs)
+    last = -(10 ** 12)
+    level = 0.0
+    for i, x in enumerate(xs):
+        held = (i - last) <= max(hold, fraction * i) and x <= level
+        if held:
+            out[i] = 0.5 * x
+        elif x >= report:
+            last = i
+            level = x
     return np.asarray(out, dtype=float)

@@ -88,3 +88,17 @@ def test_one_series_scores_as_in_a_batch():
     np.testing.assert_allclose(score_series(t, v), both[:, 0], atol=1e-12)
     np.testing.assert_allclose(score_series(t, w), both[:, 1], atol=1e-12)
     assert not math.isnan(float(np.sum(both)))
+
+
+def test_record_and_hold_of_one_series_match_the_batched_steps():
+    from promv5_lab.analysis import online
+
+    rng = np.random.default_rng(7)
+    z = np.abs(rng.standard_normal((3000, 3))) * rng.choice([1.0, 6.0], (3000, 3), p=[0.98, 0.02])
+    cfg = OnlineConfig()
+    rec = online._record(z, cfg)  # three columns: the numpy path
+    np.testing.assert_array_equal(rec, np.column_stack([online._record(z[:, [j]], cfg) for j in range(3)]))
+    s = 0.8 * rec
+    held = online._hold(s, 0.44, 100, 0.06)
+    np.testing.assert_array_equal(held, np.column_stack([online._hold(s[:, [j]], 0.44, 100, 0.06) for j in range(3)]))
+    assert (s >= 0.44).sum() >= 5 and np.any((held < s) & (s > 0.2))  # reports happened and later rows were held
