@@ -46,6 +46,7 @@ def _value_index(cat: Catalogue) -> tuple[dict[str, list[tuple[str, str, bool]]]
         return cached[1], cached[2]
     index: dict[str, list[tuple[str, str, bool]]] = {}
     part_index: dict[str, list[tuple[str, str, bool]]] = {}
+    short_index: dict[str, list[tuple[str, str, bool]]] = {}
     for lab, vals in cat.label_values.items():
         if lab in _SKIP_LABELS:
             continue
@@ -60,17 +61,27 @@ def _value_index(cat: Catalogue) -> tuple[dict[str, list[tuple[str, str, bool]]]
             if len(_PARTS.split(v)) > 1:  # "fulfilment" names "order-fulfilment" (short parts count too)
                 for p in parts:
                     part_index.setdefault(p, []).append((lab, v, False))
+                for p in _PARTS.split(v.lower()):
+                    if 3 <= len(p) < 5 and p.isalpha():  # "the ssr app": named only next to a label word
+                        short_index.setdefault(p, []).append((lab, v, False))
             segments = [p for p in re.split(r"[./:@]", v.lower()) if len(p) >= 5 and re.search(r"[_-]", p)]
             if segments and segments[0] != v.lower():  # "render_pdf" names the task "invoices.tasks.render_pdf"
                 for p in segments:
                     part_index.setdefault(p, []).append((lab, v, False))
     unique_parts = {p: cands for p, cands in part_index.items() if p not in index and len({c[1] for c in cands}) == 1}
+    short = {p: cands for p, cands in short_index.items() if p not in index}
     _INDEX_CACHE.clear()
-    _INDEX_CACHE[id(cat)] = (cat, index, unique_parts)
+    _INDEX_CACHE[id(cat)] = (cat, index, unique_parts, short)
     return index, unique_parts
 
 
-_INDEX_CACHE: dict[int, tuple[Catalogue, dict, dict]] = {}
+_INDEX_CACHE: dict[int, tuple[Catalogue, dict, dict, dict]] = {}
+
+
+def _short_parts(cat: Catalogue) -> dict[str, list[tuple[str, str, bool]]]:
+    """Three- and four-letter pieces of values ("ssr" of "storefront-ssr") -> (label, value, False)."""
+    _value_index(cat)
+    return _INDEX_CACHE[id(cat)][3]
 _CLOSE_CACHE: dict[tuple[int, str], list[str]] = {}
 
 
@@ -168,6 +179,11 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
             cands = index.get(sing)
         if cands is None and not strict and w in parts:
             cands = parts[w]
+        if cands is None and not strict and hint and hint != w and w not in known and w in (short := _short_parts(cat)):
+            # "the ssr app": a short piece of the one value of a label the label word names (job="storefront-ssr")
+            named = [c for c in short[w] if c[0] in LABEL_WORDS.get(hint, ())]
+            if len({c[1] for c in named}) == 1:
+                cands, score = named, 0.9
         if cands is None and not strict and len(w) >= 4 and (pre := _prefixed(w, keys)):
             cands, score = index[pre], 0.9
         if cands is None and not strict and len(w) >= 5 and w not in LABEL_WORDS and w not in known:

@@ -93,6 +93,13 @@ class MetricIndex:
         self.qual_idx = {q: self.name_idx[q] for q in QUALIFIERS if q in self.name_idx}
         self.has_errors = np.array([bool(error_matchers(catalogue.metrics[nm], catalogue)) for nm in self.names],
                                    dtype=bool)
+        from .shapes import _complement_counter, _error_sibling, _failing_sibling
+
+        # counters that can make an error ratio: an outcome label, or a sibling of all / of the failed events
+        self.ratio_able = self.has_errors | np.array([
+            catalogue.metrics[nm].type == "counter" and bool(
+                _error_sibling(catalogue.metrics[nm], catalogue) or _failing_sibling(catalogue.metrics[nm], catalogue)
+                or _complement_counter(catalogue.metrics[nm], catalogue)) for nm in self.names], dtype=bool)
         sibs = [capacity_sibling(catalogue.metrics[nm], catalogue) for nm in self.names]
         self.has_sibling = np.array([sib is not None for sib in sibs], dtype=bool)
         # capacity gauge -> the gauge of use it bounds (hikaricp_..._max -> ..._active): "pool usage"
@@ -232,6 +239,7 @@ class MetricIndex:
             b += 0.15 * self.is_gauge - 0.15 * self.is_counter
         if "errors" in it.concepts and it.ratio:  # a ratio needs the outcome label to divide by all
             b += 0.3 * self.has_errors
+            b -= 0.15 * (self.is_counter & ~self.ratio_able)  # "error ratio": not a lone counter of errors
         for w in it.by_words:  # "per service": a metric with a label of that very name
             for lab in {w, w.removesuffix("s")}:
                 if lab in self.label_idx:

@@ -68,7 +68,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "free": ("avail", "available", "free"), "available": ("avail", "available"), "processor": ("cpu",),
     "cores": ("cpu",), "uptime": ("start", "time"), "started": ("start",), "version": ("build", "info", "version"),
     "deployed": ("build", "info", "version"), "build": ("build", "info"), "running": ("build", "info", "up"),
-    "pods": ("pod",), "containers": ("container",), "requests": ("requests", "http", "rq", "req", "reqs", "rpcs"),
+    "pods": ("pod",), "containers": ("container",), "requests": ("requests", "http", "rq", "req", "reqs", "rpcs", "accesses"),
     "request": ("requests", "http", "rq", "req"),
 }
 

@@ -219,8 +219,8 @@ def test_bare_concept_with_a_system_named_is_answered(planner2):
     # "made by" is not a grouping
     ("503s per second on calls made by frontpage",
      'sum(rate(mesh_requests_total{code="503",source="frontpage-v1"}[5m]))'),
-    # a piece of a real value ("ssr" of shop-ssr) is not an unknown app
-    ("open fds of the ssr app", "process_open_fds"),
+    # a piece of a real value ("ssr" of shop-ssr) is not an unknown app: it names that value
+    ("open fds of the ssr app", 'process_open_fds{job="shop-ssr"}'),
     # words with a stop word inside name one value ("out of sync" -> OutOfSync); "how many" adds them up
     ("which fluxish apps are out of sync", 'fluxish_app_info{sync_state="OutOfSync"}'),
     ("how many fluxish apps are out of sync", 'sum(fluxish_app_info{sync_state="OutOfSync"})'),

@@ -48,6 +48,14 @@ METRICS = [
     metric("batchd_jobs", "gauge", "Number of jobs executing now.", job=["batchd"], instance=["batch-1:9400"]),
     metric("mesh_request_duration_seconds", "histogram", "Request duration between workloads.", job=["mesh"],
            reporter=["source", "destination"], destination_app=["cart", "search"], le=["0.1", "1", "+Inf"]),
+    # a web server counting accesses next to the time they took; an app with a lone error counter and a
+    # responses counter with a status label
+    metric("webd_accesses_total", "counter", "Total webd accesses", job=["webd"], instance=["www-1:9117"]),
+    metric("webd_duration_ms_total", "counter", "Total duration of all requests in ms", job=["webd"],
+           instance=["www-1:9117"]),
+    metric("shopapp_errors_total", "counter", "Errors by type.", job=["shopapp"], type=["conn", "query"]),
+    metric("shopapp_responses_total", "counter", "Responses by HTTP status.", job=["shopapp"],
+           status=["200", "404", "500"]),
     metric("up", "gauge", "1 if the target was scraped.", job=["snmp", "blackbox", "winhost", "kvcache"],
            instance=["access-sw-3", "border-rt-2", "https://pay.example.org", *HOSTS, "kv-0:9150"]),
 ]
@@ -143,3 +151,14 @@ def test_expiring_soon_is_thirty_days_and_says_so(planner):
     plan = planner.plan("which certificates are expiring soon")
     assert isinstance(plan, QueryPlan) and plan.timestamp == "until"
     assert plan.comparison == Comparison("<", 30 * 86400.0) and any("30 days" in n for n in plan.notes)
+
+
+@pytest.mark.parametrize("question,promql_text", [
+    # requests served are the accesses counted, not the time they took
+    ("how many requests per second is webd serving", "sum(rate(webd_accesses_total[5m]))"),
+    # an error ratio needs a counter that can divide failures by all: the one with a status label
+    ("error ratio of shopapp", ('sum(rate(shopapp_responses_total{status=~"5.."}[5m])) / '
+                                "sum(rate(shopapp_responses_total[5m]))")),
+])
+def test_requests_served_and_error_ratios(planner, question, promql_text):
+    assert promql(planner, question) == promql_text
