@@ -29,6 +29,7 @@ figure is tuning.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -87,9 +88,14 @@ def _cli_scores(files) -> dict[str, np.ndarray]:
         for f in files:
             src = Path(_NAB_DIR) / "data" / f.key
             dst = Path(tmp) / "out.csv"
+            t0 = time.perf_counter()
             app(["detect", str(src), "--out", str(dst)], standalone_mode=False)
+            _CLI_SECONDS[0] += time.perf_counter() - t0
             out[f.key] = pd.read_csv(dst)["anomaly_score"].to_numpy(dtype=float)
     return out
+
+
+_CLI_SECONDS = [0.0]  # wall time inside the detect command (read CSV, score, write CSV), all files
 
 
 _NAB_DIR = ""
@@ -124,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         batched = run_batched(files, lambda t, v: score_matrix(t, v))
         worst = max(float(np.max(np.abs(batched[k] - runs[DETECT][k]))) for k in batched)
         print(f"CLI vs batched scores: largest difference {worst:.2e} (CSV keeps 10 decimals)")
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"CLI speed: {rows} rows in {_CLI_SECONDS[0]:.1f} s inside 'detect' (read, score, write): "
+              f"{rows / _CLI_SECONDS[0]:.0f} rows/s, {1e6 * _CLI_SECONDS[0] / rows:.0f} us per row "
+              f"(load average {load:.1f})")
     t0 = time.perf_counter()
     runs[WATCH] = run_batched(files, lambda t, v: score_arrays(t, v, SURPRISE_CONFIG))
     timing[WATCH] = time.perf_counter() - t0
@@ -158,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         th = chosen[(DETECT, "standard")]
         note = "matches" if abs(th - NAB_THRESHOLD) < 5e-5 else "DIFFERS from"
         at_default = score_corpus(runs[DETECT], labels, PROFILES["standard"], threshold=NAB_THRESHOLD)
-        print(f"\n'{DETECT}' standard-profile corpus threshold {th:.6f} {note} the CLI default "
+        print(f"\n'{DETECT}' standard-profile corpus threshold {th:.8f} {note} the CLI default "
               f"online.NAB_THRESHOLD = {NAB_THRESHOLD} (standard score at the default: {at_default.score:.2f})")
     print(f"reproduce: python benchmarks/nab_score.py{' --via-cli' if args.via_cli else ''}"
           f" --nab-dir {nab_dir}")
