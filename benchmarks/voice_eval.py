@@ -152,7 +152,7 @@ def main() -> int:
             vi = intent(heard.text, cat)
             e, n = wer(item["text"], heard.text)
             vi_said = intent(item["text"], cat)  # the rules alone, on what was said: recognition excluded
-            row = {**item, "heard": heard.text, "intent_heard": vi.kind, "intent_of_text_ok": vi_said.kind == item["kind"], "mode": heard.mode, "ms": heard.decode_ms, "fallback_ms": heard.fallback_ms,
+            row = {**item, "heard": heard.text, "intent_heard": vi.kind, "intent_of_text_ok": vi_said.kind == item["kind"], "mode": heard.mode, "ms": heard.decode_ms, "fallback_ms": heard.fallback_ms, "retry_ms": heard.retry_ms,
                    "cpu_ms": cpu_ms, "dur": heard.duration_s, "errors": e, "words": n,
                    "intent_ok": vi.kind == item["kind"],
                    "target_ok": (vi.slots.get("target") == item["target"]) if item["target"] else True}
@@ -180,6 +180,8 @@ def main() -> int:
     rtf = sorted(r["ms"] / 1000 / r["dur"] for r in rows)
     near3 = [r["ms"] for r in rows if 2.5 <= r["dur"] <= 3.5]
     fb = [r["fallback_ms"] for r in rows if r["mode"] == "free"]
+    retried = [r["retry_ms"] for r in rows if r["retry_ms"] > 0]
+    bands = [(0, 2), (2, 3), (3, 4), (4, 99)]
     noisy = [r for r in rows if r["snr_db"] is not None]
     clean = [r for r in rows if r["snr_db"] is None]
     print(f"Voice evaluation: {n} espeak-ng utterances, voices {', '.join(VOICES)}, {min(SPEEDS)}-{max(SPEEDS)} wpm, "
@@ -200,6 +202,11 @@ def main() -> int:
           f"{statistics.median(near3) if near3 else float('nan'):.0f} ms; real-time factor median "
           f"{statistics.median(rtf):.3f}; mean utterance {statistics.mean(r['words'] for r in rows):.1f} words, "
           f"{statistics.mean(r['dur'] for r in rows):.1f} s")
+    print("  by length (recording)  " + ";  ".join(
+        f"{lo}-{hi if hi < 99 else ''} s: n={len(b)} median {statistics.median(b):.0f} ms" for lo, hi in bands
+        if (b := [r["ms"] for r in rows if lo <= r["dur"] < hi])))
+    print(f"  wide-beam retry        {len(retried)}/{n} doubtful first passes" + (
+        f", retry median {statistics.median(retried):.0f} ms (included in the decode time above)" if retried else ""))
     print(f"  recognition CPU time   median {statistics.median(cpu) if cpu else float('nan'):.0f} ms per grammar-only "
           f"utterance (process time: what the decode costs without other processes' share of the cores)")
     print(f"  fell back to free-form {len(fb)}/{n}" + (f", fallback pass median {statistics.median(fb):.0f} ms "
