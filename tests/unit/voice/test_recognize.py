@@ -46,3 +46,14 @@ def test_free_form_mode_and_whisper_without_model(say, catalogue):
         transcribe(wav, mode="whisper", settings=load_settings(voice_whisper_model=None))
     with pytest.raises(InputError, match="Unknown recognition mode"):
         transcribe(wav, mode="loud")  # type: ignore[arg-type]
+
+
+def test_doubtful_grammar_pass_is_decoded_again_with_wide_beams(say, catalogue):
+    wav = say("why is payments slow")
+    sure = transcribe(wav, catalogue=catalogue, mode="grammar")
+    assert sure.retry_ms == 0 and sure.confidence >= 0.25  # a clear command: one pass
+    # every first pass counts as doubtful here: the wide-beam pass runs, is timed, and hears the same command
+    again = transcribe(wav, catalogue=catalogue, mode="grammar", min_confidence=1.01)
+    assert again.retry_ms > 0 and again.decode_ms >= again.retry_ms and again.fallback_ms == 0
+    assert again.text == sure.text == "why is payments slow"
+    assert again.to_json()["retry_ms"] == round(again.retry_ms, 1)
