@@ -41,6 +41,8 @@ def stem(word: str) -> str:
     for suf in _SUFFIXES:
         if word.endswith(suf) and len(word) - len(suf) >= 4:
             return word[: -len(suf)]
+    if len(word) == 4 and word[-1] == "s" and (word[-2] not in "suie" or word.endswith("pus")):
+        return word[:-1]  # short plurals: osds, pods, jobs, cpus/gpus (not bus, less, this, does)
     return word
 
 

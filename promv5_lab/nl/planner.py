@@ -71,6 +71,7 @@ class Intent:
     ratio: bool = False
     count: bool = False
     comparison: Comparison | None = None
+    comparison_unit: tuple[str, float] | None = None  # the threshold's unit ("100ms"), its value then in s or bytes
     percent: bool = False
     down: bool = False
     values: list[ValueMatch] = field(default_factory=list)
@@ -86,7 +87,8 @@ class Intent:
 
 
 _CMP = re.compile(r"\b(above|over|greater than|more than|exceeds?|exceeding|higher than|at least|below|under|"
-                  r"less than|fewer than|lower than|at most|beyond)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|gib|gb|mib|"
+                  r"less than|fewer than|lower than|at most|beyond|longer than|slower than|hotter than|warmer than|"
+                  r"bigger than|larger than|shorter than|smaller than|colder than|faster than)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|gib|gb|mib|"
                   r"mb|kib|kb|bytes|b|k|ms|milliseconds?|minutes?|m|seconds?|s)?(?:\b|(?<=%))")
 _ONGOING = re.compile(r"\b(?:(?:currently|now)\s+(?:running|executing|active|open|in\s+progress|processing)|"
                       r"running\s+(?:right\s+)?now|in[- ]flight|in\s+progress|concurrent(?:ly)?|executing|ongoing)\b")
@@ -287,6 +289,8 @@ class OfflinePlanner:
         ratio_words = RATIO_WORDS & set(words)
         if ratio_words == {"used"} and re.search(r"\bused\s+by\b", joined):
             ratio_words = set()  # "memory used by coredns" is an amount, "memory usage" a fraction
+        if reading.unit and ratio_words <= {"used", "usage", "utilization", "utilisation"}:
+            ratio_words = set()  # "disk used in GB" asks an amount in a unit, not a fraction of the capacity
         it.ratio = bool(ratio_words) or "%" in raw or "saturation" in it.concepts
         it.count = any(p in joined for p in COUNT_PHRASES) and not per_second
         if it.count and it.quantile is None and not it.mean and not re.search(r"\b(latency|duration|how long)\b", joined):
@@ -298,7 +302,8 @@ class OfflinePlanner:
         m = _CMP.search(joined)
         if m:
             op = ">" if m.group(1) in ("above", "over", "greater than", "more than", "exceeds", "exceed", "exceeding",
-                                       "higher than", "beyond") else "<"
+                                       "higher than", "beyond", "longer than", "slower than", "hotter than",
+                                       "warmer than", "bigger than", "larger than") else "<"
             if m.group(1) == "at least":
                 op = ">="
             if m.group(1) == "at most":
@@ -307,11 +312,13 @@ class OfflinePlanner:
             if unit in ("%", "percent"):
                 v, it.percent, it.ratio = v / 100.0, True, True
             elif unit.startswith("m") and unit not in _SIZE and unit in ("ms", "millisecond", "milliseconds"):
-                v /= 1000.0
+                v, it.comparison_unit = v / 1000.0, ("time", 1.0)
             elif unit in ("m", "minute", "minutes"):
-                v *= 60
+                v, it.comparison_unit = v * 60, ("time", 1.0)
+            elif unit in ("s", "second", "seconds"):
+                it.comparison_unit = ("time", 1.0)
             elif unit in _SIZE:
-                v *= _SIZE[unit]
+                v, it.comparison_unit = v * _SIZE[unit], ("data", 1.0)
             it.comparison = Comparison(op, v)  # type: ignore[arg-type]
         if re.search(r"\b(down|dead|offline|unreachable|not up|failing scrapes?)\b", joined) and "up" in it.concepts \
                 and not re.search(r"\bbreak(?:\s+\w+)?\s+down\b", joined):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..types import Comparison
 from .catalogue import MetricInfo, tokens
 
-__all__ = ["Reading", "enum_states", "is_timestamp", "read_phrases"]
+__all__ = ["Reading", "enum_states", "is_timestamp", "read_phrases", "unit_scale"]
 
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "ten": 10, "fourteen": 14, "thirty": 30}
@@ -29,6 +29,23 @@ _UNIT = r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?
 _BITS = re.compile(r"\b(?:in\s+|as\s+)?(?:(kilo|mega|giga|k|m|g)\s*bits?|(k|m|g)?bps|(k|m|g)?bit/s|bits?)"
                    r"(?:\s+(?:per|a|/)\s*(?:second|sec|s))?(?=\W|$)")
 _PREFIX = {"": 1.0, "k": 1e-3, "kilo": 1e-3, "m": 1e-6, "mega": 1e-6, "g": 1e-9, "giga": 1e-9}
+
+# "in GB", "in MiB", "in MB/s", "in minutes", "as ms": the unit the user wants the value shown in
+_DATA_UNITS = {"b": 1.0, "byte": 1.0, "bytes": 1.0, "kb": 1e3, "kilobyte": 1e3, "kilobytes": 1e3, "mb": 1e6,
+               "megabyte": 1e6, "megabytes": 1e6, "gb": 1e9, "gigabyte": 1e9, "gigabytes": 1e9, "tb": 1e12,
+               "terabyte": 1e12, "terabytes": 1e12, "kib": 2.0 ** 10, "mib": 2.0 ** 20, "gib": 2.0 ** 30,
+               "tib": 2.0 ** 40, "kibibytes": 2.0 ** 10, "mebibytes": 2.0 ** 20, "gibibytes": 2.0 ** 30}
+_TIME_UNITS = {"ms": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "msec": 1e-3, "us": 1e-6,
+               "microseconds": 1e-6, "seconds": 1.0, "secs": 1.0, "minutes": 60.0, "mins": 60.0, "hours": 3600.0,
+               "hrs": 3600.0, "days": 86400.0}
+_IN_UNIT = re.compile(r"\b(?:in|as|into)\s+(" + "|".join(sorted(list(_DATA_UNITS) + list(_TIME_UNITS), key=len,
+                                                                 reverse=True))
+                      + r")(\s*/\s*s(?:ec)?|\s*ps|\s+(?:per|a)\s+(?:second|sec))?(?=\W|$)")
+# the unit a metric is kept in: its name's unit word, else its HELP's "(MiB)" / "in milliseconds"
+_NAME_UNITS = {"bytes": ("data", 1.0), "byte": ("data", 1.0), "octets": ("data", 1.0), "kbytes": ("data", 1024.0),
+               "seconds": ("time", 1.0), "milliseconds": ("time", 1e-3), "ms": ("time", 1e-3),
+               "microseconds": ("time", 1e-6), "us": ("time", 1e-6), "minutes": ("time", 60.0)}
+_HELP_UNIT = re.compile(r"(?:\(|\bin\s+)(bytes|kib|mib|gib|kb|mb|gb|milliseconds|ms|seconds|microseconds)\b", re.I)
 
 _EXPIRE = r"(?:expir\w*|run(?:s|ning)?\s+out|due|lapse\w*|end(?:s|ing)?)"
 # "expiring in the next 14 days", "expires within a week", "expiring in less than 30 days"
@@ -53,6 +70,7 @@ class Reading:
     timestamp: str | None = None
     comparison: Comparison | None = None
     note: str = ""
+    unit: tuple[str, float] | None = None  # ("data"|"time", size of the asked unit in bytes or seconds)
 
 
 def _secs(num: str | None, unit: str) -> float:
@@ -72,6 +90,15 @@ def read_phrases(question: str) -> Reading:
         prefix = (m.group(1) or m.group(2) or m.group(3) or "").lower()
         scale = 8.0 * _PREFIX.get(prefix, 1.0)
         q = q[: m.start()] + " per second " + q[m.end():]
+    unit = None
+    if scale is None and (m := _IN_UNIT.search(q.lower())) is not None:
+        word = m.group(1).lower()
+        if word in _DATA_UNITS:  # the unit word speaks of bytes: keep that word for choosing the metric
+            unit = ("data", _DATA_UNITS[word])
+            q = q[: m.start()] + (" bytes per second " if m.group(2) else " bytes ") + q[m.end():]
+        else:
+            unit = ("time", _TIME_UNITS[word])
+            q = q[: m.start()] + " " + q[m.end():]
     low = q.lower()
     if (m := _UNTIL_WITHIN.search(low)) is not None:
         timestamp, comparison = "until", Comparison("<", _secs(m.group(1), m.group(2)))
@@ -91,7 +118,24 @@ def read_phrases(question: str) -> Reading:
     elif (m := _SINCE.search(low)) is not None:
         timestamp = "since"
         q = q[: m.start()] + " " + q[m.end():]
-    return Reading(" ".join(q.split()), scale, timestamp, comparison, note)
+    return Reading(" ".join(q.split()), scale, timestamp, comparison=comparison, note=note, unit=unit)
+
+
+def unit_scale(info: MetricInfo, unit: tuple[str, float]) -> float | None:
+    """The factor that shows ``info``'s values in the asked ``unit`` (``("data", 1e9)``: GB), or None when the
+    metric's own unit is not known or of another kind (no guessing: the answer then says so)."""
+    kind, size = unit
+    own = None
+    for t in reversed(tokens(info.name)):
+        if t in _NAME_UNITS:
+            own = _NAME_UNITS[t]
+            break
+    if own is None and (m := _HELP_UNIT.search(info.help)) is not None:
+        w = m.group(1).lower()
+        own = ("data", _DATA_UNITS[w]) if w in _DATA_UNITS else ("time", _TIME_UNITS[w])
+    if own is None or own[0] != kind:
+        return None
+    return own[1] / size
 
 
 _TIMESTAMP_TOKENS = frozenset({"timestamp", "expiry", "expiration", "expires", "after", "unixtime", "epoch"})

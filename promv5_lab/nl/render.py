@@ -106,8 +106,11 @@ def render(plan: QueryPlan) -> str:
         expr = f"{_group(expr)} - time()"
     elif plan.timestamp == "since":
         expr = f"time() - {_group(expr)}"
-    if plan.scale != 1.0:
-        expr = f"{_group(expr)} * {_fmt(plan.scale)}"
+    if plan.scale != 1.0:  # a unit change reads better as a division ("/ 1000000000" for GB, "/ 60000" ms -> min)
+        inv = round(1.0 / plan.scale)
+        nice = plan.scale < 1 and abs(1.0 / plan.scale - inv) < 1e-6 * inv and (
+            inv & (inv - 1) == 0 or inv % 60 == 0 or str(inv).rstrip("0") == "1")
+        expr = f"{_group(expr)} / {inv}" if nice else f"{_group(expr)} * {_fmt(plan.scale)}"
     if plan.topk:
         expr = f"topk({plan.topk}, {expr})"
     elif plan.bottomk:

@@ -7,10 +7,10 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..types import LabelMatcher, QueryPlan, Ratio
+from ..types import Comparison, LabelMatcher, QueryPlan, Ratio
 from .catalogue import Catalogue, MetricInfo, tokens
 from .labels import resolve_label_word, value_matcher
-from .readings import enum_states, is_byte_counter, is_timestamp
+from .readings import enum_states, is_byte_counter, is_timestamp, unit_scale
 from .siblings import (
     capacity_of,
     capacity_user,
@@ -185,6 +185,9 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     ratio: Ratio | None = None
     aggregation = it.aggregation
     comparison = it.comparison
+    if comparison is not None and it.comparison_unit and (own := unit_scale(info, it.comparison_unit)):
+        # "above 100ms" of a metric kept in milliseconds: the threshold in the metric's own unit
+        comparison = Comparison(comparison.op, comparison.value / own)
     latency = "latency" in it.concepts
     if mtype in ("histogram", "summary"):
         if latency or not ({"throughput", "errors"} & it.concepts):
@@ -243,6 +246,11 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         matchers = {k: v for k, v in matchers.items() if v not in share}
         aggregation = aggregation or "sum"
     elif mtype not in ("histogram", "summary"):
+        if not it.ratio and it.reading.unit and words & {"used", "usage"}:
+            user = planner._index.capacity_users.get(info.name) or capacity_user(info, cat, words)
+            if user is not None:  # "disk used in GB" found the disk's size: the amount used is its sibling
+                metric, info = user, cat.metrics[user]
+                matchers = {k: v for k, v in matchers.items() if k in info.labels}
         sib = capacity_sibling(info, cat) if it.ratio else None
         if it.ratio and sib is None:
             user = planner._index.capacity_users.get(info.name) or capacity_user(info, cat, words)
@@ -296,6 +304,12 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         scale = reading.scale
     elif reading.scale:
         notes.append("bits were asked of a metric that does not count bytes: shown as it is")
+    if reading.unit and timestamp is None and ratio is None and transform != "count":
+        factor = unit_scale(info, reading.unit)
+        if factor is None:
+            notes.append("the unit asked for is not the kind of unit this metric is kept in: shown as it is")
+        elif factor != 1.0:
+            scale *= factor
     return QueryPlan(
         metric=metric, metric_type=mtype, transform=transform, matchers=tuple(matchers.values()),  # type: ignore[arg-type]
         window_s=window, aggregation=aggregation, by=tuple(by), quantile=quantile, ratio=ratio,  # type: ignore[arg-type]

@@ -35,6 +35,8 @@ CONCEPTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 # question word -> extra tokens to look for in metric names and HELP
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "latency": ("duration", "latency", "seconds"), "slow": ("duration", "latency"),
+    "hot": ("temperature", "temp"), "hotter": ("temperature", "temp"), "warmer": ("temperature", "temp"),
+    "degrees": ("temperature", "temp", "celsius"), "temperature": ("temp", "temperature", "celsius"),
     "response": ("duration", "latency"), "errors": ("error", "errors", "failed"), "error": ("errors", "failed"),
     "failures": ("failed", "errors", "error", "failure"), "failed": ("failed", "errors", "failure"),
     "failing": ("failed", "errors", "success", "failure"),
