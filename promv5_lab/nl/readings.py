@@ -26,7 +26,9 @@ _NUM = r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|ten|fourteen|thir
 _UNIT = r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)"
 
 # "in bits per second", "in mbps", "as megabits": the scale from bytes
-_BITS = re.compile(r"\b(?:in\s+|as\s+)?(?:(kilo|mega|giga|k|m|g)\s*bits?|(k|m|g)?bps|(k|m|g)?bit/s|bits?)"
+# (a bare "bit" must say "in bits" or "bits per second": "Fluent Bit" is a name, not a unit)
+_BITS = re.compile(r"\b(?:in\s+|as\s+)?(?:(kilo|mega|giga|k|m|g)\s*bits?|(k|m|g)?bps|(k|m|g)?bit/s|"
+                   r"(?<=in\s)bits\b|(?<=as\s)bits\b|bits?(?=\s+(?:per|a|/)\s*(?:second|sec|s)\b))"
                    r"(?:\s+(?:per|a|/)\s*(?:second|sec|s))?(?=\W|$)")
 _PREFIX = {"": 1.0, "k": 1e-3, "kilo": 1e-3, "m": 1e-6, "mega": 1e-6, "g": 1e-9, "giga": 1e-9}
 

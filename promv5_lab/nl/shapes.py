@@ -289,10 +289,16 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             aggregation = "sum"  # "how many apps are out of sync": the series in that state, added up
         if it.count and comparison is not None and health and not by:
             aggregation = "count"  # "how many targets are down": count(up == 0)
+        elif it.count and it.comparison is not None and comparison is not None and not by and ratio is None \
+                and transform == "value" and aggregation in (None, "sum"):
+            aggregation = "count"  # "how many gpus are above 60 degrees": count(temp > 60)
         if aggregation == "avg" and _names_average(info):
             aggregation = None  # "load average" is the metric's own word, not an aggregation
     if it.percent and ratio is None and comparison is not None:
-        notes.append("a percentage was compared with a value that is not a ratio")
+        if _in_percent(info):  # "above 90% utilization" of a gauge kept in percent (0-100)
+            comparison = Comparison(comparison.op, round(comparison.value * 100.0, 9))
+        else:
+            notes.append("a percentage was compared with a value that is not a ratio")
     reading = it.reading
     timestamp, scale = None, 1.0
     if reading.timestamp and is_timestamp(info) and ratio is None:  # "expiring in the next 14 days"
@@ -316,6 +322,13 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         topk=it.topk, bottomk=it.bottomk, comparison=comparison, compare_offset_s=it.time.compare_offset_s,
         timestamp=timestamp, scale=scale,  # type: ignore[arg-type]
         kind=kind, time=at, range=rng, notes=tuple(notes))  # type: ignore[arg-type]
+
+
+def _in_percent(info: MetricInfo) -> bool:
+    """A gauge whose values are percentages (0-100): its name says percent, or its HELP says "%"/"percent"."""
+    if set(tokens(info.name)) & {"percent", "percentage", "pct"}:
+        return True
+    return info.type in ("gauge", "unknown") and bool(re.search(r"%|\bpercent(?:age)?\b", info.help.lower()))
 
 
 def _events_in_window(it: Intent) -> bool:

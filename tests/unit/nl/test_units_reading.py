@@ -26,6 +26,8 @@ METRICS = [
     metric("blob_osd_commit_latency_ms", "gauge", "Commit latency of the OSD in ms", osd=["osd.1", "osd.2"]),
     metric("rules_group_last_eval_seconds", "gauge", "The duration of the last evaluation of the rule group.",
            rule_group=["node", "apps"]),
+    metric("accel_utilization", "gauge", "Accelerator utilization (in %).", gpu=["0", "1"]),
+    metric("fluentbit_output_proc_bytes_total", "counter", "Bytes shipped by the output plugin.", node=["n1", "n2"]),
 ]
 
 
@@ -84,4 +86,14 @@ def test_render_writes_a_unit_change_as_a_division_when_it_reads_better(scale, t
     ("which accelerators run hotter than 80 degrees", "accel_temperature_celsius > 80"),
 ])
 def test_thresholds_are_read_in_the_metrics_own_unit(planner, question, expected):
+    assert promql(planner, question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("accelerators above 90% utilization", "accel_utilization > 90"),  # kept in percent: 90, not 0.9
+    ("how many accelerators are above 60 degrees", "count(accel_temperature_celsius > 60)"),
+    ("fluent bit output bytes per second per node", "sum by (node) (rate(fluentbit_output_proc_bytes_total[5m]))"),
+    ("fluent bit output in bits per second", "sum(rate(fluentbit_output_proc_bytes_total[5m])) * 8"),
+])
+def test_percent_gauges_counted_thresholds_and_names_that_look_like_units(planner, question, expected):
     assert promql(planner, question) == expected
