@@ -274,9 +274,7 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         down = it.down or bool(words & _DOWN_WORDS) or it.none or _negated_state(it, info)
         states = enum_states(info)  # "which ports are down" on IF-MIB OperStatus: down is 2, not 0
         named = [w for w in it.words if w in states and (w != "down" or it.down)]
-        if comparison is None and _negated_state(it, info) and not health and 0 in states.values():
-            comparison = _eq(0.0)  # "inactive" on a gauge whose HELP says "active (1), or not (0)"
-        elif named and comparison is None:
+        if named and comparison is None:
             comparison = _eq(float(states[named[0]]))
         elif health and down or (it.none and not health and comparison is None):
             comparison = comparison or _eq(0.0)  # "which probes are failing", "queues with no consumers"
