@@ -81,12 +81,15 @@ def test_bad_question_is_a_message_not_a_dead_page(app_url, page):
     page.goto(app_url)
     box = page.locator(".promv5-chat textarea").first
     box.wait_for(state="visible", timeout=30_000)
+    replies = page.locator(".promv5-answer, .promv5-error")
     box.fill("   ")
     box.press("Enter")
+    replies.first.wait_for(timeout=60_000)  # the empty question's own message
+    n = replies.count()
     box.fill("<script>window.__x=1</script> zorglub frobnication of the flux capacitor")
     box.press("Enter")
-    answer = page.locator(".promv5-answer, .promv5-error").first
-    answer.wait_for(timeout=60_000)
+    # wait for the nonsense question's reply itself (not the empty question's), then ask a real one
+    replies.nth(n).wait_for(timeout=60_000)  # (Playwright's locators see into the page's shadow DOM)
     assert page.evaluate("window.__x === undefined")
     # the page still answers a real question afterwards
     box.fill("error ratio by service")
