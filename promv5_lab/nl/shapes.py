@@ -271,10 +271,12 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         elif by and not aggregation:
             aggregation = "sum"
         health = is_health_gauge(info)
-        down = it.down or bool(words & _DOWN_WORDS) or it.none
+        down = it.down or bool(words & _DOWN_WORDS) or it.none or _negated_state(it, info)
         states = enum_states(info)  # "which ports are down" on IF-MIB OperStatus: down is 2, not 0
         named = [w for w in it.words if w in states and (w != "down" or it.down)]
-        if named and comparison is None:
+        if comparison is None and _negated_state(it, info) and not health and 0 in states.values():
+            comparison = _eq(0.0)  # "inactive" on a gauge whose HELP says "active (1), or not (0)"
+        elif named and comparison is None:
             comparison = _eq(float(states[named[0]]))
         elif health and down or (it.none and not health and comparison is None):
             comparison = comparison or _eq(0.0)  # "which probes are failing", "queues with no consumers"
@@ -353,6 +355,17 @@ _SHARE_WORDS = frozenset({"ratio", "fraction", "share", "proportion", "percentag
 _NEGATION = re.compile(r"\b(?:not|isn't|aren't|non|never)\s+(?:yet\s+|been\s+)?([a-z]+)")
 
 
+def _negated_state(it: Intent, info: MetricInfo) -> bool:
+    """ "inactive" / "unhealthy" / "non-ready" asked of a gauge named for the state itself (x_active, x_healthy):
+    the series where it does not hold (0)."""
+    name_t = set(tokens(info.name))
+    for w in re.findall(r"[a-z]+", it.time.rest.lower()):
+        for pre in ("non", "un", "in"):
+            if w.startswith(pre) and len(w) - len(pre) >= 4 and w[len(pre):] in name_t and w not in name_t:
+                return True
+    return False
+
+
 def _state_gauge_test(it: Intent, info: MetricInfo, matchers: dict[str, LabelMatcher]):
     """0/1 gauges: the comparison that selects the series for which the state the question names holds.
 
@@ -375,7 +388,9 @@ def _state_gauge_test(it: Intent, info: MetricInfo, matchers: dict[str, LabelMat
     for w in re.findall(r"[a-z]+", it.time.rest.lower()):  # "sealed" asked of an "unsealed" gauge
         if len(w) >= 4 and f"un{w}" in name_t:
             return _eq(0.0)
-    m = re.search(r"\bwhich\s+[a-z_-]+\s+(?:is|are)\s+(?:the\s+|currently\s+)?([a-z]+)\b", text)
+    if _negated_state(it, info):
+        return _eq(0.0)  # "which triggers are inactive" on an x_active gauge
+    m = re.search(r"\bwhich\s+(?:[a-z_-]+\s+){1,3}?(?:is|are)\s+(?:the\s+|currently\s+)?([a-z]+)\b", text)
     if m and m.group(1) in name_t and m.group(1) == tokens(info.name)[-1]:
         return _eq(1.0)  # "which vault is the active node": the one whose x_active gauge is 1
     return None

@@ -27,6 +27,9 @@ METRICS = [
     metric("rules_group_last_eval_seconds", "gauge", "The duration of the last evaluation of the rule group.",
            rule_group=["node", "apps"]),
     metric("accel_utilization", "gauge", "Accelerator utilization (in %).", gpu=["0", "1"]),
+    metric("autoscaler_trigger_active", "gauge", "1 when the trigger is active, 0 otherwise.",
+           trigger=["kafka-orders", "cron-reports"]),
+    metric("queue_worker_active", "gauge", "Whether a worker is active (1), or not (0).", worker=["w1", "w2"]),
     metric("fluentbit_output_proc_bytes_total", "counter", "Bytes shipped by the output plugin.", node=["n1", "n2"]),
 ]
 
@@ -94,6 +97,10 @@ def test_thresholds_are_read_in_the_metrics_own_unit(planner, question, expected
     ("how many accelerators are above 60 degrees", "count(accel_temperature_celsius > 60)"),
     ("fluent bit output bytes per second per node", "sum by (node) (rate(fluentbit_output_proc_bytes_total[5m]))"),
     ("fluent bit output in bits per second", "sum(rate(fluentbit_output_proc_bytes_total[5m])) * 8"),
+    ("which autoscaler triggers are inactive", "autoscaler_trigger_active == 0"),
+    ("which autoscaler triggers are active", "autoscaler_trigger_active == 1"),
+    ("which queue workers are inactive", "queue_worker_active == 0"),
+    ("which queue workers are active", "queue_worker_active == 1"),
 ])
 def test_percent_gauges_counted_thresholds_and_names_that_look_like_units(planner, question, expected):
     assert promql(planner, question) == expected
