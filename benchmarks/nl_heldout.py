@@ -41,6 +41,7 @@ SETS = {
     "3": (ROOT / "benchmarks" / "data" / "nl_heldout3" / "exporters.yaml", ROOT / "benchmarks" / "nl_heldout3_cases.yaml"),
     "4": (ROOT / "benchmarks" / "data" / "nl_heldout4" / "exporters.yaml", ROOT / "benchmarks" / "nl_heldout4_cases.yaml"),
     "5": (ROOT / "benchmarks" / "data" / "nl_heldout5" / "exporters.yaml", ROOT / "benchmarks" / "nl_heldout5_cases.yaml"),
+    "6": (ROOT / "benchmarks" / "data" / "nl_heldout6" / "exporters.yaml", ROOT / "benchmarks" / "nl_heldout6_cases.yaml"),
 }
 BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf")
 _BAD = {"500", "503", "404", "Internal", "Unavailable", "InvalidArgument", "SERVER_ERROR", "error", "Failed",
