@@ -284,3 +284,32 @@ def test_routed_answer_chart_and_nothing_loaded_from_outside(app_url, page):
     assert outside == [], sorted(set(outside))
     assert icons and all(s == 200 for s in icons), icons  # the chat's icons came from the app itself
     assert not page.errors, page.errors
+
+
+def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url, page):
+    """A question sent while the previous answer is still running is not lost: each one is answered, in the
+    order asked. (Panel's ChatInterface ignored a send while its callback ran: the question vanished.)"""
+    page.goto(app_url)
+    box = page.locator(".promv5-chat textarea").first
+    box.wait_for(state="visible", timeout=30_000)
+    slow = "any spikes in checkout latency in the last hour?"  # a routed scan: seconds, not milliseconds
+    box.fill(slow)
+    box.press("Enter")
+    page.get_by_text(slow).first.wait_for(timeout=30_000)  # the server has it and is answering
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    follow = ["error ratio by service", "requests per second by service"]
+    for q in follow:
+        box.fill(q)
+        box.press("Enter")
+    promql = page.locator(".promv5-promql")
+    try:
+        promql.nth(2).wait_for(timeout=120_000)
+    except PlaywrightTimeout:
+        pass  # the assertion below names what was answered
+    shown = [text(promql.nth(i)) for i in range(promql.count())]
+    assert len(shown) == 3, f"a question was lost: 3 asked, answers with PromQL: {shown}"
+    assert "histogram_quantile" in shown[0] and "checkout" in shown[0], shown
+    assert 'code=~"5.."' in shown[1] and " / " in shown[1], shown
+    assert "sum by (service) (rate(http_requests_total[5m]))" in shown[2] and "5.." not in shown[2], shown
+    assert not page.errors, page.errors

@@ -71,8 +71,8 @@ def plan_lines(plan: Any, secrets: frozenset[str] = frozenset()) -> list[str]:
     from ...remediate.executors import ActionContext, executor_for
 
     issue = plan.issue
-    lines = [f"<b>{_e(issue.kind)}</b> on <b>{_e(issue.target)}</b> ({_e(issue.source)}: "
-             f"<code>{_e(issue.evidence)}</code>)"]
+    lines = [(f"<b>{_e(issue.kind)}</b> on <b>{_e(issue.target)}</b> ({_e(issue.source)}: "
+              f"<code>{_e(issue.evidence)}</code>)")]
     if not plan.runnable:
         lines += [f"refused: {_e(c.policy.name)}: {_e(c.refused)}" for c in plan.candidates]
         return lines

@@ -60,7 +60,6 @@ def scan_overview(backend: Any, *, now: datetime | None = None, hours: float = 6
     t0 = time.perf_counter()
     inv = Investigation(backend, now=now, cache_dir=cache_dir)
     end = inv.now
-    start = end - timedelta(hours=history_hours)
     shown = end - timedelta(hours=hours)
     cells: list[tuple[str, datetime, float]] = []
     anomalies: list[tuple[str, datetime, datetime, float]] = []
