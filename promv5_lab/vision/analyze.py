@@ -79,7 +79,6 @@ def _analyze(image: ImageInput, dashboard_json: str | Path | dict | None, backen
 
         why = ocr_mod.ocr_available()
         if why is None:
-            words = ocr_mod.read_words(img, found)
             use_ocr = True
         elif ocr:
             from ..errors import MissingDependencyError
@@ -96,12 +95,16 @@ def _analyze(image: ImageInput, dashboard_json: str | Path | dict | None, backen
         pictures.extend(pic for _, pic in pics)
     preds = clf.predict(pictures)
     peaks = _detector_peaks([s.y for _, series, _ in per_panel for s in series])
-    panels = []
-    k = 0
-    for p, series, axis in per_panel:
-        mine = list(zip(preds[k:k + len(series)], peaks[k:k + len(series)]))
+    mine, k = [], 0
+    for _, series, _ in per_panel:
+        mine.append(list(zip(preds[k:k + len(series)], peaks[k:k + len(series)])))
         k += len(series)
-        panels.append(_panel_finding(img, p, series, axis, mine, words if use_ocr else None, threshold))
+    panels = [_panel_finding(img, p, series, axis, m, None, threshold)
+              for (p, series, axis), m in zip(per_panel, mine)]
+    if use_ocr:  # after the verdicts: only a flagged panel's time axis is read (half of the words)
+        words = ocr_mod.read_words(img, found, time_axes=[f.anomalous for f in panels])
+        panels = [_panel_finding(img, p, series, axis, m, words, threshold)
+                  for (p, series, axis), m in zip(per_panel, mine)]
     source = clf.source
     if endpoint:
         from .endpoint import ask_endpoint

@@ -131,7 +131,7 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     for s in out:
         taken |= s.mask
     taken = cv2.dilate(taken.astype(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    grey = _grey_series(np, cv2, crop, chroma, dist, taken, w, h)
+    grey = _grey_series(np, cv2, crop, chroma, dist, taken, w, h, bg)
     if grey is not None:
         out.append(ExtractedSeries(grey[3], -1, x, grey[0], grey[2], grey[1]))
     legend = _legend_box(swatches, w, h)
@@ -144,7 +144,7 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     return out
 
 
-def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int):
+def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int, bg):
     """The grey or black line of a plot area (no hue: found by its contrast with the background), as
     ``(heights, thickness, mask, colour)``, or None.
 
@@ -163,7 +163,6 @@ def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int):
     strong_any = grey & (dist >= GREY_STRONG)
     if int(strong_any.sum()) < max(10, w // 10):
         return None
-    bg = np.median(crop[~strong_any].reshape(-1, 3), axis=0) if (~strong_any).any() else crop.reshape(-1, 3)[0]
     level = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32) - float(np.dot(bg, (0.114, 0.587, 0.299)))
     # the line's contrast, not the frame's or the axes' (long straight runs, often darker than a grey line)
     sa8 = strong_any.astype(np.uint8)
