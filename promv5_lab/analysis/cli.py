@@ -28,14 +28,21 @@ def register(app: typer.Typer) -> None:
         counter: bool = typer.Option(False, "--counter",
                                      help="The values are a monotone counter: score increments, resets are normal."),
         season: str = typer.Option("1d", "--season", help="Period of the seasonal profile (e.g. 1d, 1h; 0 = none)."),
+        weekly: bool = typer.Option(True, "--weekly/--no-weekly",
+                                    help="Also compare each stretch with the same hours of the previous weeks."),
     ) -> None:
         """Score a series online, learning from the series itself: each row's score uses only earlier rows."""
+        import dataclasses
+
         from ..types import parse_duration
         from .csvdetect import detect_csv
         from .online import NAB_THRESHOLD, OnlineConfig
 
         season_s = 0.0 if season.strip() in ("0", "0s", "none", "") else parse_duration(season)
+        config = OnlineConfig().with_season(season_s)
+        if not weekly:
+            config = dataclasses.replace(config, weekly=None)
         summary = detect_csv(src, out, threshold=NAB_THRESHOLD if threshold is None else threshold,
-                             config=OnlineConfig().with_season(season_s), counter=counter)
+                             config=config, counter=counter)
         typer.echo(f"{summary['rows']} rows scored, {summary['flags']} flagged, "
                    f"{summary['us_per_row']:.0f} us per row -> {out}")

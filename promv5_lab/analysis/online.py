@@ -1,7 +1,7 @@
 """The online ensemble behind ``promv5-lab detect``: strictly causal scores tuned for NAB's rules.
 
 Each row's score uses only that row and the rows before it (``tests/unit/analysis/test_online.py``
-changes future values and checks that no earlier score moves). Three online scorers, learned from the
+changes future values and checks that no earlier score moves). Four online scorers, learned from the
 series itself:
 
 * **surprise** (``DetectorState.last_surprise`` of :mod:`.detect`, with the settings pinned in
@@ -13,13 +13,19 @@ series itself:
   before*: "never seen this value range", in the spirit of the contextual detectors at the top of
   NAB's scoreboard (CAD OSE). (Until this round it was a new *transition* between two levels, with 5
   levels; a new level, with 8, scores higher on the tuning half of NAB and no worse on the other.)
+* **weekly** (:mod:`.online_weekly`): the value minus the median of the same time in the previous
+  weeks, averaged over a few rows and scored as a robust z against its own past, only where the
+  weekly model explains the series clearly better than a daily one (a holiday, a snowed-in city:
+  each value is normal for *some* time of the week, the day as a whole is not).
 
 The first two are combined (max) and divided by the largest surprise of the recent past (decaying by
 ``record_decay`` per row; one row raises it at most ``record_growth`` times; never below
 ``record_floor``): ``r / (1 + r)``, so a flag needs a new record. The score is
 ``max(novelty_weight * novelty, record_weight * r / (1 + r))``, where a novelty only counts when the
 value is also somewhat unusual (``r / (1 + r) > novelty_gate``: noise that just crosses into the next
-level, unremarkable for its size, is not news). A *report* is a score at or above
+level, unremarkable for its size, is not news). The weekly z has a record of its own (a faster-decaying
+peak that may grow faster, ``weekly_decay`` / ``weekly_growth``) and counts as
+``weekly_weight * r_w / (1 + r_w)`` in the same max. A *report* is a score at or above
 ``report`` (the CLI's threshold); for the ``hold`` rows after a report (or ``hold_fraction`` of the
 rows seen so far, if more: in a series watched for weeks an incident's aftermath lasts longer than
 in one watched for hours), scores that are not higher than the report's are halved, because an operator (and NAB) gains nothing from a second alarm about
@@ -41,12 +47,13 @@ import numpy as np
 from ..errors import InputError
 from . import online_fast
 from .detect import DetectorConfig, DetectorState
+from .online_weekly import WeeklyConfig, weekly_residual_z
 
 __all__ = ["NAB_THRESHOLD", "SURPRISE_CONFIG", "OnlineConfig", "novelty_scores", "score_matrix", "score_series"]
 
 # The standard-profile corpus threshold of these scores, chosen by NAB's sweep over every distinct score
 # of every scorable row of the 58 files:  python benchmarks/nab_score.py   (line "promv5-lab detect").
-NAB_THRESHOLD = 0.438137
+NAB_THRESHOLD = 0.427697
 
 # The surprise scorer's settings, pinned so that a change of the fleet detector's defaults does not
 # silently move the NAB figures.
@@ -78,6 +85,10 @@ class OnlineConfig:
     record_weight: float = 0.8
     hold: int = 100                 # rows after a report whose scores are halved ...
     hold_fraction: float = 0.06     # ... or this fraction of the rows seen so far, if more
+    weekly: WeeklyConfig | None = field(default_factory=WeeklyConfig)  # weekly-residual scorer (None: off)
+    weekly_weight: float = 0.8      # its record score r / (1 + r) is weighted like the others' ...
+    weekly_decay: float = 0.999     # ... but its recent peak decays faster (its episodes last a day, not a row)
+    weekly_growth: float = 3.0      # ... and may grow faster (a smoothed residual ramps up over rows)
 
     def __post_init__(self) -> None:
         for name in ("level_window", "level_min", "novelty_levels", "novelty_init"):
@@ -90,9 +101,11 @@ class OnlineConfig:
             raise InputError(f"OnlineConfig.hold_fraction must be in [0, 1], got {self.hold_fraction}")
         if not 0.0 < self.record_decay <= 1.0:
             raise InputError(f"OnlineConfig.record_decay must be in (0, 1], got {self.record_decay}")
-        if self.record_growth < 1.0 or self.record_floor <= 0.0:
-            raise InputError("OnlineConfig.record_growth must be >= 1 and record_floor > 0")
-        for name in ("novelty_weight", "novelty_gate", "record_weight"):
+        if self.record_growth < 1.0 or self.weekly_growth < 1.0 or self.record_floor <= 0.0:
+            raise InputError("OnlineConfig.record_growth and weekly_growth must be >= 1, record_floor > 0")
+        if not 0.0 < self.weekly_decay <= 1.0:
+            raise InputError(f"OnlineConfig.weekly_decay must be in (0, 1], got {self.weekly_decay}")
+        for name in ("novelty_weight", "novelty_gate", "record_weight", "weekly_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"OnlineConfig.{name} must be in [0, 1], got {getattr(self, name)}")
 
@@ -177,9 +190,11 @@ def novelty_scores(values: Sequence[float] | np.ndarray, levels: int = 8, init: 
     return out
 
 
-def _record(z: np.ndarray, c: OnlineConfig) -> np.ndarray:
+def _record(z: np.ndarray, c: OnlineConfig, decay: float | None = None, growth: float | None = None) -> np.ndarray:
+    decay = c.record_decay if decay is None else decay
+    growth = c.record_growth if growth is None else growth
     if z.shape[1] == 1:
-        return online_fast.record_1d(z[:, 0], c.warmup, c.record_floor, c.record_decay, c.record_growth)[:, None]
+        return online_fast.record_1d(z[:, 0], c.warmup, c.record_floor, decay, growth)[:, None]
     n = z.shape[1]
     peak = np.zeros(n)
     out = np.zeros_like(z)
@@ -187,7 +202,7 @@ def _record(z: np.ndarray, c: OnlineConfig) -> np.ndarray:
         base = np.maximum(peak, c.record_floor)
         r = z[i] / base
         out[i] = r / (1.0 + r)
-        peak = np.maximum(peak * c.record_decay, np.minimum(z[i], base * c.record_growth))
+        peak = np.maximum(peak * decay, np.minimum(z[i], base * growth))
     return out
 
 
@@ -235,6 +250,10 @@ def score_matrix(t: np.ndarray, values: np.ndarray, config: OnlineConfig | None 
     nov = np.column_stack([novelty_scores(gauge[:, j], c.novelty_levels, c.novelty_init, c.novelty_warmup)
                            for j in range(v.shape[1])])
     s = np.maximum(c.novelty_weight * nov * (rec > c.novelty_gate), c.record_weight * rec)
+    if c.weekly is not None:
+        wz = np.column_stack([weekly_residual_z(tt[:, j] if tt.ndim == 2 else tt, gauge[:, j], c.weekly)
+                              for j in range(v.shape[1])])
+        s = np.maximum(s, c.weekly_weight * _record(wz, c, c.weekly_decay, c.weekly_growth))
     return _hold(s, report, c.hold, c.hold_fraction)
 
 
