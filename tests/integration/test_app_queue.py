@@ -171,3 +171,18 @@ def _text(obj) -> str:
     for o in getattr(obj, "objects", None) or [obj]:
         parts.append(_text(o) if hasattr(o, "objects") else str(getattr(o, "object", o)))
     return " ".join(parts)
+
+
+def test_answer_view_survives_details_it_cannot_show(caplog):
+    """A diagnosis answer's details once held ``"queries": <a count>`` where the renderer expects a list: the
+    answer, its PromQL and a note still show instead of an internal error."""
+    from types import SimpleNamespace
+
+    from promv5_lab.ui.app.layout import answer_view
+
+    ans = SimpleNamespace(answer="checkout is slow because of payments", promql="up", clarification=None, charts=None,
+                          result=None, details={"analysis": "diagnosis", "queries": 12})
+    view = answer_view(ans)
+    shown = _text(view)
+    assert "checkout is slow because of payments" in shown and "details could not be shown" in shown
+    assert "could not show the answer's details" in caplog.text

@@ -52,7 +52,11 @@ def answer_view(ans: Any) -> Any:
     if ans.details:  # a routed answer's findings and provenance (every backend string escaped)
         from ..magics import render_details
 
-        extra = render_details(ans.details)
+        try:
+            extra = render_details(ans.details)
+        except Exception as exc:  # details are extra: the answer above stands without them (the log has why)
+            log.warning("could not show the answer's details: %s: %s", type(exc).__name__, exc, exc_info=True)
+            extra = "*(details could not be shown; the server log says why)*"
         if extra:
             parts.append(pn.pane.Markdown(extra, css_classes=["promv5-details"], sizing_mode="stretch_width"))
     if ans.charts or (ans.result is not None and not ans.result.frame.empty):
