@@ -22,7 +22,33 @@ import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["Unit", "axis_scale", "format_duration", "format_value", "infer_unit", "unit_of_metric"]
+__all__ = ["DATA_UNIT_WORDS", "NAME_UNIT_WORDS", "TIME_UNIT_WORDS", "Unit", "axis_scale", "format_duration",
+           "format_value", "infer_unit", "unit_of_metric", "unit_word"]
+
+# ---- unit words: one table for every reader (a question's "in GB" / "above 100ms", a metric's own unit) ----
+DATA_UNIT_WORDS: dict[str, float] = {  # bytes in one unit
+    "b": 1.0, "byte": 1.0, "bytes": 1.0, "kb": 1e3, "kilobyte": 1e3, "kilobytes": 1e3, "mb": 1e6, "megabyte": 1e6,
+    "megabytes": 1e6, "gb": 1e9, "gigabyte": 1e9, "gigabytes": 1e9, "tb": 1e12, "terabyte": 1e12,
+    "terabytes": 1e12, "kib": 2.0 ** 10, "mib": 2.0 ** 20, "gib": 2.0 ** 30, "tib": 2.0 ** 40,
+    "kibibytes": 2.0 ** 10, "mebibytes": 2.0 ** 20, "gibibytes": 2.0 ** 30}
+TIME_UNIT_WORDS: dict[str, float] = {  # seconds in one unit
+    "ms": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "msec": 1e-3, "us": 1e-6, "microseconds": 1e-6,
+    "seconds": 1.0, "secs": 1.0, "minutes": 60.0, "mins": 60.0, "hours": 3600.0, "hrs": 3600.0, "days": 86400.0}
+# a unit word inside a metric name (``x_latency_ms``, ``x_kbytes_total``) -> (kind, size in bytes or seconds)
+NAME_UNIT_WORDS: dict[str, tuple[str, float]] = {
+    "bytes": ("data", 1.0), "byte": ("data", 1.0), "octets": ("data", 1.0), "kbytes": ("data", 1024.0),
+    "seconds": ("time", 1.0), "milliseconds": ("time", 1e-3), "ms": ("time", 1e-3), "microseconds": ("time", 1e-6),
+    "us": ("time", 1e-6), "minutes": ("time", 60.0)}
+
+
+def unit_word(word: str) -> tuple[str, float] | None:
+    """``("data", bytes)`` or ``("time", seconds)`` for a unit word ("GiB", "ms", "minutes"), else None."""
+    w = word.lower()
+    if w in DATA_UNIT_WORDS:
+        return "data", DATA_UNIT_WORDS[w]
+    if w in TIME_UNIT_WORDS:
+        return "time", TIME_UNIT_WORDS[w]
+    return None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def _host(v: str) -> str:
     return m.group(1) if m else v
 
 
-_PARTS = re.compile(r"[-_/.@]")
+_PARTS = re.compile(r"[-_/.@ ]")  # "Policy denied": its words are parts too
 _PATH_WORDS = frozenset({"on", "for", "at", "in", "of", "mounted"})
 
 
@@ -57,7 +57,9 @@ def _value_index(cat: Catalogue) -> tuple[dict[str, list[tuple[str, str, bool]]]
             h = _host(v).lower()
             if h != v.lower():
                 index.setdefault(h, []).append((lab, v, True))
-            parts = [p for p in _PARTS.split(v.lower()) if len(p) >= 5]
+            pieces = _PARTS.split(v.lower())
+            # "push" names route="loki_api_v1_push": a word of four letters is a part of a value of 3+ pieces
+            parts = [p for p in pieces if len(p) >= 5 or len(p) == 4 and p.isalpha() and len(pieces) >= 3]
             if len(_PARTS.split(v)) > 1:  # "fulfilment" names "order-fulfilment" (short parts count too)
                 for p in parts:
                     part_index.setdefault(p, []).append((lab, v, False))
@@ -177,14 +179,14 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
         if cands is None and len(w) >= 5 and w.endswith("s"):  # "misses" names status="miss" (exactly, so strict too)
             sing = w[:-2] if w.endswith("es") and w[:-2] in index else w[:-1]
             cands = index.get(sing)
-        if cands is None and not strict and w in parts:
+        if cands is None and not strict and w in parts and (len(w) >= 5 or w not in known):
             cands = parts[w]
         if cands is None and not strict and hint and hint != w and w not in known and w in (short := _short_parts(cat)):
             # "the ssr app": a short piece of the one value of a label the label word names (job="storefront-ssr")
             named = [c for c in short[w] if c[0] in LABEL_WORDS.get(hint, ())]
             if len({c[1] for c in named}) == 1:
                 cands, score = named, 0.9
-        if cands is None and not strict and len(w) >= 4 and (pre := _prefixed(w, keys)):
+        if cands is None and not strict and len(w) >= 4 and w not in known and (pre := _prefixed(w, keys)):
             cands, score = index[pre], 0.9
         if cands is None and not strict and len(w) >= 5 and w not in LABEL_WORDS and w not in known:
             close = _close(cat, w, keys)

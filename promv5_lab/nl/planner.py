@@ -19,6 +19,7 @@ from typing import Protocol
 
 from ..errors import InputError
 from ..types import Clarification, Comparison, QueryPlan, TimeRange, as_utc, parse_duration
+from ..units import DATA_UNIT_WORDS, TIME_UNIT_WORDS
 from . import embed
 from .catalogue import Catalogue, MetricInfo, stem, tokens
 from .labels import ValueMatch, find_values
@@ -92,7 +93,7 @@ _CMP = re.compile(r"\b(above|over|greater than|more than|exceeds?|exceeding|high
                   r"mb|kib|kb|bytes|b|k|ms|milliseconds?|minutes?|m|seconds?|s)?(?:\b|(?<=%))")
 _ONGOING = re.compile(r"\b(?:(?:currently|now)\s+(?:running|executing|active|open|in\s+progress|processing)|"
                       r"running\s+(?:right\s+)?now|in[- ]flight|in\s+progress|concurrent(?:ly)?|executing|ongoing)\b")
-_SIZE = {"gb": 1e9, "gib": 2**30, "mb": 1e6, "mib": 2**20, "kb": 1e3, "kib": 2**10, "k": 1e3, "b": 1, "bytes": 1}
+_SIZE = {**DATA_UNIT_WORDS, "k": 1e3}  # a threshold's unit ("above 2 GiB", "above 10k"), from units' one table
 _QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
 
 
@@ -167,6 +168,13 @@ class OfflinePlanner:
         if len(word) >= 4 and any(base in n.split("_") for n in names):  # grpc_method, envoy_cluster_name
             return True
         return word in self._value_words and not any(word == v.lower() for vals in names.values() for v in vals)
+
+    def _names_agent(self, word: str) -> bool:
+        """A word after "by" that names who did it (a label value or a piece of one: "fluent" of fluent-bit),
+        not a label to break down by (no label is called so, nor has it as a part: "consumer" -> consumer_group)."""
+        if word not in self._value_words or self._is_label_word(word):
+            return False
+        return not any({word, word.removesuffix("s")} & set(n.split("_")) for n in self.catalogue.label_values)
 
     def _is_label_word(self, word: str) -> bool:
         """A word that names a label itself ("instance", "kind"), not a piece of a label value."""
@@ -261,6 +269,9 @@ class OfflinePlanner:
             if m.group(0).startswith("by ") and re.search(r"\b(?:made|sent|issued|called)\s+$", joined[:m.start()]):
                 continue  # "calls made by productpage": who made them, not a grouping
             first = m.group(1)
+            agent = m.group(2) if first in ("the", "a", "an") else first
+            if m.group(0).startswith("by ") and agent and self._names_agent(agent):
+                continue  # "dropped by fluent bit", "accepted by the prometheus receiver": who, not a grouping
             named = [w for w in (first, m.group(2), m.group(3)) if w and self._is_label_word(w) and self._groupable(w)]
             if named:
                 it.by_words.append(named[0])
@@ -269,9 +280,14 @@ class OfflinePlanner:
                     if w and self._groupable(w):
                         it.by_words.append(w)
                         break
-        m = re.search(r"\b(?:biggest|largest|busiest|fullest|heaviest|slowest|highest)\s+([a-z_]+)\b", joined)
-        if m and not it.topk and not it.bottomk and not m.group(1).endswith("s") and self._is_label_word(m.group(1)):
-            it.topk = 1  # "biggest bucket in minio": the one series that is the largest
+        m = re.search(r"\b(?:biggest|largest|busiest|fullest|heaviest|slowest|highest)((?:\s+[a-z_]+){1,3})", joined)
+        last = m.group(1).split()[-1] if m else ""
+        if m and not it.topk and not it.bottomk and (
+                not m.group(1).split()[0].endswith("s") and self._is_label_word(m.group(1).split()[0])
+                or len(last) > 2 and not last.endswith("s") and last not in STOPWORDS
+                and any(last in n.split("_") for n in self.catalogue.label_values)
+                and m.end() == len(joined.rstrip())):
+            it.topk = 1  # "biggest bucket in minio", "fullest ebpf map": the one series that is the largest
         m = re.search(r"\b(?:which|what)\s+([a-z_]+)", joined)
         m2 = re.search(r"\b(?:which|what)\s+[a-z_]+\s+([a-z_]+)", joined)
         if m and m2 and m.group(1) not in LABEL_WORDS and m.group(1) not in self.catalogue.label_values \
@@ -291,7 +307,9 @@ class OfflinePlanner:
             ratio_words = set()  # "memory used by coredns" is an amount, "memory usage" a fraction
         if reading.unit and ratio_words <= {"used", "usage", "utilization", "utilisation"}:
             ratio_words = set()  # "disk used in GB" asks an amount in a unit, not a fraction of the capacity
-        it.ratio = bool(ratio_words) or "%" in raw or "saturation" in it.concepts
+        close_to = re.search(r"\bhow\s+(?:close|near)\b.*\b(?:limit|capacity|max\w*|full)\b", joined)
+        it.ratio = bool(ratio_words) or "%" in raw or "saturation" in it.concepts or bool(close_to) \
+            or bool(re.search(r"\b(?:success|hit)\s+rate\b", joined))  # "cache hit rate": a share
         it.count = any(p in joined for p in COUNT_PHRASES) and not per_second
         if it.count and it.quantile is None and not it.mean and not re.search(r"\b(latency|duration|how long)\b", joined):
             it.concepts.discard("latency")  # "how many slow queries": a count of slow things
@@ -311,11 +329,8 @@ class OfflinePlanner:
             v, unit = float(m.group(2)), (m.group(3) or "").lower()
             if unit in ("%", "percent"):
                 v, it.percent, it.ratio = v / 100.0, True, True
-            elif unit.startswith("m") and unit not in _SIZE and unit in ("ms", "millisecond", "milliseconds"):
-                v, it.comparison_unit = v / 1000.0, ("time", 1.0)
-            elif unit in ("m", "minute", "minutes"):
-                v, it.comparison_unit = v * 60, ("time", 1.0)
-            elif unit in ("s", "second", "seconds"):
+            elif unit in ("m", "minute", "s", "second") or unit in TIME_UNIT_WORDS:
+                v *= TIME_UNIT_WORDS.get(unit, 60.0 if unit in ("m", "minute") else 1.0)
                 it.comparison_unit = ("time", 1.0)
             elif unit in _SIZE:
                 v, it.comparison_unit = v * _SIZE[unit], ("data", 1.0)
@@ -333,6 +348,7 @@ class OfflinePlanner:
         it.unknown = [w for w in words if len(w) >= 4 and w not in self._vocab and w not in value_words
                       and stem(w) not in self._stems and stem(w) not in self._vocab
                       and not self._index._abbreviations(w)
+                      and not any(n.startswith(w) or w in n.split("_") for n in self.catalogue.label_values)
                       and not re.search(r"\d", w) and "/" not in w]
         return it
 
@@ -487,7 +503,7 @@ class OfflinePlanner:
 
 
 def _sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
-    from .shapes import capacity_sibling
+    from .siblings import capacity_sibling
 
     return capacity_sibling(info, cat)
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ..types import Comparison
+from ..units import DATA_UNIT_WORDS, NAME_UNIT_WORDS, TIME_UNIT_WORDS, unit_word
 from .catalogue import MetricInfo, tokens
 
 __all__ = ["Reading", "enum_states", "is_timestamp", "read_phrases", "unit_scale"]
@@ -33,21 +34,11 @@ _BITS = re.compile(r"\b(?:in\s+|as\s+)?(?:(kilo|mega|giga|k|m|g)\s*bits?|(k|m|g)
 _PREFIX = {"": 1.0, "k": 1e-3, "kilo": 1e-3, "m": 1e-6, "mega": 1e-6, "g": 1e-9, "giga": 1e-9}
 
 # "in GB", "in MiB", "in MB/s", "in minutes", "as ms": the unit the user wants the value shown in
-_DATA_UNITS = {"b": 1.0, "byte": 1.0, "bytes": 1.0, "kb": 1e3, "kilobyte": 1e3, "kilobytes": 1e3, "mb": 1e6,
-               "megabyte": 1e6, "megabytes": 1e6, "gb": 1e9, "gigabyte": 1e9, "gigabytes": 1e9, "tb": 1e12,
-               "terabyte": 1e12, "terabytes": 1e12, "kib": 2.0 ** 10, "mib": 2.0 ** 20, "gib": 2.0 ** 30,
-               "tib": 2.0 ** 40, "kibibytes": 2.0 ** 10, "mebibytes": 2.0 ** 20, "gibibytes": 2.0 ** 30}
-_TIME_UNITS = {"ms": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "msec": 1e-3, "us": 1e-6,
-               "microseconds": 1e-6, "seconds": 1.0, "secs": 1.0, "minutes": 60.0, "mins": 60.0, "hours": 3600.0,
-               "hrs": 3600.0, "days": 86400.0}
-_IN_UNIT = re.compile(r"\b(?:in|as|into)\s+(" + "|".join(sorted(list(_DATA_UNITS) + list(_TIME_UNITS), key=len,
-                                                                 reverse=True))
+_IN_UNIT = re.compile(r"\b(?:in|as|into)\s+(" + "|".join(sorted(list(DATA_UNIT_WORDS) + list(TIME_UNIT_WORDS),
+                                                                 key=len, reverse=True))
                       + r")(\s*/\s*s(?:ec)?|\s*ps|\s+(?:per|a)\s+(?:second|sec))?(?=\W|$)")
-# the unit a metric is kept in: its name's unit word, else its HELP's "(MiB)" / "in milliseconds"
-_NAME_UNITS = {"bytes": ("data", 1.0), "byte": ("data", 1.0), "octets": ("data", 1.0), "kbytes": ("data", 1024.0),
-               "seconds": ("time", 1.0), "milliseconds": ("time", 1e-3), "ms": ("time", 1e-3),
-               "microseconds": ("time", 1e-6), "us": ("time", 1e-6), "minutes": ("time", 60.0)}
-_HELP_UNIT = re.compile(r"(?:\(|\bin\s+)(bytes|kib|mib|gib|kb|mb|gb|milliseconds|ms|seconds|microseconds)\b", re.I)
+# the unit a metric is kept in: its name's unit word (units.NAME_UNIT_WORDS), else its HELP's "(MiB)" / "in ms"
+_HELP_UNIT = re.compile(r"(?:\(|\bin\s+)(bytes|kib|mib|gib|kb|mb|gb|milliseconds|ms|seconds|microseconds)\b", re.IGNORECASE)
 
 _EXPIRE = r"(?:expir\w*|run(?:s|ning)?\s+out|due|lapse\w*|end(?:s|ing)?)"
 # "expiring in the next 14 days", "expires within a week", "expiring in less than 30 days"
@@ -94,12 +85,10 @@ def read_phrases(question: str) -> Reading:
         q = q[: m.start()] + " per second " + q[m.end():]
     unit = None
     if scale is None and (m := _IN_UNIT.search(q.lower())) is not None:
-        word = m.group(1).lower()
-        if word in _DATA_UNITS:  # the unit word speaks of bytes: keep that word for choosing the metric
-            unit = ("data", _DATA_UNITS[word])
+        unit = unit_word(m.group(1))
+        if unit is not None and unit[0] == "data":  # the unit word speaks of bytes: keep it for choosing the metric
             q = q[: m.start()] + (" bytes per second " if m.group(2) else " bytes ") + q[m.end():]
         else:
-            unit = ("time", _TIME_UNITS[word])
             q = q[: m.start()] + " " + q[m.end():]
     low = q.lower()
     if (m := _UNTIL_WITHIN.search(low)) is not None:
@@ -129,12 +118,11 @@ def unit_scale(info: MetricInfo, unit: tuple[str, float]) -> float | None:
     kind, size = unit
     own = None
     for t in reversed(tokens(info.name)):
-        if t in _NAME_UNITS:
-            own = _NAME_UNITS[t]
+        if t in NAME_UNIT_WORDS:
+            own = NAME_UNIT_WORDS[t]
             break
     if own is None and (m := _HELP_UNIT.search(info.help)) is not None:
-        w = m.group(1).lower()
-        own = ("data", _DATA_UNITS[w]) if w in _DATA_UNITS else ("time", _TIME_UNITS[w])
+        own = unit_word(m.group(1))
     if own is None or own[0] != kind:
         return None
     return own[1] / size

@@ -29,7 +29,8 @@ class MetricIndex:
     def __init__(self, catalogue: Catalogue) -> None:
         import numpy as np
 
-        from .shapes import capacity_sibling, error_matchers
+        from .shapes import error_matchers
+        from .siblings import capacity_sibling
 
         self.np = np
         self.catalogue = catalogue
@@ -250,8 +251,8 @@ class MetricIndex:
         if named_states:  # "ports that are down": a state gauge that has a "down" state
             b += 0.3 * np.array([bool(st & named_states) for st in self.states], dtype=bool)
         if "up" in it.concepts and self.up is not None and all(h[self.up] for h in held) and not any(
-                self._grouping(w)[0][self.up] for w in it.by_words):  # "which ports are down": not targets
-            b[self.up] += 0.4
+                self._grouping(w)[0][self.up] for w in it.by_words) and not self._health_named(it):
+            b[self.up] += 0.4  # "which ports are down": not targets
         asked = set(it.words)
         for w in it.words:
             asked.update(SYNONYMS.get(w, ()))
@@ -276,9 +277,21 @@ class MetricIndex:
                 b += 0.15 * (self.is_gauge & self.has_sibling & self.bytes_named)
             if "memory" in it.concepts:  # memory in use is a gauge: not a counter of evictions or faults
                 b -= 0.15 * self.is_counter
-        if it.comparison is not None and not asked & (_CAPACITY_WORDS | {"maximum", "allowed", "configured"}):
-            b -= 0.1 * self.capacity_named  # "instances with more than 40 connections": the current count, not its max
+        if not asked & (_CAPACITY_WORDS | {"maximum", "allowed", "configured", "limit", "capacity"}):
+            # "instances with more than 40 connections", "client connections per server": the count, not its max
+            b -= (0.1 if it.comparison is not None else 0.05) * self.capacity_named
         return b
+
+    def _health_named(self, it: Intent) -> bool:
+        """A 0/1 health gauge whose name says what the question asks about ("caddy upstreams are down" on
+        x_upstreams_healthy): the targets' ``up`` is not meant."""
+        from .siblings import is_health_gauge
+
+        values = {v.word.lower() for v in it.values}
+        words = {w for w in it.words if w not in STOPWORDS and w not in values and len(w) >= 4
+                 and w not in CONCEPTS["up"][0]}
+        return any(i != self.up and words & self.name_tokens[i] - {tokens(nm)[0]}
+                   and is_health_gauge(self.catalogue.metrics[nm]) for i, nm in enumerate(self.names))
 
     def _unresolvable(self, word: str) -> np.ndarray:
         """Metrics on which the grouping word names no label (cached per word)."""

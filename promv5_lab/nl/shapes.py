@@ -13,11 +13,14 @@ from .labels import resolve_label_word, value_matcher
 from .readings import enum_states, is_byte_counter, is_timestamp, unit_scale
 from .siblings import (
     capacity_of,
-    capacity_user,
+    capacity_sibling,
     group_label,
     is_health_gauge,
     per_event_sibling,
-    total_of_free,
+    ratio_pair,
+    time_sibling,
+    used_gauge,
+    whole_counter,
 )
 from .vocab import ERROR_VALUES, OUTCOME_LABELS
 
@@ -26,14 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["capacity_sibling", "error_matchers", "shape_plan"]
 
-# (pattern in the name, replacement that names its capacity, 1 - x/capacity is "used")
-_CAPACITY = (
-    ("MemAvailable", "MemTotal", True), ("MemFree", "MemTotal", True), ("avail", "size", True),
-    ("available", "total", True), ("available", "size", True), ("free", "size", True), ("free", "total", True),
-    ("in_use", "max", False), ("inuse", "max", False), ("used", "size", False), ("used", "total", False),
-    ("used", "limit", False), ("usage", "limit", False), ("active", "max", False), ("current", "max", False),
-    ("in_use", "limit", False), ("open", "max", False), ("used", "max", False), ("current", "limit", False),
-)
 _FREE_WORDS = {"free", "available", "left", "remaining", "avail", "headroom", "spare"}
 _BUSY_WORDS = {"usage", "used", "busy", "utilisation", "utilization", "saturation", "load", "%", "percent",
                "percentage", "ratio", "full"}
@@ -55,7 +50,7 @@ def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]
             return (LabelMatcher(lab, "=", "5xx"),)
         if vals and all(re.fullmatch(r"[1-5]", v) for v in vals) and "5" in vals:  # a status class
             return (LabelMatcher(lab, "=", "5"),)
-        bad = sorted(v for v in vals if v.lower() in ERROR_VALUES)
+        bad = sorted(v for v in vals if v.lower() in ERROR_VALUES or set(re.split(r"[-_ ]", v.lower())) & ERROR_VALUES)
         if len(bad) == 1:
             return (LabelMatcher(lab, "=", bad[0]),)
         if bad:
@@ -63,18 +58,6 @@ def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]
         if "OK" in vals and len(vals) > 1:  # gRPC status codes: everything but OK is a failure
             return (LabelMatcher(lab, "!=", "OK"),)
     return ()
-
-
-def capacity_sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
-    """(the metric that holds this one's capacity, whether 'used' = 1 - this/capacity) if it exists."""
-    for src, dst, complement in _CAPACITY:
-        pat = re.compile(rf"(?<![a-z]){re.escape(src)}(?![a-z])")
-        if pat.search(info.name):
-            cand = pat.sub(dst, info.name, count=1)
-            if cand != info.name and cand in cat.metrics:
-                return cand, complement
-    total = total_of_free(info, cat)  # names that share words but are not one word apart
-    return (total, True) if total else None
 
 
 def _error_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
@@ -114,7 +97,7 @@ def _failing_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
 
 _PAIRS = (("hits", "misses"), ("hit", "miss"), ("success", "failure"), ("successes", "failures"),
           ("ok", "failed"), ("allowed", "denied"), ("accepted", "rejected"), ("succeeded", "failed"),
-          ("success", "failed"))
+          ("success", "failed"), ("drop", "forward"), ("dropped", "forwarded"))
 # labels whose values are states or outcomes: "hit ratio" (status="hit"), "fraction of workers busy" (state="busy")
 _STATE_LABELS = frozenset({"state", "status", "condition", "phase", "result", "outcome", "mode"})
 _STATE_NAME_TOKENS = frozenset({"state", "status", "condition", "phase"})
@@ -189,8 +172,10 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         # "above 100ms" of a metric kept in milliseconds: the threshold in the metric's own unit
         comparison = Comparison(comparison.op, comparison.value / own)
     latency = "latency" in it.concepts
+    counted_share = mtype == "histogram" and it.ratio and it.quantile is None and not it.mean and bool(
+        _state_share(it, matchers))  # "502 ratio" of a request histogram: its _count by code over all
     if mtype in ("histogram", "summary"):
-        if latency or not ({"throughput", "errors"} & it.concepts):
+        if (latency or not ({"throughput", "errors"} & it.concepts)) and not counted_share:
             # a summary without quantile series only has _sum/_count: its mean is all it can say
             transform = "mean" if it.mean or not info.has_quantiles else "quantile"
             quantile = None if transform == "mean" else (it.quantile if it.quantile is not None else 0.95)
@@ -210,9 +195,18 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             transform, window = "increase", 3600.0
             notes.append("no period named: counting over the last hour")
         errs = error_matchers(info, cat) if "errors" in it.concepts else ()
+        pair = ratio_pair(*m.groups(), info, cat) if it.ratio and (m := _A_TO_B.search(it.text)) else None
+        if named_errs := tuple(matchers[e.label] for e in errs if e.label in matchers):
+            errs = named_errs  # "calls that fail with a 500": the failure named, not every 5xx
+            if it.ratio:
+                matchers = {k: v for k, v in matchers.items() if v not in named_errs}
         cpu_idle = "mode" in labels and "idle" in cat.label_values.get("mode", ()) and "cpu" in it.concepts \
             and "mode" not in matchers  # "user cpu": the mode the question named, not all but idle
-        if errs:
+        if pair is not None:  # "ratio of rejected to processed messages": one counter over its sibling
+            metric, ratio = pair[0], Ratio(denominator_metric=pair[1])
+            matchers = {k: v for k, v in matchers.items() if k in cat.metrics[pair[0]].labels
+                        and k in cat.metrics[pair[1]].labels}
+        elif errs:
             if it.ratio:
                 ratio = Ratio(numerator_matchers=errs)
             else:
@@ -229,8 +223,13 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             matchers = {k: v for k, v in matchers.items() if v not in share}
         elif it.ratio and (other := _complement_counter(info, cat)):
             ratio = Ratio(denominator_plus=other)
+        elif it.ratio and (whole := whole_counter(info, cat)):  # "hit ratio": hits / requests
+            ratio = Ratio(denominator_metric=whole)
+            matchers = {k: v for k, v in matchers.items() if k in cat.metrics[whole].labels}
         elif it.mean and (den := per_event_sibling(info, cat)):  # "average search latency": time / searches
             ratio = Ratio(denominator_metric=den)
+        elif it.mean and latency and (tm := time_sibling(info, cat)):  # found the requests: their time over them
+            metric, ratio = tm, Ratio(denominator_metric=info.name)
         elif cpu_idle and (words & _BUSY_WORDS or it.ratio or not words & {"seconds", "time", "idle"}):
             if words & {"idle"} and not words & _BUSY_WORDS:
                 matchers["mode"] = LabelMatcher("mode", "=", "idle")
@@ -246,14 +245,13 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         matchers = {k: v for k, v in matchers.items() if v not in share}
         aggregation = aggregation or "sum"
     elif mtype not in ("histogram", "summary"):
-        if not it.ratio and it.reading.unit and words & {"used", "usage"}:
-            user = planner._index.capacity_users.get(info.name) or capacity_user(info, cat, words)
-            if user is not None:  # "disk used in GB" found the disk's size: the amount used is its sibling
-                metric, info = user, cat.metrics[user]
-                matchers = {k: v for k, v in matchers.items() if k in info.labels}
+        amount = not it.ratio and it.reading.unit and words & {"used", "usage"}  # "disk used in GB": an amount
+        user = used_gauge(info, cat, words, planner._index.capacity_users) if amount or it.ratio else None
+        if amount and user is not None:  # found the disk's size: the amount used is its sibling
+            metric, info = user, cat.metrics[user]
+            matchers = {k: v for k, v in matchers.items() if k in info.labels}
         sib = capacity_sibling(info, cat) if it.ratio else None
         if it.ratio and sib is None:
-            user = planner._index.capacity_users.get(info.name) or capacity_user(info, cat, words)
             if user is not None:  # "pool usage" found the pool's max: divide what is used by it
                 metric = user
                 held = cat.metrics[user].labels
@@ -337,16 +335,23 @@ def _events_in_window(it: Intent) -> bool:
     """ "failed syncs in the last hour", "errors during the past day": failures counted over a named period
     (no rate, ratio or latency word): how many happened, the counter's increase at the end of the period."""
     return bool(it.time.explicit and not it.rate and not it.ratio and it.quantile is None and not it.mean
-                and "errors" in it.concepts and not it.concepts & {"latency", "throughput"}
+                and ("errors" in it.concepts or not it.concepts) and not it.concepts & {"latency", "throughput"}
                 and re.search(r"\b(?:in|during|within)\s+the\s+(?:last|past)\b", it.reading.rest.lower()))
 
 
 def _state_share(it: Intent, matchers: dict[str, LabelMatcher]) -> tuple[LabelMatcher, ...]:
-    """The matchers that select a state or outcome (``status="hit"``, ``state="busy"``): a ratio's numerator,
-    when a share is asked in so many words ("hit ratio", "what fraction ... busy"; "busy workers" is a count)."""
-    if not (set(it.words) & _SHARE_WORDS or "%" in it.time.rest):
+    """The matchers that select a state or outcome (``status="hit"``, ``state="busy"``, ``rcode="NXDOMAIN"``,
+    ``code="502"``): a ratio's numerator, when a share is asked in so many words ("hit ratio", "what fraction ...
+    busy", "success rate"; "busy workers" is a count). Labels that say where (instance, pod...) are not outcomes."""
+    if not (set(it.words) & _SHARE_WORDS or "%" in it.time.rest or _SHARE_RATE.search(it.text)):
         return ()
-    return tuple(m for lab, m in matchers.items() if lab in _STATE_LABELS and m.op == "=")
+    return tuple(m for lab, m in matchers.items() if m.op == "=" and (
+        lab in _STATE_LABELS or any(w in lab.lower() for w in _OUTCOME_PARTS)))
+
+
+_A_TO_B = re.compile(r"\b(?:ratio|share|proportion|fraction|percentage)\s+of\s+([a-z]+)(?:\s+[a-z]+)?\s+(?:to|vs|versus|over)\s+([a-z]+)")
+_SHARE_RATE = re.compile(r"\b(?:success|hit)\s+rate\b")
+_OUTCOME_PARTS = ("code", "status", "class", "result", "outcome", "reason")
 
 
 _SHARE_WORDS = frozenset({"ratio", "fraction", "share", "proportion", "percentage", "percent", "pct"})

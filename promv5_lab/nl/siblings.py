@@ -11,7 +11,8 @@ from .catalogue import Catalogue, MetricInfo, stem, tokens
 from .labels import resolve_label_word
 from .vocab import LABEL_WORDS
 
-__all__ = ["capacity_of", "capacity_user", "group_label", "is_health_gauge", "per_event_sibling", "total_of_free"]
+__all__ = ["capacity_of", "capacity_sibling", "capacity_user", "group_label", "is_health_gauge", "name_parts", "per_event_sibling",
+           "ratio_pair", "time_sibling", "total_of_free", "used_gauge", "whole_counter"]
 
 _SEP = re.compile(r"[-_/.@:]")
 _CAPACITY_TOKENS = frozenset({"limit", "max", "maximum", "size", "capacity", "watermark", "total", "quota"})
@@ -22,6 +23,14 @@ _HEALTH_TOKENS = frozenset({"up", "success", "successful", "healthy", "live", "a
 _UNITS = frozenset({"bytes", "seconds", "total", "ratio", "percent", "count"})
 
 
+# (pattern in the name, replacement that names its capacity, 1 - x/capacity is "used")
+_CAPACITY = (
+    ("MemAvailable", "MemTotal", True), ("MemFree", "MemTotal", True), ("avail", "size", True),
+    ("available", "total", True), ("available", "size", True), ("free", "size", True), ("free", "total", True),
+    ("in_use", "max", False), ("inuse", "max", False), ("used", "size", False), ("used", "total", False),
+    ("used", "limit", False), ("usage", "limit", False), ("active", "max", False), ("current", "max", False),
+    ("in_use", "limit", False), ("open", "max", False), ("used", "max", False), ("current", "limit", False),
+)
 def _n_values(info: MetricInfo, label: str) -> int:
     vals = info.values.get(label)
     return len(vals) if vals is not None else 2  # unknown: assume it varies
@@ -57,9 +66,10 @@ def _stems(name: str) -> set[str]:
     return {stem(t) for t in tokens(name)}
 
 
-def _pair_score(core: set[str], other: set[str], words: set[str], prefix: str = "") -> float | None:
+def _pair_score(core: set[str], other: set[str], words: set[str], prefix: str | set[str] = "") -> float | None:
     shared = len(core & other)
-    if shared < 2 or shared < len(core) - 2 or not (core & other) - _UNITS - {prefix}:
+    common = {prefix} if isinstance(prefix, str) else prefix
+    if shared < 2 or shared < len(core) - 2 or not (core & other) - _UNITS - common:
         return None  # the system's prefix and the unit alone do not make a pair (ram_bytes / volume_size_bytes)
     return shared - 0.5 * len(other - core) + 0.3 * len(other & words)
 
@@ -76,14 +86,32 @@ def capacity_of(info: MetricInfo, cat: Catalogue, words: set[str]) -> str | None
     return _partner(info, cat, words, want_capacity=True)
 
 
+def _family_words(info: MetricInfo, cat: Catalogue) -> set[str]:
+    """Stems every metric of this one's system (first name word) carries: ``gnatsd_varz_*``'s varz says nothing
+    about which two of them pair up."""
+    first = tokens(info.name)[0]
+    fam = [_stems(m.name) for m in cat.metrics.values() if tokens(m.name)[0] == first]
+    return set.intersection(*fam) if len(fam) >= 3 else {stem(first)}
+
+
 def _partner(info: MetricInfo, cat: Catalogue, words: set[str], *, want_capacity: bool) -> str | None:
+    return _partner_by(info, cat, words, want_capacity, _CAPACITY_TOKENS) or _partner_by(
+        info, cat, words, want_capacity, _CAPACITY_TOKENS - _WEAK_CAPACITY)  # x_queue_size bounded by x_queue_capacity
+
+
+_WEAK_CAPACITY = frozenset({"size", "total"})  # a capacity word, unless a sibling says capacity/max/limit
+
+
+def _partner_by(info: MetricInfo, cat: Catalogue, words: set[str], want_capacity: bool,
+                cap_tokens: frozenset[str]) -> str | None:
     own = set(tokens(info.name))
-    if info.type not in ("gauge", "unknown") or bool(own & _CAPACITY_TOKENS) == want_capacity:
+    if info.type not in ("gauge", "unknown") or bool(own & cap_tokens) == want_capacity:
         return None
     core = _stems(info.name) - _CAPACITY_TOKENS
     unit = own & _UNITS
     wstems = {stem(w) for w in words}
     best: tuple[float, str] | None = None
+    family = _family_words(info, cat)
     jobs = info.values.get("job")
     for m in cat.metrics.values():
         if m.name == info.name or m.type != info.type:
@@ -91,9 +119,9 @@ def _partner(info: MetricInfo, cat: Catalogue, words: set[str], *, want_capacity
         if jobs and m.values.get("job") is not None and not jobs & m.values["job"]:
             continue  # a capacity is on the same targets as what it bounds
         other_t = set(tokens(m.name))
-        if bool(other_t & _CAPACITY_TOKENS) != want_capacity or (other_t & _UNITS) != unit:
+        if bool(other_t & cap_tokens) != want_capacity or (other_t & _UNITS) != unit:
             continue
-        score = _pair_score(core, _stems(m.name) - _CAPACITY_TOKENS, wstems, stem(tokens(info.name)[0]))
+        score = _pair_score(core, _stems(m.name) - _CAPACITY_TOKENS, wstems, family)
         if score is not None and (best is None or score > best[0]):
             best = (score, m.name)
     return best[1] if best else None
@@ -102,23 +130,41 @@ def _partner(info: MetricInfo, cat: Catalogue, words: set[str], *, want_capacity
 def per_event_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
     """For a counter of time (``x_query_time_seconds``, ``x_latency_total``), the counter of the events it
     accumulates over (``x_query_total``, ``x_ops_total``): average = time / events."""
-    own = set(tokens(info.name))
+    own = set(name_parts(info.name))  # JMX-style: x_processingtime_total over x_requestcount_total
     if info.type != "counter" or not own & _TIME_TOKENS:
         return None
+    prefix = name_parts(info.name)[0]
     core = own - _TIME_TOKENS - {"total"}
-    best: tuple[int, str] | None = None
+    best: tuple[int, int, str] | None = None
     for m in cat.metrics.values():
         if m.name == info.name or m.type != "counter":
             continue
-        other = set(tokens(m.name))
-        if other & _TIME_TOKENS or not core <= other:
+        other = set(name_parts(m.name))
+        if other & _TIME_TOKENS:
             continue
         extra = other - core
-        if extra and extra <= _EVENT_TOKENS:
-            key = (len(extra), m.name)
-            if best is None or key < best:
-                best = key
-    return best[1] if best else None
+        if core <= other and extra and extra <= _EVENT_TOKENS:
+            key = (0, len(extra), m.name)
+        elif name_parts(m.name)[0] == prefix and other - {prefix, "total"} <= _EVENT_TOKENS | {"request", "count"}:
+            key = (1, len(other), m.name)  # the system's one counter of all its requests
+        else:
+            continue
+        if best is None or key < best:
+            best = key
+    return best[2] if best else None
+
+
+def time_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
+    """For a counter of events (``x_requestcount_total``), the counter of the time they took
+    (``x_processingtime_total``) when ``per_event_sibling`` pairs them: "average request time" = time / events."""
+    if info.type != "counter" or set(name_parts(info.name)) & _TIME_TOKENS:
+        return None
+    prefix = name_parts(info.name)[0]
+    for m in cat.metrics.values():
+        if m.type == "counter" and name_parts(m.name)[0] == prefix and set(name_parts(m.name)) & _TIME_TOKENS \
+                and per_event_sibling(m, cat) == info.name:
+            return m.name
+    return None
 
 
 def is_health_gauge(info: MetricInfo) -> bool:
@@ -161,3 +207,85 @@ def total_of_free(info: MetricInfo, cat: Catalogue) -> str | None:
         if best is None or key[:2] > best[:2]:
             best = key
     return best[2] if best else None
+
+
+# words that end run-together name tokens (JMX-style ``errorcount``, ``processingtime``, ``bytessent``)
+_TAILS = ("count", "time", "sent", "received", "busy")
+_PART_TOKENS = frozenset({"hits", "hit", "errors", "error", "failures", "failure", "failed", "rejected", "rejects",
+                          "dropped", "drops", "misses", "miss", "refused", "denied", "timeouts", "retries",
+                          "retried", "expired", "evicted", "deferred"})
+_WHOLE_TOKENS = frozenset({"requests", "request", "processed", "queries", "calls", "accesses", "attempts",
+                           "lookups", "ops", "operations", "all", "handled"})
+
+
+def name_parts(name: str) -> list[str]:
+    """The name's tokens with run-together words split at a conventional tail (``errorcount`` -> error, count)."""
+    out: list[str] = []
+    for t in tokens(name):
+        tail = next((x for x in _TAILS if t.endswith(x) and len(t) - len(x) >= 4), None)
+        out.extend((t[: -len(tail)], tail) if tail else (t,))
+    return out
+
+
+def whole_counter(info: MetricInfo, cat: Catalogue) -> str | None:
+    """For a counter of some of the events (``x_client_hits_total``, ``x_errorcount_total``,
+    ``x_messages_rejected_total``), the counter of all of them: the same name words with the part word swapped
+    for a word of all events (``x_client_requests_total``, ``x_requestcount_total``, ``x_messages_processed_total``).
+    A share is part / whole."""
+    if info.type != "counter":
+        return None
+    own = set(name_parts(info.name))
+    part = own & _PART_TOKENS
+    if len(part) != 1:
+        return None
+    core = own - part - {"total", "count"}
+    best: tuple[int, str] | None = None
+    for m in cat.metrics.values():
+        if m.name == info.name or m.type != "counter":
+            continue
+        other = set(name_parts(m.name))
+        extra = other - own - {"total", "count"}
+        if core <= other and extra and extra <= _WHOLE_TOKENS and not other & _PART_TOKENS:
+            key = (len(extra), m.name)
+            if best is None or key < best:
+                best = key
+    return best[1] if best else None
+
+
+def ratio_pair(part: str, whole: str, info: MetricInfo, cat: Catalogue) -> tuple[str, str] | None:
+    """ "ratio of rejected to processed messages": (numerator, denominator) metrics, ``info`` and the counter whose
+    name differs from it by one word only, the one word of each side (compared by stem)."""
+    own = name_parts(info.name)
+    want = {stem(part), stem(whole)}
+    mine = [t for t in own if stem(t) in want]
+    if len(mine) != 1:
+        return None
+    other_word = (want - {stem(mine[0])}) or want
+    rest = set(own) - {mine[0]}
+    for m in cat.metrics.values():
+        if m.name == info.name or m.type != info.type:
+            continue
+        parts = set(name_parts(m.name))
+        extra = parts - rest
+        if parts >= rest and len(extra) == 1 and stem(next(iter(extra))) in other_word:
+            return (info.name, m.name) if stem(mine[0]) == stem(part) else (m.name, info.name)
+    return None
+
+
+def capacity_sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
+    """(the metric that holds this one's capacity, whether 'used' = 1 - this/capacity) if it exists."""
+    for src, dst, complement in _CAPACITY:
+        pat = re.compile(rf"(?<![a-z]){re.escape(src)}(?![a-z])")
+        if pat.search(info.name):
+            cand = pat.sub(dst, info.name, count=1)
+            if cand != info.name and cand in cat.metrics:
+                return cand, complement
+    total = total_of_free(info, cat)  # names that share words but are not one word apart
+    return (total, True) if total else None
+
+
+def used_gauge(info: MetricInfo, cat: Catalogue, words: set[str], known: dict[str, str] | None = None) -> str | None:
+    """For a capacity gauge (``x_size_bytes``, ``x_max``), the gauge of what is used of it (``x_used_bytes``,
+    ``x_active``): "pool usage" divides it by the capacity, "disk used in GB" shows it alone. ``known``: the
+    pairs ``capacity_sibling`` already found for the catalogue (capacity -> user)."""
+    return (known or {}).get(info.name) or capacity_user(info, cat, words)

@@ -72,6 +72,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "deployed": ("build", "info", "version"), "build": ("build", "info"), "running": ("build", "info", "up"),
     "pods": ("pod",), "containers": ("container",), "requests": ("requests", "http", "rq", "req", "reqs", "rpcs", "accesses"),
     "request": ("requests", "http", "rq", "req"),
+    "limit": ("limit", "max", "maximum", "capacity", "quota"), "connection": ("connections", "conn", "cx", "connected"),
 }
 
 # words for a label in questions -> label names exporters use for it (first found on the metric wins)
@@ -133,7 +134,7 @@ STOPWORDS = frozenset(_words(
     "serving serve doing looks wondering seeing having gets get going want need know check think should "
     "been has happen happened happens whether still yet maybe really quite very much lot lots bit "
     "moment times time quick one okay thanks thank hello hey when where why whose whom will shall might must "
-    "may cannot until while into onto upon within"))
+    "may cannot until while into onto upon within close near"))
 
 # words in metric names that qualify a subsystem: a metric carrying one the question does not mention is
 # a worse match for an unqualified question ("latency of cart" is the service's requests, not its db queries)
