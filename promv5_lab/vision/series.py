@@ -153,11 +153,13 @@ def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int, bg):
     how far it goes from the background towards that colour (``alpha``: 1 on the line, 0.5 for a half-covered
     anti-aliased edge). Grid lines, faint outlines and fills are drawn at a fraction of the line's contrast
     (alpha < :data:`GREY_EDGE`), so they never enter the mask and leave no holes where the line crosses them.
-    What remains that is not the line: frames and axes (perfectly straight runs of a tenth of the width, or nine
-    tenths of the height: a spike's stroke is shorter), text and boxes (pieces where many columns hold several
-    separate runs of pixels: letters, digits), and pieces shorter than :data:`GREY_MIN_SPAN` of the width (tick
-    marks, swatches, icons). Perfectly flat stretches of a grey line go with the frames (known limit: a
-    noise-free step-like series, such as a replica count, loses its flat parts).
+    What remains that is not the line: grid lines and frames drawn darker than that (rows whose straight runs
+    cover most of the width, columns nearly all the height: a spike's stroke is shorter; where the line crosses
+    them it is closed again), shorter straight runs such as a box's edges (kept when they continue the line at both
+    ends: its flat stretches), text (pieces whose columns hold several short runs; a jagged line's steep strokes
+    are long) and pieces shorter than :data:`GREY_MIN_SPAN` of the width (tick marks, swatches, icons), measured
+    through the coloured lines drawn over the grey one. Known limit: a flat stretch that runs into the plot's edge,
+    or lies on a grid line, goes with it.
     """
     grey = (chroma < GREY_CHROMA) & ~coloured
     strong_any = grey & (dist >= GREY_STRONG)
