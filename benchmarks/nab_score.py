@@ -23,7 +23,11 @@ Detection is causal: the batched run scores all 58 series together with the same
 Held-out check: the ensemble's parameters were chosen looking at the scores of half of the files
 (split A: every other file of each category in sorted order); the figures of the other half (split B)
 are printed too, with the threshold swept on A only, so the gap between A and B shows how much of the
-figure is tuning.
+figure is tuning. The weekly-residual scorer (online_weekly.py) was designed on A's nyc_taxi and its
+settings picked on A; B's aggregate score was printed with every trial (never its files), and a trial
+that raised B but lowered A (a square-root transform for count series) was not kept. The B figure is
+sensitive to tiny threshold moves: several thresholds within 0.001 of each other score alike on A and
+one B window can sit between them.
 """
 
 from __future__ import annotations
