@@ -225,6 +225,9 @@ class OfflinePlanner:
         for concept, (trig, _) in CONCEPTS.items():
             if trig & concept_words:
                 it.concepts.add(concept)
+        if re.search(r"\b(?:given|gave|giving|give)\s+up\b", joined):  # "retries given up": failures
+            it.concepts.add("errors")
+            it.concepts.discard("up")
         it.by_which = False
         if re.search(r"\b(?:response|request|query|processing|execution|wait|waiting|load|round.?trip)\s+times?\b",
                      f" {spec.rest} ") or "how long" in joined:
@@ -308,7 +311,8 @@ class OfflinePlanner:
         if reading.unit and ratio_words <= {"used", "usage", "utilization", "utilisation"}:
             ratio_words = set()  # "disk used in GB" asks an amount in a unit, not a fraction of the capacity
         close_to = re.search(r"\bhow\s+(?:close|near)\b.*\b(?:limit|capacity|max\w*|full)\b", joined)
-        it.ratio = bool(ratio_words) or "%" in raw or "saturation" in it.concepts or bool(close_to) \
+        it.ratio = bool(ratio_words) or "%" in raw or "saturation" in it.concepts and not reading.unit \
+            or bool(close_to) \
             or bool(re.search(r"\b(?:success|hit)\s+rate\b", joined))  # "cache hit rate": a share
         it.count = any(p in joined for p in COUNT_PHRASES) and not per_second
         if it.count and it.quantile is None and not it.mean and not re.search(r"\b(latency|duration|how long)\b", joined):

@@ -284,6 +284,8 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             comparison = _state_gauge_test(it, info, matchers)
             if comparison is None and not health and re.match(r"\s*(?:are there|is there)\b", it.time.rest.lower()):
                 comparison = _gt0()  # "are there unapplied migrations": the series where the gauge is above 0
+            elif comparison is None and not health and not it.none and _WITH_SOME.search(it.time.rest.lower()):
+                comparison = _gt0()  # "pools with clients waiting", "queues that have messages"
         if it.count and comparison is None and not aggregation and not by and any(
                 lab in _STATE_LABELS or "state" in lab or "status" in lab for lab in matchers):
             aggregation = "sum"  # "how many apps are out of sync": the series in that state, added up
@@ -350,6 +352,8 @@ def _state_share(it: Intent, matchers: dict[str, LabelMatcher]) -> tuple[LabelMa
 
 
 _A_TO_B = re.compile(r"\b(?:ratio|share|proportion|fraction|percentage)\s+of\s+([a-z]+)(?:\s+[a-z]+)?\s+(?:to|vs|versus|over)\s+([a-z]+)")
+_WITH_SOME = re.compile(r"\bwith\s+(?:any\s+|some\s+)?(?:[a-z]+\s+)?(?:waiting|queued|pending|blocked|stuck)\b"
+                        r"|\b(?:that|which)\s+(?:have|has)\s+(?:any\s+|some\s+)?[a-z]+")
 _SHARE_RATE = re.compile(r"\b(?:success|hit)\s+rate\b")
 _OUTCOME_PARTS = ("code", "status", "class", "result", "outcome", "reason")
 

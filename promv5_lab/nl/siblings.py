@@ -30,6 +30,7 @@ _CAPACITY = (
     ("in_use", "max", False), ("inuse", "max", False), ("used", "size", False), ("used", "total", False),
     ("used", "limit", False), ("usage", "limit", False), ("active", "max", False), ("current", "max", False),
     ("in_use", "limit", False), ("open", "max", False), ("used", "max", False), ("current", "limit", False),
+    ("in_use", "count", False), ("_used", "", False), ("_usage", "", False),  # x_total_used_bytes / x_total_bytes
 )
 def _n_values(info: MetricInfo, label: str) -> int:
     vals = info.values.get(label)
@@ -145,8 +146,11 @@ def per_event_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
         extra = other - core
         if core <= other and extra and extra <= _EVENT_TOKENS:
             key = (0, len(extra), m.name)
+        elif core <= other and len(extra - _EVENT_TOKENS) == 1 and extra & {"total", "count"} \
+                and not extra & _PART_TOKENS:
+            key = (1, len(extra), m.name)  # x_queries_duration_seconds_total over x_queries_pooled_total
         elif name_parts(m.name)[0] == prefix and other - {prefix, "total"} <= _EVENT_TOKENS | {"request", "count"}:
-            key = (1, len(other), m.name)  # the system's one counter of all its requests
+            key = (2, len(other), m.name)  # the system's one counter of all its requests
         else:
             continue
         if best is None or key < best:
@@ -275,9 +279,9 @@ def ratio_pair(part: str, whole: str, info: MetricInfo, cat: Catalogue) -> tuple
 def capacity_sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
     """(the metric that holds this one's capacity, whether 'used' = 1 - this/capacity) if it exists."""
     for src, dst, complement in _CAPACITY:
-        pat = re.compile(rf"(?<![a-z]){re.escape(src)}(?![a-z])")
+        pat = re.compile(rf"{'' if src.startswith('_') else '(?<![a-z])'}{re.escape(src)}(?![a-z])")
         if pat.search(info.name):
-            cand = pat.sub(dst, info.name, count=1)
+            cand = pat.sub(dst, info.name, count=1).strip("_")
             if cand != info.name and cand in cat.metrics:
                 return cand, complement
     total = total_of_free(info, cat)  # names that share words but are not one word apart
