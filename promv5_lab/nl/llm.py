@@ -72,6 +72,11 @@ _TIMESTAMPS = {"until", "since"}
 _SCALE_BOUNDS = (1e-12, 1e12)  # from bytes to TB and back, with room; anything beyond is not a unit change
 
 
+def _hashable(value: Any) -> Any:
+    """``value`` for a set lookup: a JSON list or object (unhashable) becomes a value no set holds."""
+    return value if isinstance(value, (str, int, float, bool)) or value is None else repr(value)
+
+
 def _keys(obj: dict[str, Any], allowed: frozenset[str], what: str) -> None:
     extra = sorted(set(obj) - allowed)
     if extra:
@@ -109,7 +114,7 @@ def _matchers(items: Any, labels: set[str], what: str) -> tuple[LabelMatcher, ..
         raise InputError(f"matchers of {what} must be a list, got {items!r}")
     out = []
     for m in items or ():
-        if not isinstance(m, dict) or m.get("op", "=") not in _OPS or not isinstance(m.get("value", ""), str):
+        if not isinstance(m, dict) or _hashable(m.get("op", "=")) not in _OPS or not isinstance(m.get("value", ""), str):
             raise InputError(f"bad matcher in {what}: {m!r}")
         _keys(m, frozenset({"label", "op", "value"}), f"a matcher of {what}")
         if m.get("label") not in labels:
@@ -139,7 +144,7 @@ def _reading(obj: dict[str, Any], info: Any, transform: str, ratio: Ratio | None
     """``timestamp`` and ``scale``: a Unix-time reading only of a plain gauge's value, a scale only a unit's."""
     timestamp = obj.get("timestamp")
     if timestamp is not None:
-        if timestamp not in _TIMESTAMPS:
+        if _hashable(timestamp) not in _TIMESTAMPS:
             raise InputError(f"unknown timestamp reading {timestamp!r} (use \"until\", \"since\" or null)")
         if info.type not in ("gauge", "unknown") or transform != "value" or ratio is not None:
             raise InputError(f"timestamp {timestamp!r} reads a gauge's own value as a Unix time; {info.name} is a "
@@ -172,12 +177,12 @@ def plan_from_json(obj: Any, planner: OfflinePlanner, question: str, now: dateti
         raise InputError(f"metric {metric!r} is not in the catalogue")
     labels = set(info.labels)
     transform = obj.get("transform") or "value"
-    if transform not in _TRANSFORMS:
+    if _hashable(transform) not in _TRANSFORMS:
         raise InputError(f"unknown transform {transform!r}")
     if transform in ("quantile", "mean") and info.type not in ("histogram", "summary"):
         raise InputError(f"{transform} needs a histogram or summary, {info.name} is a {info.type}")
     agg = obj.get("aggregation")
-    if agg is not None and agg not in _AGG:
+    if agg is not None and _hashable(agg) not in _AGG:
         raise InputError(f"unknown aggregation {agg!r}")
     by_raw = obj.get("by") or []
     if not isinstance(by_raw, list) or not all(isinstance(b, str) for b in by_raw):
@@ -189,7 +194,7 @@ def plan_from_json(obj: Any, planner: OfflinePlanner, question: str, now: dateti
     comparison = None
     if obj.get("comparison"):
         c = obj["comparison"]
-        if not isinstance(c, dict) or c.get("op") not in _CMP:
+        if not isinstance(c, dict) or _hashable(c.get("op")) not in _CMP:
             raise InputError(f"unknown comparison {c.get('op') if isinstance(c, dict) else c!r}")
         _keys(c, frozenset({"op", "value"}), "comparison")
         comparison = Comparison(c["op"], _number(c.get("value"), "comparison value"))

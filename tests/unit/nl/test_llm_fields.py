@@ -123,6 +123,9 @@ BAD = [
     ({"comparison": {"op": ">", "value": "80%"}}, "comparison value must be a finite number"),
     ({"comparison": {"op": ">", "value": 1, "unit": "%"}}, "unknown key(s) ['unit'] in comparison"),
     ({"by": "instance"}, "by must be a list of label names"),
+    ({"transform": ["rate"]}, "unknown transform ['rate']"),
+    ({"aggregation": {"op": "sum"}}, "unknown aggregation {'op': 'sum'}"),
+    ({"timestamp": ["until"]}, "unknown timestamp reading ['until']"),
 ]
 
 
