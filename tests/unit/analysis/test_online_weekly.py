@@ -82,3 +82,34 @@ def test_bad_weekly_config_is_a_clear_error(kwargs, message):
         OnlineConfig(weekly_decay=0.0)
     with pytest.raises(InputError, match="same 1-d shape"):
         weekly_residual_z(np.zeros(3), np.zeros(4))
+
+
+def test_detect_command_uses_it_and_no_weekly_turns_it_off(tmp_path):
+    import csv
+    from datetime import datetime, timezone
+
+    import typer
+    from typer.testing import CliRunner
+
+    from promv5_lab.analysis.cli import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command keeps typer in sub-command mode
+        pass
+
+    t, v = _office(seed=0, holiday=HOLIDAY)
+    src = tmp_path / "office.csv"
+    src.write_text("timestamp,value\n" + "".join(
+        f"{datetime.fromtimestamp(ti, timezone.utc):%Y-%m-%d %H:%M:%S},{vi!r}\n" for ti, vi in zip(t.tolist(), v.tolist())))
+    day = (t >= HOLIDAY) & (t < HOLIDAY + DAY)
+    flagged = {}
+    for opt in ([], ["--no-weekly"]):
+        out = tmp_path / "out.csv"
+        res = CliRunner().invoke(app, ["detect", str(src), "--out", str(out), *opt])
+        assert res.exit_code == 0, res.output
+        flagged[bool(opt)] = np.array([int(r["is_anomaly"]) for r in csv.DictReader(out.open())])
+    assert flagged[False][day].sum() >= 1
+    assert flagged[True][day].sum() == 0
