@@ -202,7 +202,7 @@ class OfflinePlanner:
             w = w.strip(".:")
             if not w:
                 continue
-            if w in self._value_words:
+            if w in self._value_words or w in self.catalogue.label_values:  # "subsystem" is a label, not "system"
                 words.append(w)
                 continue
             fixed = self._typo_cache.get(w)
@@ -372,6 +372,9 @@ class OfflinePlanner:
         concept_words = [w for w in it.words if w not in value_words and any(w in trig for trig, _ in CONCEPTS.values())]
         content = list(dict.fromkeys(content + concept_words))
         np = self._index.np
+        # "messages in per second", "bytes out": the direction word of names like x_in_msgs / x_out_bytes
+        content += [w for w in ("in", "out") if w in names and re.search(
+            rf"\b{w}\s*(?:$|compared|vs|versus|now)", it.text.strip())]
         lex = self._index.lexical(content)
         for v in it.values:  # "heap" is a JVM memory gauge's own word when its area label holds it
             if v.weak and v.word.lower() in content:

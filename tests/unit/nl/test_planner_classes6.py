@@ -4,7 +4,8 @@ grouping; a word that is part of a label name ("persistent" of persistentvolumec
 capacity; words every metric of a system carries (``natsd_varz_*``) do not pair a gauge with a limit; a failure
 value written with a dash (``fail-unknown``); a word inside a value (``Policy denied``, ``api_v1_push``);
 "average request time" of JMX-style counters (``processingtime`` / ``requestcount``); a health gauge named by
-the question before the targets' ``up``. Built on a small catalogue of made-up exporters; no name here is in
+the question before the targets' ``up``; "messages in per second" (``x_in_msgs``, not ``x_out_msgs``); a label's
+name ("subsystem") is never "corrected" into a name word ("system"). Built on a small catalogue of made-up exporters; no name here is in
 the planner's code."""
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ METRICS = [
     metric("appsrv_requestcount_total", "counter", "App server global requestCount", job=["appsrv"]),
     metric("appsrv_processingtime_total", "counter", "App server global processingTime", job=["appsrv"]),
     metric("appsrv_errorcount_total", "counter", "App server global errorCount", job=["appsrv"]),
+    metric("natsd_varz_in_msgs", "counter", "in_msgs", instance=["natsd-0:7777", "natsd-1:7777"]),
+    metric("natsd_varz_out_msgs", "counter", "out_msgs", instance=["natsd-0:7777", "natsd-1:7777"]),
+    metric("meshagent_errors_warnings_total", "counter", "Number of total errors in agent instances",
+           level=["error", "warning"], subsystem=["daemon", "endpoint"]),
+    metric("cloudapp_system_info", "gauge", "Meta information about the system.", version=["1.2"]),
     metric("edge_reverse_proxy_upstreams_healthy", "gauge", "Health status of reverse proxy upstreams.",
            job=["edge"], upstream=["10.0.3.11:8080", "10.0.3.12:8080"]),
 ]
@@ -99,3 +105,13 @@ def test_average_time_of_run_together_counters(planner):
 def test_a_health_gauge_the_question_names_before_targets_up(planner):
     assert promql(planner, "how many edge upstreams are down") == "count(edge_reverse_proxy_upstreams_healthy == 0)"
     assert promql(planner, "which edge targets are down") == 'up{job="edge"} == 0'
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("natsd messages in per second", "sum(rate(natsd_varz_in_msgs[5m]))"),
+    ("natsd messages out per second", "sum(rate(natsd_varz_out_msgs[5m]))"),
+    ("meshagent errors per second by subsystem",
+     'sum by (subsystem) (rate(meshagent_errors_warnings_total{level="error"}[5m]))'),
+])
+def test_direction_words_and_label_names_as_written(planner, question, expected):
+    assert promql(planner, question) == expected
