@@ -24,6 +24,10 @@ How it works, so a person can redo it by hand:
    the half-widths are scaled, per horizon bin, by the conformal ``level`` quantile of
    ``|error| / half-width`` there; with a cycle, each half-width is also scaled by how noisy its phase of
    the cycle is (:func:`forecast_models.noise_profile`: traffic is noisier at its peak than at night).
+   Seasonal naive costs no fit, so it is calibrated at 16 origins half a span apart. When the model's own
+   half-widths are no scale for its errors (zero, as for a series that is flat most of the time, or
+   exceeded more than 8 times), the half-widths are the conformal quantiles of the backtests' absolute
+   errors instead (``params["interval_scale"] == "absolute"``).
    ``params`` records the method, every candidate's validation error, the interval factors per horizon
    bin, the calibration origins and points, and how many points were cleaned.
 """
@@ -116,6 +120,7 @@ class Forecaster:
         period_steps, strength = self._period(y, step, label)
         from .forecast_models import (
             CANDIDATES,
+            SNAIVE_ORIGINS,
             Calibration,
             calibrate,
             choose,
@@ -141,8 +146,9 @@ class Forecaster:
             try:
                 chosen, maes, first, _hold = choose(y, raw, steps, self.level, methods=methods, **kw)
                 if self.calibrate and first is not None:
+                    many = {"origins": SNAIVE_ORIGINS, "stride": max(1, _hold // 2)} if chosen == "snaive" else {}
                     cal = calibrate(y, raw, steps, self.level, method=chosen, first=first,
-                                    chosen=len(methods) > 1, **kw)
+                                    chosen=len(methods) > 1, **many, **kw)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 log.debug("%s: validation failed (%s); ETS without calibration", label, exc)
                 chosen, cal = "ets" if "ets" in methods else methods[0], Calibration.none(steps)
@@ -156,8 +162,9 @@ class Forecaster:
         cand = scaled(cand, vol, len(y))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
         mean = cand.mean
-        lower = mean - factor * cand.below
-        upper = mean + factor * cand.above
+        below, above = cal.half_widths(cand.below, cand.above)
+        lower = mean - below
+        upper = mean + above
         paths = None
         if simulations > 0 and cand.fit is not None and chosen == "ets":
             future_season = (profile[(len(y) + np.arange(steps)) % period_steps] if profile is not None
@@ -167,6 +174,9 @@ class Forecaster:
             paths = sim.reshape(steps, -1) + future_season[:, None]
             # the same calibrated distribution as the interval: each step's spread scaled by its factor
             v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else 1.0
+            if cal.absolute is not None:  # the spread of the paths scaled to the absolute half-widths
+                hw = (cand.below + cand.above) / 2.0
+                factor = np.where(hw > 0, cal.absolute / np.where(hw > 0, hw, 1.0), 1.0)
             paths = mean[:, None] + (factor * v)[:, None] * (paths - mean[:, None])
         # A series that was never negative (rates, bytes, counts) cannot go below zero: clip, and say so.
         nonneg = bool(np.nanmin(raw) >= 0)
@@ -199,6 +209,9 @@ class Forecaster:
             "candidates": list(methods),
             "validation_mae": maes,
             "interval_factor": float(np.mean(cal.bins)),
+            # "absolute": the model's own half-widths were degenerate on the backtests (zero, or far
+            # below its errors), so the interval is the conformal quantile of the backtests' |errors|
+            "interval_scale": "absolute" if cal.absolute is not None else "model",
             "noise_profile": vol is not None,
             "interval_factors": [round(f, 4) for f in cal.bins],
             "calibration_bins": list(cal.edges),

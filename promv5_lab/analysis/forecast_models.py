@@ -20,25 +20,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._deps import require
 
-__all__ = ["CANDIDATES", "Calibration", "Candidate", "calibrate", "choose", "clean_history", "fit_candidate", "noise_profile",
+__all__ = ["CANDIDATES", "SNAIVE_ORIGINS", "Calibration", "Candidate", "calibrate", "choose", "clean_history", "fit_candidate", "noise_profile",
            "scaled", "select"]
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = ("ets", "sarimax", "snaive")
 ORIGINS = 4  # backtest origins for the interval calibration
+# seasonal naive costs no fit: it is calibrated on many more origins, half a span apart, so that rare
+# events (a level switch, a burst) are seen at the rate they happen, not as luck of four spans
+SNAIVE_ORIGINS = 16
 BINS = 3  # horizon bins with their own factor
 MIN_BIN_STEPS = 8
 MIN_TRAIN = 10
+MAX_FACTOR = 8.0  # beyond this, a model's own half-widths are no scale for its errors (see degenerate())
 
 
 @dataclass(frozen=True)
@@ -131,16 +138,10 @@ def _fit(method: str, y: np.ndarray, steps: int, level: float, *, period: int, p
         q_lo, q_hi = np.quantile(err, [0.5 - level / 2, 0.5 + level / 2]) if err.size else (0.0, 0.0)
         ahead = np.sqrt(np.arange(steps) // m + 1.0)
         return Candidate("snaive", mean, -q_lo * ahead, q_hi * ahead, {"period_steps": int(m)})
-    pd = require("pandas")
     z = _z(level)
     if method == "ets":
-        ets = require("statsmodels.tsa.exponential_smoothing.ets")
         use_trend = trend and n >= 14
-        model = ets.ETSModel(pd.Series(adjusted, index=pd.RangeIndex(n)), error="add",
-                             trend="add" if use_trend else None, damped_trend=bool(damped and use_trend))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = model.fit(disp=False, maxiter=200)
+        fit = _cached_fit(method, adjusted, use_trend, damped and use_trend)
         frame = fit.get_prediction(start=n, end=n + steps - 1).summary_frame(alpha=1.0 - level)
         mean = frame["mean"].to_numpy()
         params = {"trend": bool(use_trend), "damped": bool(damped and use_trend), "aic": float(fit.aic),
@@ -149,11 +150,7 @@ def _fit(method: str, y: np.ndarray, steps: int, level: float, *, period: int, p
         return Candidate("ets", mean + future_season, mean - frame["pi_lower"].to_numpy(),
                          frame["pi_upper"].to_numpy() - mean, params, fit)
     if method == "sarimax":
-        sm = require("statsmodels.tsa.statespace.sarimax")
-        model = sm.SARIMAX(adjusted, order=(1, 0, 1), trend="c")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = model.fit(disp=False, maxiter=50)
+        fit = _cached_fit(method, adjusted, False, False)
         fc = fit.get_forecast(steps)
         mean = np.asarray(fc.predicted_mean, dtype=float)
         se = np.asarray(fc.se_mean, dtype=float)
@@ -161,6 +158,43 @@ def _fit(method: str, y: np.ndarray, steps: int, level: float, *, period: int, p
                   **{str(k): float(v) for k, v in zip(fit.param_names, fit.params)}}
         return Candidate("sarimax", mean + future_season, z * se, z * se, params, fit)
     raise ValueError(f"unknown forecast method {method!r}")
+
+
+_FITS: OrderedDict[tuple, object] = OrderedDict()
+_FITS_LOCK = threading.Lock()
+FIT_CACHE_SIZE = 32
+
+
+def _cached_fit(method: str, adjusted: np.ndarray, trend: bool, damped: bool):
+    """The statsmodels fit of ``method`` on ``adjusted``, from a small per-process cache.
+
+    The fit does not depend on the interval level, so a forecast at 80 % and one at 95 % of the same
+    history (or a capacity estimate and the chart drawn from the same series) fit each model once. The key
+    is a hash of the values and the model settings; the cache keeps the last :data:`FIT_CACHE_SIZE` fits."""
+    key = (method, hashlib.blake2b(np.ascontiguousarray(adjusted, dtype=float).tobytes(), digest_size=16).digest(),
+           adjusted.size, bool(trend), bool(damped))
+    with _FITS_LOCK:
+        fit = _FITS.get(key)
+        if fit is not None:
+            _FITS.move_to_end(key)
+            return fit
+    pd = require("pandas")
+    n = adjusted.size
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "ets":
+            ets = require("statsmodels.tsa.exponential_smoothing.ets")
+            model = ets.ETSModel(pd.Series(adjusted, index=pd.RangeIndex(n)), error="add",
+                                 trend="add" if trend else None, damped_trend=bool(damped))
+            fit = model.fit(disp=False, maxiter=200)
+        else:
+            sm = require("statsmodels.tsa.statespace.sarimax")
+            fit = sm.SARIMAX(adjusted, order=(1, 0, 1), trend="c").fit(disp=False, maxiter=50)
+    with _FITS_LOCK:
+        _FITS[key] = fit
+        while len(_FITS) > FIT_CACHE_SIZE:
+            _FITS.popitem(last=False)
+    return fit
 
 
 def choose(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, period: int, profile_fn, trend: bool,
@@ -213,6 +247,13 @@ class Calibration:
     edges: tuple[int, ...] = ()
     origins: int = 0
     points: int = 0
+    absolute: np.ndarray | None = None  # half-widths per step when the model's own widths are degenerate
+
+    def half_widths(self, below: np.ndarray, above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The calibrated (below, above) half-widths of a forecast whose model half-widths are given."""
+        if self.absolute is not None:
+            return self.absolute.copy(), self.absolute.copy()
+        return self.factors * below, self.factors * above
 
     @classmethod
     def none(cls, steps: int) -> Calibration:
@@ -221,7 +262,8 @@ class Calibration:
 
 def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, method: str, period: int, profile_fn,
               trend: bool, damped: bool, origins: int = ORIGINS, bins: int = BINS,
-              first: Candidate | None = None, vol: np.ndarray | None = None, chosen: bool = True) -> Calibration:
+              first: Candidate | None = None, vol: np.ndarray | None = None, chosen: bool = True,
+              stride: int | None = None) -> Calibration:
     """Per-horizon interval factors from the errors of ``method`` at several past forecast origins.
 
     The history is cut at up to ``origins`` points, one held-back span apart, going back from the start of
@@ -235,15 +277,23 @@ def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, metho
     the geometric mean of the conformal ``level`` quantile of its scores (rank ``ceil((m + 1) level)`` of
     ``m``) and that of all scores, each limited to [0.1, 8], and shrunk towards 1 when there are few origins
     (raised to the power ``k / (k + 1)`` for ``k`` origins: one span is weak evidence). Factors are interpolated between bin centres, and beyond the span the last bin's holds.
-    ``vol`` (:func:`noise_profile`) scales every half-width by the noise of its phase of the cycle."""
+    ``vol`` (:func:`noise_profile`) scales every half-width by the noise of its phase of the cycle.
+    ``stride`` (default: one held-back span) is the distance between origins; spans may overlap.
+
+    When the model's own half-widths are no scale for its errors (:func:`degenerate`: zero on the
+    backtests, or exceeded more than :data:`MAX_FACTOR` times at ``level``), the calibration is
+    *absolute*: the half-widths are the conformal ``level`` quantiles of the backtests' ``|error|`` per
+    horizon bin (``Calibration.absolute``)."""
     n = y.size
     hold = _hold(n, steps)
     kw = {"period": period, "profile_fn": profile_fn, "trend": trend, "damped": damped, "vol": vol}
     skip = 2 if chosen else 1
-    cuts = [n - k * hold for k in range(skip, origins + skip) if n - k * hold >= max(n // 2, MIN_TRAIN)]
+    stride = max(1, int(stride or hold))
+    cuts = [c for c in (n - skip * hold - i * stride for i in range(origins)) if c >= max(n // 2, MIN_TRAIN)]
     if not cuts:
         cuts = [n - hold]
     scores: list[np.ndarray] = []
+    errors: list[np.ndarray] = []
     for end in cuts:
         c = first if end == n - hold and first is not None else _fit_at(method, y, end, hold, level, **kw)
         if c is None:
@@ -253,12 +303,15 @@ def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, metho
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.where((width > 0) & np.isfinite(err), np.abs(err) / width, np.nan)
         scores.append(score)
+        errors.append(np.abs(err))
     if not scores:
         return Calibration.none(steps)
     grid = np.vstack(scores)  # origins x hold
     nb = int(max(1, min(bins, hold // MIN_BIN_STEPS)))
     edges = np.linspace(0, hold, nb + 1).round().astype(int)
     pooled = grid[np.isfinite(grid)]
+    if degenerate(grid, level):
+        return _absolute(np.vstack(errors), steps, level, bins, len(scores))
     if pooled.size < 5:
         return Calibration.none(steps)
     factors, centres = [], []
@@ -277,11 +330,46 @@ def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, metho
                        int(np.isfinite(grid).sum()))
 
 
-def _conformal(scores: np.ndarray, level: float) -> float:
-    """The conformal ``level`` quantile of ``scores`` (rank ceil((m + 1) level) of m), within [0.1, 8]."""
+def degenerate(grid: np.ndarray, level: float) -> bool:
+    """Whether a model's own half-widths are useless as a scale on these backtests: zero on more than 5 %
+    of the points (a series flat most of the time: the quantiles of its changes are 0), or the errors
+    beyond :data:`MAX_FACTOR` times them at ``level`` (a quantised CPU series that jumps between two
+    levels; a naive forecast started on a spike)."""
+    if grid.size == 0:
+        return False
+    finite = grid[np.isfinite(grid)]
+    if np.mean(~np.isfinite(grid)) > 0.05:
+        return True
+    return finite.size >= 5 and _conformal(finite, level, cap=np.inf) > MAX_FACTOR
+
+
+def _absolute(errors: np.ndarray, steps: int, level: float, bins: int, origins: int) -> Calibration:
+    """Split-conformal half-widths from the absolute backtest errors themselves (per horizon bin: the
+    conformal ``level`` quantile of ``|error|``), for models whose own widths are degenerate."""
+    hold = errors.shape[1]
+    nb = int(max(1, min(bins, hold // MIN_BIN_STEPS)))
+    edges = np.linspace(0, hold, nb + 1).round().astype(int)
+    widths, centres = [], []
+    for a, b in itertools.pairwise(edges):
+        e = errors[:, a:b].ravel()
+        e = e[np.isfinite(e)]
+        if e.size < 5:
+            continue
+        m = e.size
+        widths.append(float(np.quantile(e, min(1.0, np.ceil((m + 1) * level) / m), method="higher")))
+        centres.append((a + b - 1) / 2.0)
+    if not widths:
+        return Calibration.none(steps)
+    per_step = np.interp(np.arange(steps, dtype=float), centres, widths)
+    return Calibration(np.ones(steps), (1.0,) * len(widths), tuple(int(e) for e in edges), origins,
+                       int(np.isfinite(errors).sum()), absolute=per_step)
+
+
+def _conformal(scores: np.ndarray, level: float, cap: float = 8.0) -> float:
+    """The conformal ``level`` quantile of ``scores`` (rank ceil((m + 1) level) of m), within [0.1, cap]."""
     m = scores.size
     rank = min(1.0, np.ceil((m + 1) * level) / m)
-    return float(np.clip(np.quantile(scores, rank, method="higher"), 0.1, 8.0))
+    return float(np.clip(np.quantile(scores, rank, method="higher"), 0.1, cap))
 
 
 def _hold(n: int, steps: int) -> int:

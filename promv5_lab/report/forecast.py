@@ -157,7 +157,9 @@ def _build(rec: RecordingBackend, found: list[Resource], tr: TimeRange, at_t: da
                                         simulations=simulations, name=str(col))
                     sev = _severity(cap.eta_s, cap.lower_s, cap.probability)
                     drawn = charts and (sev != "ok" or shown_ok < MAX_OK_CHARTS)
-                    f = fc.forecast(series, ahead, name=str(col)) if drawn else None
+                    # the forecast the time to limit came from (one fit, one distribution); a second fit
+                    # only if an older result carries none
+                    f = (cap.forecast or fc.forecast(series, ahead, name=str(col))) if drawn else None
                     shown_ok += bool(drawn and sev == "ok")
             except Promv5Error as exc:
                 notes.append(f"{col}: not forecast ({exc.message})")
