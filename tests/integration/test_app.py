@@ -172,8 +172,15 @@ def test_diagnose_and_download_a_report(app_url, page, demo_history, tmp_path):
     when = page.locator(".promv5-report-at input").first
     when.fill(mid)
     when.press("Enter")
-    with page.expect_download(timeout=180_000) as dl:
-        page.locator(".promv5-download button, .promv5-download a").first.click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        with page.expect_download(timeout=180_000) as dl:
+            page.locator(".promv5-download button, .promv5-download a").first.click()
+    except PlaywrightTimeout:  # say what the Reports tab showed (a build error, or nothing at all)
+        shown = [text(page.locator(sel).first) for sel in (".promv5-report-ok", ".promv5-error")
+                 if page.locator(sel).count()]
+        raise AssertionError(f"no download within 180 s; the Reports tab shows: {shown or 'no message'}") from None
     target = tmp_path / "postmortem.html"
     dl.value.save_as(target)
     body = target.read_text()
@@ -288,7 +295,10 @@ def test_routed_answer_chart_and_nothing_loaded_from_outside(app_url, page):
 
 def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url, page):
     """A question sent while the previous answer is still running is not lost: each one is answered, in the
-    order asked. (Panel's ChatInterface ignored a send while its callback ran: the question vanished.)"""
+    order asked, and the page says it is still answering with questions queued. (Panel's ChatInterface ignored a
+    send while its callback ran: the question vanished.)"""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(app_url)
     box = page.locator(".promv5-chat textarea").first
     box.wait_for(state="visible", timeout=30_000)
@@ -296,12 +306,15 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
     box.fill(slow)
     box.press("Enter")
     page.get_by_text(slow).first.wait_for(timeout=30_000)  # the server has it and is answering
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     follow = ["error ratio by service", "requests per second by service"]
     for q in follow:
         box.fill(q)
         box.press("Enter")
+    status = page.locator(".promv5-chat-status").first
+    deadline = time.monotonic() + 30
+    while "queued" not in text(status) and time.monotonic() < deadline:  # shown while the slow one runs (seconds)
+        page.wait_for_timeout(50)
+    assert "Still answering" in text(status) and "queued" in text(status), text(status)
     promql = page.locator(".promv5-promql")
     try:
         promql.nth(2).wait_for(timeout=120_000)
@@ -312,4 +325,7 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
     assert "histogram_quantile" in shown[0] and "checkout" in shown[0], shown
     assert 'code=~"5.."' in shown[1] and " / " in shown[1], shown
     assert "sum by (service) (rate(http_requests_total[5m]))" in shown[2] and "5.." not in shown[2], shown
+    labels = page.locator(".promv5-answer-to")  # the queued questions' answers name their question
+    named = [text(labels.nth(i)) for i in range(labels.count())]
+    assert len(named) == 2 and all(f"Answer to: {q}" in t for q, t in zip(follow, named)), named
     assert not page.errors, page.errors
