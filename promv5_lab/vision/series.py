@@ -131,7 +131,7 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     for s in out:
         taken |= s.mask
     taken = cv2.dilate(taken.astype(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    grey = _grey_series(np, cv2, crop, chroma, dist, taken, w, h, bg, swatches)
+    grey = _grey_series(np, cv2, crop, chroma, dist, taken, w, h, bg)
     if grey is not None:
         out.append(ExtractedSeries(grey[3], -1, x, grey[0], grey[2], grey[1]))
     legend = _legend_box(swatches, w, h)
@@ -144,7 +144,7 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     return out
 
 
-def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int, bg, swatches: list | None = None):
+def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int, bg):
     """The grey or black line of a plot area (no hue: found by its contrast with the background), as
     ``(heights, thickness, mask, colour)``, or None.
 
@@ -192,11 +192,6 @@ def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int, bg, swat
     cols = down.sum(axis=0) >= GREY_GRID_COL * np.maximum(free.sum(axis=0), 1)
     grid = weak & (rows[:, None] | cols[None, :])
     runs = across.view(bool) & ~grid  # shorter straight runs: boxes' edges, or flat stretches of the line itself
-    if swatches is not None:  # a grey line's legend swatch: the legend hides the line, not a drop-out
-        n, _, st, _ = cv2.connectedComponentsWithStats(cv2.dilate((weak & ~grid).astype(np.uint8),
-                                                                  np.ones((3, 3), np.uint8)), connectivity=8)
-        swatches.extend((int(x), int(y), int(sw), int(sh)) for x, y, sw, sh, _ in st[1:]
-                        if 8 <= sw <= 0.12 * w and sh <= 8)
     m = _hysteresis(np, cv2, strong & ~grid & ~runs, weak & ~grid & ~runs)
     m |= _flat_stretches(np, cv2, runs, m)
     if grid.any():  # where the line crosses a grid line it is whole again (a hole would read as a drop-out)

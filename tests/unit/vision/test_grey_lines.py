@@ -108,22 +108,3 @@ def test_a_grey_drop_out_stays_a_gap_and_axes_do_not_hide_the_line():
     cover, r = _coverage_and_r(s, truth)
     assert cover > 0.95 and r > 0.95, (cover, r)
     assert _longest_interior_gap(s) >= 60  # the 30-of-160-point gap is ~75 columns
-
-
-def test_a_grey_line_behind_a_legend_with_its_grey_swatch_is_hidden_not_gone():
-    """A legend box in the plot's top right corner (Bokeh draws it nearly opaque) hides the end of the grey line
-    while a coloured one runs on: the grey swatch marks a legend, so the line is hidden there, not stopped."""
-    img = _canvas()
-    x, y, w, h = PLOT
-    truth = _draw(img, _wave(np.random.default_rng(16), level=0.8, amp=0.05, noise=0.03), "#222222", width=1)
-    _draw(img, _wave(np.random.default_rng(17), level=0.25, amp=0.05, noise=0.03), "#2ca02c", width=1)
-    box = (x + w - 110, y + 5, x + w - 1, y + 60)
-    cv2.rectangle(img, box[:2], box[2:], (255, 255, 255), -1)
-    cv2.line(img, (box[0] + 10, box[1] + 22), (box[0] + 25, box[1] + 22), _bgr("#222222"), 2)
-    cv2.putText(img, "series 0", (box[0] + 32, box[1] + 27), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (60, 60, 60), 1,
-                cv2.LINE_AA)
-    s = _grey(extract_series(img, PLOT, (255, 255, 255)))
-    assert s.span[1] >= x + w - 5, s.span  # carried on to the end under the legend
-    assert _longest_interior_gap(s) <= 3
-    cover, _ = _coverage_and_r(s, truth)
-    assert cover > 0.97, cover
