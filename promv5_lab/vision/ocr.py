@@ -2,8 +2,9 @@
 
 One Tesseract run per screenshot (sparse-text mode) over a mosaic of the strips where titles and ticks can be
 (upscaled 3x) gives every word and its box; words are then assigned to panels by position: the title above the plot area, numbers left of it (the value axis,
-fitted linearly to pixel rows), ``HH:MM`` labels under it (the time axis). Without Tesseract the
-analysis works on shapes only and says so in the report.
+fitted linearly to pixel rows), ``HH:MM`` labels under it (the time axis). The pages go to one long-lived
+Tesseract worker process (:mod:`._tess_worker`, model loaded once) or, when it cannot run, to the ``tesseract``
+program. Without Tesseract the analysis works on shapes only and says so in the report.
 """
 
 from __future__ import annotations
