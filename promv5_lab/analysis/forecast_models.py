@@ -269,7 +269,7 @@ def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, metho
     The history is cut at up to ``origins`` points, one held-back span apart, going back from the start of
     the span the model was *chosen* on (its errors there are optimistic: it won there; with ``chosen=False``,
     one method and no choice, from the end of the history); each training part
-    keeps at least half of the history, and when none can, the choice span itself is used (``first``,
+    keeps at least half of the history (and two periods of a cycle), and when none can, the choice span itself is used (``first``,
     :func:`choose`'s fit there, else a new one). At each cut the model is fitted on what came
     before (the cleaned ``y``) and forecasts the span; each held-back raw point gives a score
     ``|error| / half-width`` (the half-width on the side the error fell). The span is split into ``bins``
@@ -289,7 +289,10 @@ def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, metho
     kw = {"period": period, "profile_fn": profile_fn, "trend": trend, "damped": damped, "vol": vol}
     skip = 2 if chosen else 1
     stride = max(1, int(stride or hold))
-    cuts = [c for c in (n - skip * hold - i * stride for i in range(origins)) if c >= max(n // 2, MIN_TRAIN)]
+    # each training part keeps half the history and, with a cycle, two periods: a shorter one would be
+    # fitted without the cycle (see _fit_at), a different model from the one being calibrated
+    least = max(n // 2, MIN_TRAIN, 2 * period if period else 0)
+    cuts = [c for c in (n - skip * hold - i * stride for i in range(origins)) if c >= least]
     if not cuts:
         cuts = [n - hold]
     scores: list[np.ndarray] = []
