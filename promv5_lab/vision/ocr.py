@@ -100,6 +100,7 @@ class _Worker:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
+        self._owner = 0
         self._lock = threading.Lock()
         self._broken = False
 
@@ -108,6 +109,8 @@ class _Worker:
         if self._broken:
             return None
         with self._lock:
+            if self._proc is not None and self._owner != os.getpid():  # a forked child: the parent's worker
+                self._proc = None                                       # is not ours to talk to
             try:
                 if self._proc is None:
                     self._start(timeout)
@@ -128,6 +131,7 @@ class _Worker:
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
         self._proc = subprocess.Popen([sys.executable, "-I", script, "11"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self._owner = os.getpid()
         atexit.register(self._stop)
         if self._read(2, timeout) != b"OK":
             raise OSError("libtesseract or its English model could not be loaded")
@@ -148,7 +152,7 @@ class _Worker:
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
+        if proc is None or self._owner != os.getpid():
             return
         with contextlib.suppress(OSError):
             proc.stdin.close()
