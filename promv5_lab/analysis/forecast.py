@@ -234,7 +234,7 @@ class Forecaster:
             return 0, 0.0
         if self.seasonal == "auto":
             return detect_period(y, step, self.min_strength)
-        period = int(round(float(self.seasonal) / step))
+        period = round(float(self.seasonal) / step)
         if period < 2:
             raise InputError(f"{label}: season {self.seasonal:g} s is under two steps of {step:g} s",
                              hint="Use a finer step or no season")
@@ -253,7 +253,7 @@ def detect_period(y: np.ndarray, step: float, min_strength: float = 0.3) -> tupl
     from .seasonality import learn_seasonality
 
     found = learn_seasonality(y, step, min_strength=min_strength)
-    return int(round(found.period_s / step)) if found.period_s else 0, float(found.strength)
+    return round(found.period_s / step) if found.period_s else 0, float(found.strength)
 
 
 def _clean(values: np.ndarray, label: str) -> tuple[np.ndarray, int]:
