@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..types import LabelMatcher
 from .catalogue import Catalogue, MetricInfo
@@ -263,4 +263,7 @@ def value_matcher(m: ValueMatch, available: tuple[str, ...], info: MetricInfo | 
     lab = labs[0]
     if m.prefix:
         return LabelMatcher(lab, "=~", re.sub(r"([.+*?()\[\]{}|^$\\])", r"\\\1", m.value) + ":.*")
+    own = info.values.get(lab, frozenset()) if info is not None else frozenset()
+    if m.value not in own:  # "kustomization" is controller="kustomization" but kind="Kustomization" here
+        m = next((replace(m, value=v) for v in sorted(own) if v.lower() == m.value.lower()), m)
     return LabelMatcher(lab, "=", m.value)

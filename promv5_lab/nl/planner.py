@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MIN_SCORE = 0.30
 DECISIVE_SCORE, DECISIVE_MARGIN = 1.0, 0.3  # lexical + bonuses: above both, no embedding is computed
+_WHO_LABELS = frozenset({"job", "service", "app", "application", "namespace", "container", "pod"})
 _NAMED_STOPWORDS = frozenset({"average", "avg", "current", "has", "have"})  # "average response time": the metric's own word  # below this the best metric is not a credible answer: ask instead of guessing
 
 
@@ -363,7 +364,8 @@ class OfflinePlanner:
         # not a grouping ("which backend servers are down")
         names = self._name_tokens
         value_words = {v.word.lower() for v in it.values if not v.weak} - names
-        value_words |= {p for v in it.values if " " in v.word for p in v.word.lower().split()}  # "disk pressure"
+        value_words |= {p for v in it.values if " " in v.word for p in v.word.lower().split()  # "disk pressure"
+                        if not (p in names and set(v.labels) <= _WHO_LABELS)}  # job="argo-workflows": still words
         content = [w for w in it.words if (w not in STOPWORDS or w in _NAMED_STOPWORDS and (
                        w in names or any(s in names for s in SYNONYMS.get(w, ()))))
                    and w not in value_words

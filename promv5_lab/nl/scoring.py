@@ -43,6 +43,7 @@ class MetricIndex:
         label_idx: dict[str, list[int]] = {}
         value_idx: dict[tuple[str, str], list[int]] = {}
         no_values: dict[str, list[int]] = {}
+        value_ci: dict[tuple[str, str], list[int]] = {}
         for i, name in enumerate(self.names):
             info = catalogue.metrics[name]
             nt, ht = set(tokens(name)), set(tokens(info.help)) - STOPWORDS
@@ -60,11 +61,14 @@ class MetricIndex:
                 else:
                     for v in vals:
                         value_idx.setdefault((lab, v), []).append(i)
+                        if v.lower() != v:  # status="Running" holds the value a question writes "running"
+                            value_ci.setdefault((lab, v.lower()), []).append(i)
         arr = lambda xs: np.asarray(xs, dtype=np.int64)
         self.name_idx = {k: arr(v) for k, v in name_idx.items()}
         self.help_idx = {k: arr(v) for k, v in help_idx.items()}
         self.label_idx = {k: arr(v) for k, v in label_idx.items()}
         self.value_idx = {k: arr(v) for k, v in value_idx.items()}
+        self.value_ci = {k: arr(v) for k, v in value_ci.items()}
         self.no_values = {k: arr(v) for k, v in no_values.items()}
         self.name_vocab = sorted(name_idx)
         self._by_prefix: dict[str, list[str]] = {}
@@ -199,6 +203,7 @@ class MetricIndex:
                         m[idx] = True
             else:
                 m |= self._mask(self.value_idx.get((lab, v.value)))
+                m |= self._mask(self.value_ci.get((lab, v.value.lower())))
             m |= self._mask(self.no_values.get(lab))
         for alt in getattr(v, "alts", ()):
             m |= self.held(alt)

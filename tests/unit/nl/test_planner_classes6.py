@@ -15,7 +15,7 @@ import pytest
 from ._catalogue_kit import lexical_planner, metric, promql
 
 METRICS = [
-    metric("up", "gauge", "1 if the target is up.", job=["edge", "natsd", "kubelet"], instance=["a:1", "b:1"]),
+    metric("up", "gauge", "1 if the target is up.", job=["edge", "natsd", "kubelet", "flow-workflows"], instance=["a:1", "b:1"]),
     metric("collector_receiver_accepted_points_total", "counter", "Points pushed into the pipeline.",
            receiver=["otlp", "prometheus"], transport=["grpc", "http"]),
     metric("kubelet_volume_stats_used_bytes", "gauge", "Number of used bytes in the volume",
@@ -44,6 +44,16 @@ METRICS = [
     metric("natsd_varz_out_msgs", "counter", "out_msgs", instance=["natsd-0:7777", "natsd-1:7777"]),
     metric("meshagent_errors_warnings_total", "counter", "Number of total errors in agent instances",
            level=["error", "warning"], subsystem=["daemon", "endpoint"]),
+    metric("gitops_reconcile_duration_seconds", "histogram", "The duration of a resource reconciliation.",
+           kind=["Kustomization", "HelmRelease"], name=["apps", "infra"]),
+    metric("ctrl_runtime_reconcile_total", "counter", "Reconciliations per controller",
+           controller=["kustomization", "helmrelease"]),
+    metric("flow_workflows_count", "gauge", "Number of Workflows by status", job=["flow-workflows"],
+           status=["Pending", "Running", "Failed"]),
+    metric("flow_workflows_k8s_request_total", "counter", "Number of kubernetes requests executed",
+           job=["flow-workflows"], status_code=["200", "500"]),
+    metric("kubeagent_running_containers", "gauge", "Number of containers currently running",
+           container_state=["running", "exited"]),
     metric("cloudapp_system_info", "gauge", "Meta information about the system.", version=["1.2"]),
     metric("edge_reverse_proxy_upstreams_healthy", "gauge", "Health status of reverse proxy upstreams.",
            job=["edge"], upstream=["10.0.3.11:8080", "10.0.3.12:8080"]),
@@ -115,3 +125,17 @@ def test_a_health_gauge_the_question_names_before_targets_up(planner):
 ])
 def test_direction_words_and_label_names_as_written(planner, question, expected):
     assert promql(planner, question) == expected
+
+
+def test_a_value_is_written_as_this_metric_holds_it(planner):
+    """controller="kustomization" on one metric, kind="Kustomization" on the chosen one: the matcher uses the
+    chosen metric's own spelling (a matcher with the other case selects nothing)."""
+    assert promql(planner, "p95 gitops reconcile time of kustomization resources") == (
+        'histogram_quantile(0.95, sum by (le) (rate(gitops_reconcile_duration_seconds_bucket{kind="Kustomization"}[5m])))')
+
+
+def test_a_state_written_in_another_case_and_a_job_named_like_the_metrics(planner):
+    """ "running" is status="Running" here (container_state="running" elsewhere); "flow workflows" names the job
+    flow-workflows and is still the words of the flow_workflows_* names (not the targets' up)."""
+    assert promql(planner, "how many flow workflows are running") == (
+        'sum(flow_workflows_count{job="flow-workflows",status="Running"})')
