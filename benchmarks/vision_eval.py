@@ -126,6 +126,23 @@ def ocr_score(report, truth_panels, tally) -> None:
             tally["taxis"] += int(f.where is not None and f.where.time is not None)
 
 
+def _cpu_with_ocr() -> float:
+    """CPU seconds of this process, its finished children (the tesseract program) and the OCR worker."""
+    t = os.times()
+    total = t.user + t.system + t.children_user + t.children_system
+    from promv5_lab.vision import ocr
+
+    proc = ocr._WORKER._proc
+    if proc is not None:
+        try:
+            with open(f"/proc/{proc.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def cold_start(sets) -> float | None:
     """Seconds for a new Python process to import the package, load the model and analyse one screenshot."""
     import subprocess
@@ -249,10 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     ocr_times, ocr_tally = [], Counter()
     sample = [it for items in sets.values() for it in items]
     sample = [sample[int(i)] for i in np.linspace(0, len(sample) - 1, a.ocr_sample).round()] if a.ocr_sample else []
+    ocr_cpu = []
     for png, truth in sample:  # spread over the sets (dark, light, Bokeh)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu_with_ocr()
         report = analyze(png, ocr=None)
         ocr_times.append(time.perf_counter() - t)
+        ocr_cpu.append(_cpu_with_ocr() - c)
         ocr_score(report, truth, ocr_tally)
     cold = cold_start(sets)
     print("\n".join(lines))
@@ -265,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         t = ocr_tally
         engine = "the tesseract program, one run per screenshot" if a.ocr_program else "the long-lived worker"
         print(f"with OCR ({engine}; the worker's start is in the first screenshot's time): "
-              f"{statistics.median(ocr_times):.2f}s median, "
+              f"{statistics.median(ocr_times):.2f}s median, CPU (this process, the tesseract program or the "
+              f"worker) median {statistics.median(ocr_cpu):.2f}s without the first screenshot "
+              f"{statistics.median(ocr_cpu[1:] or ocr_cpu):.2f}s, "
               f"max {max(ocr_times):.2f}s on {len(ocr_times)} screenshots; titles right {t['title_ok']}/{t['panels']}, "
               f"value axis read {t['yaxis']}/{t['panels']} (at the true level: {t['yaxis_ok']}), anomalies given a "
               f"clock time {t['taxis']}/{t['flagged']}")
