@@ -22,6 +22,7 @@ from ..types import Clarification, Comparison, QueryPlan, TimeRange, as_utc, par
 from ..units import DATA_UNIT_WORDS, TIME_UNIT_WORDS
 from . import embed
 from .catalogue import Catalogue, MetricInfo, stem, tokens
+from .clarify import unknown_value_of, vague_of
 from .labels import ValueMatch, find_values
 from .readings import Reading, read_phrases
 from .scoring import MetricIndex
@@ -436,7 +437,7 @@ class OfflinePlanner:
         if not ranked:
             return Clarification(question, "The backend has no metrics yet.", (), "unknown")
         best_score, best = ranked[0]
-        unknown_value = self._unknown_value(it)
+        unknown_value = unknown_value_of(self, it)
         if unknown_value is not None:
             return unknown_value
         info = self.catalogue.metrics[best]
@@ -456,7 +457,7 @@ class OfflinePlanner:
             cands = tuple(n for _, n in ranked[:5])
             return Clarification(question, "I could not find a metric that matches the question. Closest metrics: "
                                  + ", ".join(cands), cands, "unknown")
-        vague = self._vague(it, ranked)
+        vague = vague_of(it, ranked)
         if vague is not None:
             return vague
         runner = ranked[1][0] if len(ranked) > 1 else 0.0
@@ -467,48 +468,6 @@ class OfflinePlanner:
                        notes=plan.notes + self.notes)
         log.debug("planned %r in %.1f ms", question, (time.perf_counter() - t0) * 1000)
         return plan
-
-    def _vague(self, it: Intent, ranked: list[tuple[float, str]]) -> Clarification | None:
-        """ "what's the error rate?" on a catalogue of many systems: the question names a concept only (no
-        system, no value, no other word), and the close candidates belong to three or more systems (name
-        prefixes). Ask which one instead of picking one at random."""
-        if it.values or it.by_words or it.topk or it.bottomk or it.comparison is not None:
-            return None
-        concept_words = CONCEPTS["latency"][0] | CONCEPTS["errors"][0]  # "the latency", "the error rate"
-        content = [w for w in it.words if len(w) > 1 and w not in STOPWORDS and w not in {"show", "whats", "rate"}]
-        if not content or any(w not in concept_words and not re.fullmatch(r"p\d+", w) for w in content):
-            return None
-        best = ranked[0][0]
-        close = [n for s, n in ranked[:8] if s >= 0.55 * best]
-        systems = {tokens(n)[0] for n in close}
-        if len(systems) < 3:
-            return None
-        cands = tuple(close[:5])
-        return Clarification(it.text, "Several systems have that; which one do you mean? Closest metrics: "
-                             + ", ".join(cands), cands, "ambiguous")
-
-    def _unknown_value(self, it: Intent) -> Clarification | None:
-        """ "the billing service" when no label holds 'billing': list the real values instead of guessing."""
-        matched = {v.word.lower() for v in it.values}
-        for m in re.finditer(r"\b(?:the\s+)?([a-z0-9/_-]{3,})\s+(service|route|endpoint|handler|path|node|host|pod|job|"
-                             r"app|queue|namespace|container|deployment|database)\b", it.text):
-            word, label_word = m.group(1), m.group(2)
-            if word in matched or any(word in v for v in matched) or word in STOPWORDS or word in self._vocab and \
-                    word not in matched and \
-                    word in {w for trig, _ in CONCEPTS.values() for w in trig}:
-                continue
-            if word in self._vocab and word not in LABEL_WORDS and not any(
-                    word in v.lower() for vals in self.catalogue.label_values.values() for v in vals):
-                continue
-            if word in self._value_words:  # "the ssr app": a piece of a real value ("storefront-ssr"), not unknown
-                continue
-            for lab in LABEL_WORDS.get(label_word, ()):
-                vals = self.catalogue.label_values.get(lab)
-                if vals:
-                    close = tuple(difflib.get_close_matches(word, list(vals), n=5, cutoff=0.3)) or tuple(vals[:5])
-                    return Clarification(it.text, f"No {label_word} called {word!r} in the backend. Did you mean: "
-                                         + ", ".join(close) + "?", close, "unknown")
-        return None
 
 
 def _sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
