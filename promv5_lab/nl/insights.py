@@ -451,7 +451,7 @@ def _diagnosis(inv: Investigation, question: str, route: Route, t0: float) -> An
               for c in diag.root_causes]
     details = {"analysis": "diagnosis", "at": diag.at.isoformat(), "range": _range_json(diag.window),
                "model": "promv5_lab.analysis.rootcause.diagnose", "backend": diag.backend,
-               "queries": backend.calls, "failed_queries": backend.failed,
+               "query_count": backend.calls, "failed_queries": backend.failed,
                "diagnosis": {"root_causes": causes, "symptoms": list(diag.symptoms),
                              "timeline": [{"at": ev.at.isoformat(), "kind": ev.kind, "service": ev.service,
                                            "summary": ev.summary} for ev in diag.timeline]}}

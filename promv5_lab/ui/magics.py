@@ -189,7 +189,8 @@ def render_details(details: dict[str, Any] | None) -> str:
         prov.append(f"{details['scanned_series']} series scanned")
     if prov:
         lines.append("\n*Provenance:* " + "; ".join(prov))
-    queries = [q["promql"] for q in details.get("queries", [])][:12]
+    listed = details.get("queries")
+    queries = [q["promql"] for q in listed if isinstance(q, dict) and q.get("promql")][:12] if isinstance(listed, list) else []
     if queries and len(queries) > 1:
         lines.append(md_block("\n".join(queries), "promql"))
     return "\n".join(lines)

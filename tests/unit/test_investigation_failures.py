@@ -159,7 +159,11 @@ def test_a_failure_in_the_middle_of_an_analysis(setup):
         handler.calls = 0
         diag = Investigation(backend, now=now, planner=planner).ask(QUESTIONS["diagnosis"])
         assert diag.route == "diagnosis" and diag.details["failed_queries"] > 0
-        assert f"{diag.details['failed_queries']} of {diag.details['queries']} queries failed" in diag.answer
+        assert f"{diag.details['failed_queries']} of {diag.details['query_count']} queries failed" in diag.answer
+        from promv5_lab.ui.magics import render_details
+
+        shown = render_details(diag.details)  # the notebook and the app show these details (was a TypeError)
+        assert "*Provenance:* range" in shown and "rootcause" in shown, shown[:300]
     finally:
         handler.mode = None
 
