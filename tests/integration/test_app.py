@@ -174,13 +174,17 @@ def test_diagnose_and_download_a_report(app_url, page, demo_history, tmp_path):
     when.press("Enter")
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    page.locator(".promv5-build-report button, button.promv5-build-report").first.click()
+    link = page.locator(".promv5-download a").first
     try:
-        with page.expect_download(timeout=180_000) as dl:
-            page.locator(".promv5-download button, .promv5-download a").first.click()
+        link.wait_for(timeout=180_000)
     except PlaywrightTimeout:  # say what the Reports tab showed (a build error, or nothing at all)
-        shown = [text(page.locator(sel).first) for sel in (".promv5-report-ok", ".promv5-error")
+        shown = [text(page.locator(sel).first)[-300:] for sel in (".promv5-report-busy", ".promv5-error")
                  if page.locator(sel).count()]
-        raise AssertionError(f"no download within 180 s; the Reports tab shows: {shown or 'no message'}") from None
+        raise AssertionError(f"no report built within 180 s; the Reports tab shows: {shown or 'no message'}") from None
+    assert "Built postmortem.html" in text(page.locator(".promv5-report-ok").first)
+    with page.expect_download(timeout=30_000) as dl:  # the link carries the file: no server round trip
+        link.click()
     target = tmp_path / "postmortem.html"
     dl.value.save_as(target)
     body = target.read_text()

@@ -6,7 +6,6 @@ Both run on the session's backend; for an embedded data directory that also hold
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 import zipfile
@@ -161,28 +160,26 @@ def report_tab(session: SessionState) -> Any:
     fmt = pn.widgets.Select(label="Format", options=list(FORMATS), value="html")
     when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now", css_classes=["promv5-report-at"])
     msg = pn.Column(sizing_mode="stretch_width")
+    build = pn.widgets.Button(label="Build report", button_type="primary", css_classes=["promv5-build-report"])
 
-    def make() -> Any:
-        msg.objects = []
+    def make(_event: Any = None) -> None:
+        """Build the file, then offer it as a link that carries the file itself: the download is a plain click in
+        the browser. (Panel's callback FileDownload built the file on the server and then had the browser click
+        a link by itself; in some sessions that second step never came, and the built report was lost.)"""
+        msg.objects = [pn.pane.Markdown("Building the report...", css_classes=["promv5-report-busy"])]
         try:
             tmp = Path(tempfile.mkdtemp(prefix="promv5-report-"))
             path = build_report_file(session, kind.value, fmt.value, when.value, tmp)
-            msg.objects = [pn.pane.Alert(f"Built {md_escape(path.name)} ({path.stat().st_size // 1024} KiB).",
-                                         alert_type="success", css_classes=["promv5-report-ok"])]
-            return io.BytesIO(path.read_bytes())
+            size = f"{path.stat().st_size // 1024} KiB"
+            link = pn.widgets.FileDownload(file=str(path), filename=path.name, embed=True, button_type="success",
+                                           label=f"Download {path.name} ({size})", css_classes=["promv5-download"])
+            msg.objects = [pn.pane.Alert(f"Built {md_escape(path.name)} ({size}).", alert_type="success",
+                                         css_classes=["promv5-report-ok"]), link]
         except Exception as exc:  # noqa: BLE001
             msg.objects = [error_pane(exc)]
-            return io.BytesIO(b"")
 
-    download = pn.widgets.FileDownload(callback=make, filename="postmortem.html", label="Build and download",
-                                       css_classes=["promv5-download"])
-
-    def rename(*_e: Any) -> None:
-        download.filename = f"{kind.value}-md.zip" if fmt.value == "md" else f"{kind.value}.{fmt.value}"
-
-    kind.param.watch(rename, "value")
-    fmt.param.watch(rename, "value")
-    return pn.Column(pn.Row(kind, fmt, when), download, msg, sizing_mode="stretch_width")
+    build.on_click(make)
+    return pn.Column(pn.Row(kind, fmt, when), build, msg, sizing_mode="stretch_width")
 
 
 def voice_result(session: SessionState, audio: bytes) -> dict[str, Any]:
