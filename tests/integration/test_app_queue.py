@@ -174,14 +174,16 @@ def _text(obj) -> str:
 
 
 def test_answer_view_survives_details_it_cannot_show(caplog):
-    """A diagnosis answer's details once held ``"queries": <a count>`` where the renderer expects a list: the
-    answer, its PromQL and a note still show instead of an internal error."""
+    """Details the renderer cannot read (here a root cause without its kind and evidence; a diagnosis once held
+    ``"queries": <a count>`` where a list was expected): the answer, its PromQL and a note still show instead of
+    an internal error."""
     from types import SimpleNamespace
 
     from promv5_lab.ui.app.layout import answer_view
 
     ans = SimpleNamespace(answer="checkout is slow because of payments", promql="up", clarification=None, charts=None,
-                          result=None, details={"analysis": "diagnosis", "queries": 12})
+                          result=None, details={"analysis": "diagnosis",
+                                                                  "diagnosis": {"root_causes": [{"service": "x"}]}})
     view = answer_view(ans)
     shown = _text(view)
     assert "checkout is slow because of payments" in shown and "details could not be shown" in shown
