@@ -19,7 +19,7 @@ __all__ = ["create_page"]
 
 log = logging.getLogger(__name__)
 
-QUESTION_NAME = "promv5-question"  # the question box's CSS class: tests find it by this stable name
+QUESTION_NAME = "promv5-question"  # stable model names: tests and the load benchmark find widgets by them
 
 
 def md_escape(text: str) -> str:
@@ -140,79 +140,6 @@ def status_view(session: SessionState) -> Any:
     return pn.pane.Markdown(table, css_classes=["promv5-status"])
 
 
-def on_page(doc: Any, fn: Any) -> None:
-    """Run ``fn`` on the page's event loop, in order with every other change made through here (Bokeh's rule
-    for changes from other threads; Panel handles events on a thread pool); directly when there is no server."""
-    pn = require("panel", "app")
-    if doc is None or doc.session_context is None:
-        fn()
-        return
-    from panel.io.state import set_curdoc
-
-    with set_curdoc(doc):
-        pn.state.execute(fn, schedule=True)
-
-
-def chat_box(session: SessionState) -> Any:
-    """The conversation: a feed, a status line and the question box.
-
-    Every question is shown and queued the moment it is sent, and answered in the order asked, one at a time
-    (:class:`~promv5_lab.ui.app.queue.AskQueue`), also while an earlier answer is still running; the status line
-    says what is being answered and how many wait. (Panel's ``ChatInterface`` dropped a question sent while
-    its callback was busy.) Every change to the feed runs on the page's event loop, so a question arriving
-    from one thread and an answer from another cannot overwrite each other's message.
-    """
-    pn = require("panel", "app")
-    from .queue import AskQueue, QueueState
-
-    doc = pn.state.curdoc
-    feed = pn.chat.ChatFeed(
-        # a string message (the user's own question) is shown as text, never as HTML/Markdown that could run
-        renderers=[lambda value: pn.pane.Markdown(md_escape(value)) if isinstance(value, str) else value],
-        sizing_mode="stretch_both", min_height=450)
-    status = pn.pane.Markdown("", visible=False, css_classes=["promv5-chat-status"], sizing_mode="stretch_width")
-    box = pn.chat.ChatAreaInput(placeholder="Ask, e.g. 'p95 latency by service'", css_classes=[QUESTION_NAME],
-                                sizing_mode="stretch_width")
-    send = pn.widgets.Button(label="Send", icon="send", width=90, align="center")
-
-    def work(question: str) -> Any:
-        return answer_view(session.ask(question))
-
-    def deliver(question: str, shown: Any, waited: bool) -> None:
-        view = error_pane(shown) if isinstance(shown, BaseException) else shown
-        if waited:  # other messages came in between: say which question this answers
-            view = pn.Column(pn.pane.Markdown(f"Answer to: *{md_escape(question)}*", css_classes=["promv5-answer-to"]),
-                             view, sizing_mode="stretch_width")
-        on_page(doc, lambda: feed.send(view, user="promv5-lab", respond=False, trigger_post_hook=False))
-
-    def notify(state: QueueState) -> None:
-        text = state.describe()
-        on_page(doc, lambda: status.param.update(object=md_escape(text), visible=bool(text)))
-
-    queue = AskQueue(work, deliver, notify)
-    if doc is not None:
-        pn.state.on_session_destroyed(lambda _ctx: queue.close())
-
-    def take(question: str) -> None:  # on the event loop: shown, then queued, in the order sent
-        feed.send(question, user="You", respond=False, trigger_post_hook=False)
-        queue.submit(question)
-
-    def entered(event: Any) -> None:
-        if event.new:
-            on_page(doc, lambda: take(str(event.new)))
-
-    def clicked(_event: Any) -> None:
-        text = box.value_input or box.value
-        if text:
-            box.param.update(value_input="")
-            on_page(doc, lambda: take(str(text)))
-
-    box.param.watch(entered, "value")
-    send.on_click(clicked)
-    return pn.Column(status, feed, pn.Row(box, send, sizing_mode="stretch_width"),
-                     sizing_mode="stretch_both", css_classes=["promv5-chat"])
-
-
 def create_page(ctx: AppContext) -> Any:
     """The whole page for one browser session."""
     pn = require("panel", "app")
@@ -220,9 +147,21 @@ def create_page(ctx: AppContext) -> Any:
     from .remediation import remediation_tab
 
     session = SessionState(ctx)
-    ask_box = chat_box(session)  # registers its queue's end first: no question is answered on a closed session
     if pn.state.curdoc is not None:
         pn.state.on_session_destroyed(lambda _ctx: session.close())
+
+    def respond(contents: Any, user: str, instance: Any) -> Any:
+        try:
+            return answer_view(session.ask(str(contents)))
+        except Exception as exc:  # noqa: BLE001 - the page must survive anything a question triggers
+            return error_pane(exc)
+
+    chat = pn.chat.ChatInterface(
+        callback=respond, callback_user="promv5-lab", show_rerun=False, show_undo=False,
+        # a string message (the user's own question) is shown as text, never as HTML/Markdown that could run
+        renderers=[lambda value: pn.pane.Markdown(md_escape(value)) if isinstance(value, str) else value],
+        widgets=[pn.chat.ChatAreaInput(label=QUESTION_NAME, placeholder="Ask, e.g. 'p95 latency by service'")],
+        sizing_mode="stretch_both", min_height=500)
 
     overview_box = pn.Column(pn.pane.Markdown("Scanning the fleet for anomalies..."), sizing_mode="stretch_width")
     refresh = pn.widgets.Button(label="Refresh overview")
@@ -253,7 +192,7 @@ def create_page(ctx: AppContext) -> Any:
 
     connect.on_click(do_connect)
     tabs = pn.Tabs(
-        ("Ask", ask_box),
+        ("Ask", pn.Column(chat, sizing_mode="stretch_both", css_classes=["promv5-chat"])),
         ("Overview", pn.Column(refresh, overview_box, sizing_mode="stretch_width")),
         ("Diagnose", diagnosis_tab(session)),
         ("Remediate", remediation_tab(session, ctx.audit_path)),
