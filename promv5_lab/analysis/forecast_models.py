@@ -310,27 +310,37 @@ def calibrate(y: np.ndarray, raw: np.ndarray, steps: int, level: float, *, metho
     if not scores:
         return Calibration.none(steps)
     grid = np.vstack(scores)  # origins x hold
-    nb = int(max(1, min(bins, hold // MIN_BIN_STEPS)))
-    edges = np.linspace(0, hold, nb + 1).round().astype(int)
     pooled = grid[np.isfinite(grid)]
     if degenerate(grid, level):
         return _absolute(np.vstack(errors), steps, level, bins, len(scores))
     if pooled.size < 5:
         return Calibration.none(steps)
-    factors, centres = [], []
+    k = len(scores)
+    # a bin's points come from few origins (its errors are correlated): its factor is the geometric mean of
+    # its own quantile and the pooled one, shrunk towards 1 for few origins
+    whole = _conformal(pooled, level)
+    edges, centres, factors = _per_bin(grid, bins, lambda s: float(np.sqrt(_conformal(s, level) * whole))
+                                       ** (k / (k + 1.0)))
+    per_step = np.interp(np.arange(steps, dtype=float), centres, factors)
+    return Calibration(per_step, tuple(factors), edges, k, int(np.isfinite(grid).sum()))
+
+
+def _per_bin(grid: np.ndarray, bins: int, stat) -> tuple[tuple[int, ...], list[float], list[float]]:
+    """(bin edges, bin centres, ``stat`` of each bin's finite values) over the columns (horizon steps) of
+    ``grid`` (origins x steps), split into at most ``bins`` bins of at least :data:`MIN_BIN_STEPS` steps; a
+    bin with fewer than 5 finite values is left out."""
+    hold = grid.shape[1]
+    nb = int(max(1, min(bins, hold // MIN_BIN_STEPS)))
+    edges = np.linspace(0, hold, nb + 1).round().astype(int)
+    centres, values = [], []
     for a, b in itertools.pairwise(edges):
         s = grid[:, a:b].ravel()
         s = s[np.isfinite(s)]
         if s.size < 5:
             continue
-        # a bin's points come from few origins (its errors are correlated): its factor is the geometric
-        # mean of its own quantile and the pooled one
-        f = float(np.sqrt(_conformal(s, level) * _conformal(pooled, level)))
-        factors.append(f ** (len(scores) / (len(scores) + 1.0)))
+        values.append(stat(s))
         centres.append((a + b - 1) / 2.0)
-    per_step = np.interp(np.arange(steps, dtype=float), centres, factors)
-    return Calibration(per_step, tuple(factors), tuple(int(e) for e in edges), len(scores),
-                       int(np.isfinite(grid).sum()))
+    return tuple(int(e) for e in edges), centres, values
 
 
 def degenerate(grid: np.ndarray, level: float) -> bool:
@@ -349,30 +359,19 @@ def degenerate(grid: np.ndarray, level: float) -> bool:
 def _absolute(errors: np.ndarray, steps: int, level: float, bins: int, origins: int) -> Calibration:
     """Split-conformal half-widths from the absolute backtest errors themselves (per horizon bin: the
     conformal ``level`` quantile of ``|error|``), for models whose own widths are degenerate."""
-    hold = errors.shape[1]
-    nb = int(max(1, min(bins, hold // MIN_BIN_STEPS)))
-    edges = np.linspace(0, hold, nb + 1).round().astype(int)
-    widths, centres = [], []
-    for a, b in itertools.pairwise(edges):
-        e = errors[:, a:b].ravel()
-        e = e[np.isfinite(e)]
-        if e.size < 5:
-            continue
-        m = e.size
-        widths.append(float(np.quantile(e, min(1.0, np.ceil((m + 1) * level) / m), method="higher")))
-        centres.append((a + b - 1) / 2.0)
+    edges, centres, widths = _per_bin(errors, bins, lambda e: _conformal(e, level, lo=0.0, cap=np.inf))
     if not widths:
         return Calibration.none(steps)
     per_step = np.interp(np.arange(steps, dtype=float), centres, widths)
-    return Calibration(np.ones(steps), (1.0,) * len(widths), tuple(int(e) for e in edges), origins,
-                       int(np.isfinite(errors).sum()), absolute=per_step)
+    return Calibration(np.ones(steps), (1.0,) * len(widths), edges, origins, int(np.isfinite(errors).sum()),
+                       absolute=per_step)
 
 
-def _conformal(scores: np.ndarray, level: float, cap: float = 8.0) -> float:
-    """The conformal ``level`` quantile of ``scores`` (rank ceil((m + 1) level) of m), within [0.1, cap]."""
+def _conformal(scores: np.ndarray, level: float, lo: float = 0.1, cap: float = 8.0) -> float:
+    """The conformal ``level`` quantile of ``scores`` (rank ceil((m + 1) level) of m), within [lo, cap]."""
     m = scores.size
     rank = min(1.0, np.ceil((m + 1) * level) / m)
-    return float(np.clip(np.quantile(scores, rank, method="higher"), 0.1, cap))
+    return float(np.clip(np.quantile(scores, rank, method="higher"), lo, cap))
 
 
 def _hold(n: int, steps: int) -> int:
