@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from promv5_lab.analysis.online import NAB_THRESHOLD, OnlineConfig, novelty_scores, score_matrix, score_series
+from promv5_lab.analysis.online import (
+    NAB_THRESHOLD,
+    OnlineConfig,
+    novelty_scores,
+    rank_tail_counts,
+    score_matrix,
+    score_series,
+)
 from promv5_lab.errors import InputError
 
 STEP = 300.0  # 5-minute rows, as most NAB files
@@ -117,6 +124,44 @@ def test_novelty_is_a_level_never_visited_before():
     assert out3[16] == 0.0 and out3[17] == 1.0  # 2.5 was seen at row 10; 1.0 (level 1) never
 
 
+def test_rank_tail_counts_are_earlier_values_as_extreme_on_the_same_side():
+    v = np.array([5, 7, 3, 5, 9, np.nan, 1, 5, 9], dtype=float)
+    # 5: nothing before; 7: new max; 3: new min; 5: (5, 7 >=) vs (5, 3 <=) -> 2; 9: new max; NaN: 0;
+    # 1: new min; 5: >= {5, 7, 5, 9} = 4, <= {5, 3, 5, 1} = 4; 9: >= {9} = 1
+    np.testing.assert_array_equal(rank_tail_counts(v), [0, 0, 0, 2, 0, 0, 0, 4, 1])
+
+
+def test_a_spike_height_reached_many_times_before_is_old_news():
+    # a count series whose spikes all reach the same value: the first five are reports; once five earlier
+    # values were as high, the record that a spike still sets is discounted (the rank part of online.py)
+    rng = np.random.default_rng(7)
+    n = 4000
+    t = 1.4e9 + STEP * np.arange(n)
+    v = rng.poisson(20, n).astype(float)
+    spikes = list(range(700, 3900, 400))  # 400 rows apart: past every hold
+    v[spikes] = 200.0
+    s = score_series(t, v)
+    off = score_series(t, v, OnlineConfig(rank_count=0))
+    assert all(s[i] >= NAB_THRESHOLD for i in spikes[:5])
+    assert all(off[i] >= NAB_THRESHOLD for i in spikes)  # without the rank part every one is reported
+    assert all(s[i] < NAB_THRESHOLD for i in spikes[5:])
+    # everything else is reported as before (common values' low scores shrink too, but stay below the flag)
+    head = slice(0, spikes[5])
+    np.testing.assert_array_equal(s[head] >= NAB_THRESHOLD, off[head] >= NAB_THRESHOLD)
+
+
+def test_a_contextual_break_is_not_discounted_by_the_rank_part():
+    # the daily cycle flips for 100 rows: every value is common, but not at that time of day
+    rng = np.random.default_rng(8)
+    t = 1.4e9 + STEP * np.arange(3000)
+    day = np.sin(2 * np.pi * t / 86400.0)
+    v = 50 + 20 * day + rng.standard_normal(3000)
+    v[2300:2400] = 50 - 20 * day[2300:2400] + rng.standard_normal(100)
+    s = score_series(t, v)
+    assert s[2300:2310].max() >= NAB_THRESHOLD
+    assert rank_tail_counts(v)[2300:2310].min() >= 5  # the values had all been seen: only the context is new
+
+
 def test_counters_are_scored_on_increments():
     t = 1.4e9 + STEP * np.arange(800)
     rng = np.random.default_rng(5)
@@ -135,6 +180,9 @@ def test_counters_are_scored_on_increments():
     ({"hold": -1}, "hold"),
     ({"hold_fraction": 2.0}, "hold_fraction"),
     ({"novelty_weight": 2.0}, "novelty_weight"),
+    ({"rank_count": -1}, "rank_count"),
+    ({"rank_share": -0.5}, "rank_share"),
+    ({"rank_factor": 1.5}, "rank_factor"),
 ])
 def test_bad_config_is_a_clear_error(kwargs, message):
     with pytest.raises(InputError, match=message):
