@@ -31,6 +31,7 @@ median step (mean per bucket), the last 2000 points, a horizon of 1/20 of that.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -101,6 +102,67 @@ def evaluate(series: pd.Series, horizon: int, origins: int, levels: tuple[float,
             "levels": {lv: np.array(c).mean(axis=0) for lv, c in cov.items()}}
 
 
+FAILURE_BUCKETS = (0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0001)
+FAILURE_MULTIPLES = (-4.0, -2.0, -1.0, -0.5, -0.25, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def failure_events(series: pd.Series, horizon: int, origins: int, every: int,
+                   simulations: int = 200) -> list[tuple[float, bool]]:
+    """(predicted probability, crossed) pairs of ``predict.failures`` on held-back data.
+
+    At ``origins`` forecast origins ``every`` steps apart (the last one ``horizon`` steps before the end),
+    thresholds are put at the last value +- {0.25, 0.5, 1, 2, 4} x the history's median absolute change
+    over ``horizon`` steps (above: "crosses upwards", below: "crosses downwards"), so the predictions span
+    sure, unlikely and in between. The outcome is whether the held-back future really reached the
+    threshold within ``horizon`` steps; the forecaster never sees it."""
+    from promv5_lab.analysis import predict
+
+    step = series.index.freq.nanos / 1e9
+    y = series.to_numpy(dtype=float)
+    out = []
+    for k in range(origins - 1, -1, -1):
+        cut = len(y) - horizon - k * every
+        hist, fut = series.iloc[:cut], y[cut:cut + horizon]
+        hv = hist.to_numpy(dtype=float)
+        hv = hv[np.isfinite(hv)]
+        if hv.size <= horizon or not np.isfinite(fut).all():
+            continue
+        moves = np.abs(hv[horizon:] - hv[:-horizon])
+        scale = float(np.median(moves)) or float(np.mean(moves))
+        if not scale > 0:
+            continue
+        last = hv[-1]
+        for c in FAILURE_MULTIPLES:
+            thr = last + c * scale
+            try:
+                (res,) = predict.failures(hist, threshold=thr, horizon=horizon * step, simulations=simulations)
+            except InputError:
+                break
+            crossed = bool(np.any(fut >= thr) if c > 0 else np.any(fut <= thr))
+            out.append((float(res.probability), crossed))
+    return out
+
+
+def reliability(events: list[tuple[float, bool]]) -> list[str]:
+    """A reliability table (predicted probability bucket -> observed crossing frequency), the Brier score
+    and that of always predicting the overall crossing rate (a forecast without skill)."""
+    if not events:
+        return ["  (no failure events)"]
+    p = np.array([e[0] for e in events])
+    o = np.array([e[1] for e in events], dtype=float)
+    lines = ["  predicted P(cross)   events   mean predicted   observed frequency"]
+    for a, b in itertools.pairwise(FAILURE_BUCKETS):
+        sel = (p >= a) & (p < b)
+        if sel.any():
+            lines.append(f"  [{a:.2f}, {min(b, 1.0):.2f}{']' if b > 1 else ')'}      {int(sel.sum()):6d}   "
+                         f"{p[sel].mean():14.3f}   {o[sel].mean():18.3f}")
+    brier = float(np.mean((p - o) ** 2))
+    base = float(np.mean((o.mean() - o) ** 2))
+    lines.append(f"  Brier score {brier:.4f} (always the base rate {o.mean():.3f}: {base:.4f}; "
+                 f"skill {1 - brier / base if base else float('nan'):.3f}); {len(events)} events")
+    return lines
+
+
 def demo_series(days: float, seed: int) -> dict[str, pd.Series]:
     from promv5_lab.backends.embedded import EmbeddedBackend
     from promv5_lab.demo.simulate import simulate
@@ -161,16 +223,29 @@ def _evaluate_one(args: tuple) -> tuple[str, dict | None, float]:
     return name, r, time.process_time() - t
 
 
+def _failures_one(args: tuple) -> tuple[str, list, float]:
+    name, series, horizon, origins, every = args
+    warnings.simplefilter("ignore")
+    t = time.process_time()
+    return name, failure_events(series, horizon, origins, every), time.process_time() - t
+
+
 def _run_all(series: dict[str, pd.Series], horizon: int, origins: int, levels: tuple[float, ...], ets_only: bool,
-             jobs: int, desc: str) -> tuple[dict[str, dict | None], float]:
+             jobs: int, desc: str, failures_every: int = 0) -> tuple[dict[str, dict | None], float]:
     """Every series evaluated, shared out over ``jobs`` processes (one series per task): results by name and
-    the CPU seconds the evaluations took."""
-    tasks = [(name, s, horizon, origins, levels, ets_only) for name, s in series.items()]
+    the CPU seconds the evaluations took. With ``failures_every`` > 0: the failure events of every series
+    instead (:func:`failure_events` at ``origins`` origins that many steps apart)."""
+    if failures_every:
+        tasks = [(name, s, horizon, origins, failures_every) for name, s in series.items()]
+        one = _failures_one
+    else:
+        tasks = [(name, s, horizon, origins, levels, ets_only) for name, s in series.items()]
+        one = _evaluate_one
     out: dict[str, dict | None] = {}
     cpu = 0.0
     bar = tqdm(total=len(tasks), file=sys.stderr, desc=desc, leave=False)
     if jobs <= 1:
-        done = map(_evaluate_one, tasks)
+        done = map(one, tasks)
     else:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
@@ -178,7 +253,7 @@ def _run_all(series: dict[str, pd.Series], horizon: int, origins: int, levels: t
         # the longest histories first, so the last task is not a long one started late
         tasks.sort(key=lambda t: -len(t[1]))
         pool = ProcessPoolExecutor(jobs, mp_context=get_context("fork"))
-        done = pool.map(_evaluate_one, tasks)
+        done = pool.map(one, tasks)
     try:
         for name, r, c in done:
             out[name] = r
@@ -207,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nab-set", choices=("six", "real"), default="six",
                     help="six: the six declared files; real: those and the held-out half of the other real* "
                          "files (the other half is in --dev)")
+    ap.add_argument("--failures-only", action="store_true", help="only the predict.failures table (demo world)")
+    ap.add_argument("--skip-failures", action="store_true", help="no predict.failures reliability table")
+    ap.add_argument("--failure-horizon", type=int, default=12, help="steps ahead for predict.failures (12 = 1 h)")
+    ap.add_argument("--failure-origins", type=int, default=6, help="origins for predict.failures per series")
     ap.add_argument("--ets-only", action="store_true", help="plain ETS on the raw history (the old default)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -222,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                  else NAB_FILES if args.nab_set == "six" else real_nab_files(args.nab_dir))
         groups["NAB"] = (nab_series(args.nab_dir, 2000, files), 100)
     cpu = 0.0
-    for group, (series, horizon) in groups.items():
+    for group, (series, horizon) in ({} if args.failures_only else groups).items():
         print(f"{group}: {len(series)} series, horizon {horizon} steps, {args.origins} origins, seed {seed}"
               if group == "demo" else f"{group}: {len(series)} series, horizon {horizon} steps, {args.origins} origins")
         results, cpu_g = _run_all(series, horizon, args.origins, levels, args.ets_only, args.jobs, group)
@@ -249,6 +328,15 @@ def main(argv: list[str] | None = None) -> int:
                       f"{c[:, 1].mean():.3f}, second half {c[:, 2].mean():.3f}); series within +-0.1 of {lv:.0%}: "
                       f"{int((np.abs(c[:, 0] - lv) <= 0.1).sum())}/{len(c)}; width x the in-sample seasonal-naive "
                       f"MAE: median {np.median(c[:, 3]):.2f}, mean {np.mean(c[:, 3]):.2f}")
+    if demo and not args.skip_failures:
+        horizon = args.failure_horizon
+        print(f"predict.failures on the demo world: {len(demo)} series, {args.failure_origins} origins "
+              f"{horizon} steps apart, horizon {horizon} steps, thresholds at the last value +- "
+              f"{', '.join(f'{c:g}' for c in FAILURE_MULTIPLES if c > 0)} x the median {horizon}-step change")
+        found, cpu_f = _run_all(demo, horizon, args.failure_origins, levels, False, args.jobs, "failures",
+                                failures_every=horizon)
+        cpu += cpu_f
+        print("\n".join(reliability([e for name in demo for e in (found.get(name) or [])])))
     print(f"done in {time.perf_counter() - t0:.0f} s wall, {cpu:.0f} s CPU in the forecasting processes, "
           f"{args.jobs} process(es) (load average {os.getloadavg()[0]:.1f}). "
           "Reproduce: python benchmarks/forecast_mase.py " + " ".join(sys.argv[1:] if argv is None else argv))

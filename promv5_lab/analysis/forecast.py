@@ -28,6 +28,11 @@ How it works, so a person can redo it by hand:
    half-widths are no scale for its errors (zero, as for a series that is flat most of the time, or
    exceeded more than 8 times), the half-widths are the conformal quantiles of the backtests' absolute
    errors instead (``params["interval_scale"] == "absolute"``).
+   Four spans rarely hold the rare events (a level shift, a burst) that break an interval, and when they
+   are calm the factors narrow it. So the calibrated half-widths are then floored, per step ahead, by the
+   empirical multi-step errors of the fitted model from *every* origin of its history
+   (:mod:`.forecast_errors`: the conformal quantiles of raw minus forecast, per side, so bursts upwards
+   widen the upper side; ``params["empirical_raised"]`` is the share of steps where this widened it).
    ``params`` records the method, every candidate's validation error, the interval factors per horizon
    bin, the calibration origins and points, and how many points were cleaned.
 """
@@ -118,6 +123,7 @@ class Forecaster:
         index = series.index[np.isfinite(series.to_numpy(dtype=float))]
         last = index[-1]
         period_steps, strength = self._period(y, step, label)
+        from .forecast_errors import empirical_half_widths, multi_step_errors
         from .forecast_models import (
             CANDIDATES,
             SNAIVE_ORIGINS,
@@ -152,17 +158,28 @@ class Forecaster:
             except (ValueError, np.linalg.LinAlgError) as exc:
                 log.debug("%s: validation failed (%s); ETS without calibration", label, exc)
                 chosen, cal = "ets" if "ets" in methods else methods[0], Calibration.none(steps)
-        factor = cal.factors
         try:
             cand = fit_candidate(chosen, y, steps, self.level, period=period_steps, profile=profile,
                                  trend=self.trend, damped=self.damped)
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise InputError(f"{label}: the {chosen} model could not be fitted ({exc})",
                              hint="Use a longer --history or check the series for constant/degenerate values") from exc
+        errors = (multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
+                                    params=cand.params, vol=vol) if self.calibrate else np.empty((0, steps)))
         cand = scaled(cand, vol, len(y))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
         mean = cand.mean
         below, above = cal.half_widths(cand.below, cand.above)
+        emp_steps, raised = 0, 0.0
+        if EMPIRICAL_FLOOR and errors.size:
+            # the backtests saw four spans; every origin of the history says how far off the model can be
+            e_below, e_above, emp_steps = empirical_half_widths(errors, self.level)
+            if emp_steps:
+                v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else np.ones(steps)
+                e_below = _extend(e_below, below / v, emp_steps) * v
+                e_above = _extend(e_above, above / v, emp_steps) * v
+                raised = float(np.mean((e_below > below) | (e_above > above)))
+                below, above = np.maximum(below, e_below), np.maximum(above, e_above)
         lower = mean - below
         upper = mean + above
         paths = None
@@ -173,10 +190,10 @@ class Forecaster:
                                                rng=np.random.default_rng(seed)), dtype=float)
             paths = sim.reshape(steps, -1) + future_season[:, None]
             # the same calibrated distribution as the interval: each step's spread scaled by its factor
+            # (the paths spread like the model's own half-widths, before the noise profile scaled them)
             v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else 1.0
-            if cal.absolute is not None:  # the spread of the paths scaled to the absolute half-widths
-                hw = (cand.below + cand.above) / 2.0
-                factor = np.where(hw > 0, cal.absolute / np.where(hw > 0, hw, 1.0), 1.0)
+            hw = (cand.below + cand.above) / 2.0
+            factor = np.where(hw > 0, (below + above) / 2.0 / np.where(hw > 0, hw, 1.0), 1.0)
             paths = mean[:, None] + (factor * v)[:, None] * (paths - mean[:, None])
         # A series that was never negative (rates, bytes, counts) cannot go below zero: clip, and say so.
         nonneg = bool(np.nanmin(raw) >= 0)
@@ -218,6 +235,11 @@ class Forecaster:
             "calibration_origins": cal.origins,
             "calibration_points": cal.points,
             "cleaned_points": int(cleaned.sum()),
+            # steps ahead measured from every origin of the history (forecast_errors.py), the origins, and
+            # the share of the horizon where their quantiles widened the backtest-calibrated interval
+            "empirical_steps": int(emp_steps),
+            "empirical_origins": int(np.isfinite(errors[:, 0]).sum()) if errors.size else 0,
+            "empirical_raised": round(raised, 4),
             **cand.params,
         }
         return ForecastResult(
@@ -295,6 +317,21 @@ def _profile(y: np.ndarray, period: int) -> np.ndarray:
             prof = np.nanmedian(grid.reshape(-1, period), axis=0)
     prof = np.where(np.isfinite(prof), prof, 0.0)
     return prof - prof.mean()
+
+
+# the interval is never narrower than the empirical multi-step errors of the fitted model from every origin
+# of its history (forecast_errors.py); False: the backtest calibration alone (as before)
+EMPIRICAL_FLOOR = True
+
+
+def _extend(measured: np.ndarray, model: np.ndarray, k: int) -> np.ndarray:
+    """Empirical half-widths measured for the first ``k`` steps, continued past them by the model's
+    half-widths scaled to meet them at step ``k``."""
+    out = measured.copy()
+    if k < out.size:
+        ratio = measured[k - 1] / model[k - 1] if model[k - 1] > 0 else 1.0
+        out[k:] = model[k:] * ratio if model[k - 1] > 0 else measured[k - 1]
+    return out
 
 
 def _dur(seconds: float) -> str:

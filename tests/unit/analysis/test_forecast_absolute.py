@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from promv5_lab.analysis import forecast_models
+from promv5_lab.analysis import forecast, forecast_models
 from promv5_lab.analysis.forecast import Forecaster, _profile
 from promv5_lab.analysis.forecast_models import calibrate, degenerate
 
@@ -46,8 +46,11 @@ def test_step_series_get_absolute_half_widths_that_cover_the_jumps():
 
 
 def test_without_the_absolute_fallback_the_interval_collapses(monkeypatch):
-    """The same forecasts with the fallback switched off: zero width, and coverage only until a jump."""
+    """The same forecasts with the fallback switched off (and the empirical floor, which repairs the same
+    collapse from the fitted model's errors at every origin: forecast_errors.py): zero width, and coverage
+    only until a jump."""
     monkeypatch.setattr(forecast_models, "degenerate", lambda grid, level: False)
+    monkeypatch.setattr(forecast, "EMPIRICAL_FLOOR", False)
     cov, scales, width = _coverage(range(30))
     assert set(scales) == {"model"} and width == 0.0
     assert cov < 0.65, cov

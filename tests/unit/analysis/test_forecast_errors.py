@@ -1,0 +1,99 @@
+"""Multi-step errors of a fitted model from every origin of its history (forecast_errors.py).
+
+Each model's vectorised forecasts are checked against an independent computation: statsmodels' own
+one-step fitted values and h-step forecast from the last state (ETS, SARIMAX), and the definition of
+seasonal naive written out as a loop."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from promv5_lab.analysis.forecast import _profile
+from promv5_lab.analysis.forecast_errors import MIN_ORIGINS, empirical_half_widths, multi_step_errors
+from promv5_lab.analysis.forecast_models import fit_candidate
+
+P = 48
+
+
+def _series(seed: int = 1, n: int = 480) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 10 + 3 * np.sin(2 * np.pi * t / P) + np.cumsum(rng.normal(0, 0.1, n)) + rng.normal(0, 0.5, n)
+
+
+@pytest.mark.parametrize("method", ["ets", "sarimax"])
+def test_one_step_errors_are_the_models_in_sample_residuals(method):
+    y = _series()
+    prof = _profile(y, P)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = fit_candidate(method, y, 12, 0.8, period=P, profile=prof)
+    e = multi_step_errors(method, c.fit, y, y, 12, period=P, profile=prof, params=c.params)
+    first = y.size - e.shape[0]
+    assert first == P  # origins start after one period
+    fitted = np.asarray(c.fit.fittedvalues, dtype=float) + prof[np.arange(y.size) % P]
+    o = np.arange(first, y.size)
+    np.testing.assert_allclose(e[:, 0], y[o] - fitted[o], atol=1e-6)
+    # targets past the end of the history are unknown
+    assert np.isnan(e[-1, 1:]).all() and np.isnan(e[-11:, -1]).all() and np.isfinite(e[:-11]).all()
+
+
+@pytest.mark.parametrize("damped", [False, True])
+def test_ets_h_step_formula_is_statsmodels_forecast_from_the_last_state(damped):
+    """The h-step forecasts are level + (phi + ... + phi^h) trend of the filtered state at the origin: at
+    the last origin that must be statsmodels' own forecast."""
+    y = _series(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = fit_candidate("ets", y, 10, 0.8, damped=damped)
+    level = float(c.fit.states["level"].iloc[-1])
+    trend = float(c.fit.states["trend"].iloc[-1])
+    phi = c.params.get("damping_trend", 1.0) if damped else 1.0
+    np.testing.assert_allclose(c.mean, level + trend * np.cumsum(phi ** np.arange(1, 11)), rtol=1e-9)
+    # and the vectorised errors use the same formula at every earlier origin (here: the one 10 steps back)
+    e = multi_step_errors("ets", c.fit, y, y, 10, period=0, profile=None, params=c.params)
+    o = y.size - 10
+    lv, tr = (float(c.fit.states[k].iloc[o - 1]) for k in ("level", "trend"))
+    expect = y[o:] - (lv + tr * np.cumsum(phi ** np.arange(1, 11)))
+    np.testing.assert_allclose(e[o - (y.size - e.shape[0])], expect, rtol=1e-9)
+
+
+def test_seasonal_naive_errors_follow_the_definition():
+    y = _series(3, 300)
+    raw = y.copy()
+    raw[200] += 50.0  # an incident in the raw values: the error at that target shows it
+    params = {"period_steps": P}
+    e = multi_step_errors("snaive", None, y, raw, 60, period=P, profile=None, params=params)
+    first = y.size - e.shape[0]
+    for i in (0, 17, 100):
+        o = first + i
+        for h in (1, 30, 49, 60):
+            t = o + h - 1
+            if t < y.size:
+                expect = raw[t] - y[o - P + (h - 1) % P]
+                assert e[i, h - 1] == pytest.approx(expect)
+    assert np.nanmax(e) > 40  # the incident
+
+
+def test_half_widths_hold_the_level_and_follow_the_sign_of_the_errors():
+    rng = np.random.default_rng(0)
+    grow = np.sqrt(np.arange(1, 21))
+    # errors skewed upwards (bursts): the upper side must be wider; growing with the horizon
+    errors = rng.exponential(1.0, (2000, 20)) * grow - 0.5 * grow
+    below, above, k = empirical_half_widths(errors, 0.8)
+    assert k == 20
+    assert np.all(above > below)
+    assert above[-1] > 3 * above[0]
+    inside = (errors >= -below) & (errors <= above)
+    assert 0.79 <= inside.mean() <= 0.83
+
+
+def test_steps_without_enough_origins_are_not_measured():
+    errors = np.random.default_rng(1).normal(size=(100, 10))
+    errors[MIN_ORIGINS - 1:, 6:] = np.nan  # from step 7 on, too few origins
+    _, above, k = empirical_half_widths(errors, 0.8)
+    assert k == 6 and np.isnan(above[6:]).all() and np.isfinite(above[:6]).all()
+    assert empirical_half_widths(np.empty((0, 5)), 0.8)[2] == 0
