@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import importlib.util
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from typing import Any
 from .._deps import require
 from .synth import ANOMALIES, Dashboard, TruePanel, TrueSeries, make_series, pick_colours
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "bokeh_page", "grafana_like", "screenshot_pages"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "bokeh_page", "bokeh_theme", "grafana_like", "screenshot_pages"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,6 +32,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 GRAFANA = ("#73BF69", "#F2CC0C", "#8AB8FF", "#FF780A", "#F2495C", "#5794F2", "#B877D9", "#FADE2A", "#96D98D")
 GREYS = {False: ("#000000", "#666666"), True: ("#d8d9da", "#9fa7b3")}  # grey lines on light / dark pages
 BOKEH = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#e377c2", "#17becf", "#bcbd22")
+DARK_THEMES = ("dark_minimal", "night_sky", "contrast", "panel_dark")
+# Panel's dark design draws Bokeh plots on these (panel/theme/base.py: BOKEH_DARK), a face lighter than its card
+PANEL_DARK_PLOT = {"background_fill_color": "#2b3035", "border_fill_color": "#212529"}
 
 
 def _kinds(rng: Any, anomaly_rate: float, max_series: int) -> list[str]:
@@ -133,13 +137,12 @@ def bokeh_page(rng: Any, *, rows: int = 2, cols: int = 3, theme: str | None = No
     from bokeh.embed import components
     from bokeh.plotting import figure
     from bokeh.resources import INLINE
-    from bokeh.themes import built_in_themes
 
     figs, truth, titles = [], [], []
     width = int(rng.choice([1, 2, 3]))
     if line_width is not None:
         width = line_width
-    dark = theme in ("dark_minimal", "night_sky", "contrast")
+    dark = theme in DARK_THEMES
     for i in range(rows * cols):
         kinds_i = kinds[i] if kinds is not None else _kinds(rng, anomaly_rate, 3)
         n = int(rng.integers(100, 400))
@@ -157,8 +160,8 @@ def bokeh_page(rng: Any, *, rows: int = 2, cols: int = 3, theme: str | None = No
         figs.append(f)
         truth.append(series)
         titles.append(title)
-    script, divs = components(figs, theme=built_in_themes[theme] if theme else None)
-    page_bg = "#15191c" if theme in ("dark_minimal", "night_sky", "contrast") else "#ffffff"
+    script, divs = components(figs, theme=bokeh_theme(theme) if theme else None)
+    page_bg = "#15191c" if dark else "#ffffff"
     cells = "\n".join(f'<div class="cell" id="p{i}">{d}</div>' for i, d in enumerate(divs))
     html = f"""<!doctype html><html><head><meta charset="utf-8">{INLINE.render()}
 <style>body{{margin:0;padding:24px;background:{page_bg}}}
@@ -166,6 +169,33 @@ def bokeh_page(rng: Any, *, rows: int = 2, cols: int = 3, theme: str | None = No
 .cell{{width:{fig_size[0]}px;height:{fig_size[1]}px}}</style>{script}</head>
 <body><div class="grid">{cells}</div></body></html>"""
     return html, truth, titles
+
+
+def bokeh_theme(name: str) -> Any:
+    """Bokeh's built-in theme ``name`` as Bokeh ships it, whatever was imported before, or ``"panel_dark"``
+    (dark_minimal with the plot colours of Panel's dark design).
+
+    Not ``bokeh.themes.built_in_themes[name]``: importing Panel (1.9) rewrites the built-in dark_minimal theme in
+    place (panel/theme/base.py updates a shallow copy of its JSON, so Bokeh's own ``attrs["Plot"]`` dict gets
+    Panel's #2b3035 face and #212529 border). A page built after any code imported Panel (the app's tests, a
+    notebook) then looked different from one built in a fresh process. The theme's module is executed afresh
+    here, so its JSON is the shipped one.
+    """
+    from bokeh.themes import Theme
+
+    module = "dark_minimal" if name == "panel_dark" else name
+    spec = importlib.util.find_spec(f"bokeh.themes._{module}")
+    if spec is None or spec.loader is None:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"unknown Bokeh theme {name!r}",
+                          hint="use one of bokeh.themes.built_in_themes, or 'panel_dark'")
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    json = fresh.json
+    if name == "panel_dark":
+        json["attrs"]["Plot"].update(PANEL_DARK_PLOT)
+    return Theme(json=json)
 
 
 _COUNT_CANVASES = """() => { let n = 0; const walk = (root) => { for (const el of root.querySelectorAll('*')) {

@@ -2,17 +2,25 @@
 
 One Tesseract run per screenshot (sparse-text mode) over a mosaic of the strips where titles and ticks can be
 (upscaled 3x) gives every word and its box; words are then assigned to panels by position: the title above the plot area, numbers left of it (the value axis,
-fitted linearly to pixel rows), ``HH:MM`` labels under it (the time axis). Without Tesseract the
-analysis works on shapes only and says so in the report.
+fitted linearly to pixel rows), ``HH:MM`` labels under it (the time axis). The pages go to one long-lived
+Tesseract worker process (:mod:`._tess_worker`, model loaded once) or, when it cannot run, to the ``tesseract``
+program. Without Tesseract the analysis works on shapes only and says so in the report.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import re
+import select
 import shutil
+import struct
 import subprocess
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,8 +88,91 @@ def ocr_available() -> str | None:
 OCR_TIMEOUT_S = 30.0
 
 
+PERSISTENT = True  # read pages in one long-lived libtesseract worker (else one ``tesseract`` program run per page)
+
+
+class _Worker:
+    """One long-lived Tesseract process per Python process (:mod:`._tess_worker`): the model is loaded once.
+
+    Started on first use; on any failure (no libtesseract, a crash, a timeout) it is stopped and the caller falls
+    back to the ``tesseract`` program, and it is not started again in this process. Pages go one at a time (a lock).
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._owner = 0
+        self._lock = threading.Lock()
+        self._broken = False
+
+    def tsv(self, page: np.ndarray, timeout: float) -> str | None:
+        """The word table of a grey uint8 page, or None when the worker cannot serve (then never again)."""
+        if self._broken:
+            return None
+        with self._lock:
+            if self._proc is not None and self._owner != os.getpid():  # a forked child: the parent's worker
+                self._proc = None                                       # is not ours to talk to
+            try:
+                if self._proc is None:
+                    self._start(timeout)
+                proc = self._proc
+                h, w = page.shape
+                proc.stdin.write(struct.pack("<II", w, h) + page.tobytes())
+                proc.stdin.flush()
+                size = struct.unpack("<I", self._read(4, timeout))[0]
+                return self._read(size, timeout).decode("utf-8", errors="replace")
+            except (OSError, ValueError, struct.error, subprocess.SubprocessError) as exc:
+                log.warning("the Tesseract worker failed (%s): using the tesseract program", exc)
+                self._broken = True
+                self._stop()
+                return None
+
+    def _start(self, timeout: float) -> None:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_tess_worker.py")
+        env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+        self._proc = subprocess.Popen([sys.executable, "-I", script, "11"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self._owner = os.getpid()
+        atexit.register(self._stop)
+        if self._read(2, timeout) != b"OK":
+            raise OSError("libtesseract or its English model could not be loaded")
+
+    def _read(self, n: int, timeout: float) -> bytes:
+        fd = self._proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        buf = bytearray()
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise subprocess.TimeoutExpired("tesseract worker", timeout)
+            chunk = os.read(fd, n - len(buf))
+            if not chunk:
+                raise OSError("the Tesseract worker exited")
+            buf += chunk
+        return bytes(buf)
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or self._owner != os.getpid():
+            return
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=2)
+        with contextlib.suppress(OSError):
+            proc.stdout.close()
+
+
+_WORKER = _Worker()
+
+
 def _tesseract_tsv(np, cv2, page: np.ndarray) -> dict[str, list]:
     """Tesseract's word table (``tsv``) for a grey page, columns as lists; one OpenMP thread.
+
+    Through the long-lived worker when it runs (:data:`PERSISTENT`): the ``tesseract`` program spends ~0.35 s of
+    CPU starting (loading its model) before it reads a pixel, more than reading a dashboard's words takes.
 
     Called directly (no shell; the page goes in on stdin): Tesseract's OpenMP threads are the one thing to
     control. Two of them on a busy 2-core machine took 8-9 s wall / 2.2 s CPU on a 1 MP page against 2.3-2.8 s
@@ -89,6 +180,9 @@ def _tesseract_tsv(np, cv2, page: np.ndarray) -> dict[str, list]:
     exe = shutil.which("tesseract")
     if exe is None:
         raise OSError("the 'tesseract' program is not installed")
+    text = _WORKER.tsv(np.ascontiguousarray(page, np.uint8), OCR_TIMEOUT_S) if PERSISTENT else None
+    if text is not None:
+        return _parse_tsv(text)
     ok, png = cv2.imencode(".png", page)
     if not ok:
         raise OSError("could not encode the OCR page")
@@ -97,7 +191,11 @@ def _tesseract_tsv(np, cv2, page: np.ndarray) -> dict[str, list]:
                           capture_output=True, timeout=OCR_TIMEOUT_S, env=env, check=False)
     if proc.returncode != 0:
         raise OSError(f"tesseract exited with {proc.returncode}: {proc.stderr.decode(errors='replace')[-300:]}")
-    rows = proc.stdout.decode("utf-8", errors="replace").split("\n")
+    return _parse_tsv(proc.stdout.decode("utf-8", errors="replace"))
+
+
+def _parse_tsv(text: str) -> dict[str, list]:
+    rows = text.split("\n")
     head = rows[0].split("\t") if rows else []
     cols: dict[str, list] = {k: [] for k in head}
     for row in rows[1:]:
@@ -109,7 +207,8 @@ def _tesseract_tsv(np, cv2, page: np.ndarray) -> dict[str, list]:
     return cols
 
 
-def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float = 30.0) -> list[Word]:
+def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float = 30.0,
+               time_axes: list[bool] | None = None) -> list[Word]:
     """Every word Tesseract finds where titles and ticks are, in image coordinates (one Tesseract run).
 
     With panels: only the strips where :func:`panel_title`, :func:`value_axis` and :func:`time_axis_labels`
@@ -117,6 +216,8 @@ def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float =
     and stacked into one mosaic for one sparse-text run: a fraction of the page's pixels, so a fraction of
     the time of reading the whole page. Without panels, the whole page is read (at 2x below 1400 px).
     The inside of each panel's plot area is blanked first (lines are not text, and cost Tesseract time).
+    ``time_axes``: per panel, whether its time axis is read too (only a flagged panel needs a clock time; the
+    tick labels under the plots are about half of a dashboard's words, so of Tesseract's time).
     """
     np = require("numpy")
     cv2 = require("cv2", "vision")
@@ -130,7 +231,8 @@ def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float =
             x, y, w, h = x + int(0.12 * w), y + int(0.16 * h), int(0.86 * w), int(0.7 * h)
         grey[y:y + h, x:x + w] = paper
     if panels:
-        page, pieces = _mosaic(np, cv2, grey, [r for p in panels for r in text_regions(p, grey.shape)], paper)
+        page, pieces = _mosaic(np, cv2, grey, [r for i, p in enumerate(panels) for r in
+                                                      text_regions(p, grey.shape, time_axes is None or time_axes[i])], paper)
         scale = STRIP_SCALE
         if page is None:
             return []
@@ -170,16 +272,17 @@ MOSAIC_PAD = 6   # pixels of the image kept around each piece of text
 BINARIZE = 70    # a pixel this far from the page colour is ink (0: the grey pixels as they are)
 
 
-def text_regions(p: FoundPanel, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+def text_regions(p: FoundPanel, shape: tuple[int, ...], time_axis: bool = True) -> list[tuple[int, int, int, int]]:
     """Where a panel's title and tick labels can be, as (x0, y0, x1, y1) in the image: the bands the word
-    filters of :func:`panel_title`, :func:`value_axis` and :func:`time_axis_labels` accept, a few px wider."""
+    filters of :func:`panel_title`, :func:`value_axis` and (with ``time_axis``) :func:`time_axis_labels` accept,
+    a few px wider."""
     H, W = shape[:2]
     bx, by, bw, _ = p.bbox
     px, py, pw, ph = p.plot
     top = py + (0.14 * ph if not p.framed else 0)
     boxes = [(bx - 6, by - 46, bx + bw + 6, top + 8),
              (bx - 76, py - 14, px + 0.12 * pw + 8, py + ph + 14),
-             (px - 40, py + 0.7 * ph, px + pw + 40, py + ph + 48)]
+             (px - 40, py + 0.7 * ph, px + pw + 40, py + ph + 48)][:3 if time_axis else 2]
     out = []
     for x0, y0, x1, y1 in boxes:
         x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(W, int(x1)), min(H, int(y1))

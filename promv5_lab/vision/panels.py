@@ -21,6 +21,9 @@ __all__ = ["Box", "FoundPanel", "background_colour", "find_panels"]
 log = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]  # x, y, width, height
+FACE_STEP = 6     # a plot face this much (max over channels) lighter or darker than its card is a face of its own
+FACE_CLOSE = 7    # pixels: lines on the face up to this wide (grid, series, frame) are closed over
+FACE_MAX = 0.9    # a face covers less of its panel than this (else the plot is drawn on the card itself)
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,36 @@ def _plot_area(np, cv2, img, box: Box, page) -> FoundPanel:
     rects = [r for r in _rect_candidates(np, cv2, m, int(0.5 * w), int(0.4 * h), 0.9)
              if r[2] * r[3] < 0.97 * w * h]
     bg = tuple(int(v) for v in inner_bg)
+    if not rects:
+        rects = _face(np, cv2, crop, inner_bg)
     if rects:
         px, py, pw, ph = max(rects, key=lambda r: r[2] * r[3])
         # the frame line itself is not data
         return FoundPanel(box, (x + px + 2, y + py + 2, max(1, pw - 4), max(1, ph - 4)), bg, True)
     return FoundPanel(box, (x + 2, y + 2, max(1, w - 4), max(1, h - 4)), bg, False)
+
+
+def _face(np, cv2, crop, face) -> list[Box]:
+    """A plot face barely lighter or darker than its card (Panel's dark design: #2b3035 on #212529): the
+    region of the face's colour once the thin marks on it (grid and series lines, a frame) are closed over.
+
+    The frame test above misses it: the face differs from the card by about its tolerance, so the card and the
+    frame line are one region and the grid lines cut the face into cells. Only tried when the card's own colour
+    (the ring just inside the panel's edge) differs from the face's; a Grafana-like card, whose plot is drawn on
+    the card itself, keeps the whole card.
+    """
+    h, w = crop.shape[:2]
+    ring = np.concatenate([crop[3:6, 3:w - 3].reshape(-1, 3), crop[h - 6:h - 3, 3:w - 3].reshape(-1, 3),
+                           crop[3:h - 3, 3:6].reshape(-1, 3), crop[3:h - 3, w - 6:w - 3].reshape(-1, 3)])
+    if ring.size == 0:
+        return []
+    card = _mode_colour(np, ring)
+    step = int(np.abs(card.astype(np.int16) - face.astype(np.int16)).max())
+    if step < FACE_STEP:
+        return []
+    same = cv2.bitwise_not(_diff_mask(np, cv2, crop, face, max(2, step // 2)))
+    same[:2] = same[-2:] = 0
+    same[:, :2] = same[:, -2:] = 0
+    same = cv2.morphologyEx(same, cv2.MORPH_CLOSE, np.ones((FACE_CLOSE, FACE_CLOSE), np.uint8))
+    return [r for r in _rect_candidates(np, cv2, same, int(0.5 * w), int(0.4 * h), 0.9)
+            if r[2] * r[3] < FACE_MAX * w * h]

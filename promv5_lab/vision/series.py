@@ -30,10 +30,15 @@ WEAK_CHROMA = 20         # ... of an anti-aliased edge pixel kept when it touche
 CROSSING = 5             # pixels: another line crossing over this one joins its pieces within this reach
 HUE_GAP = 7              # OpenCV hue units (0..179) between two series' colours
 MIN_SPAN = 0.10          # a series spans at least this fraction of the plot width (legend swatches do not)
-GREY_CHROMA = 30         # a grey or black line pixel has less chroma than this
+GREY_CHROMA = 45         # a grey or black line pixel has less chroma than this (fills drawn over it tint it)
 GREY_STRONG = 80         # ... and differs from the background by this much (its anti-aliased edges: GREY_WEAK)
 GREY_WEAK = 30
-GREY_FLAT, GREY_FLAT_PX = 0.10, 20  # a perfectly horizontal grey run this long is a grid line or frame
+GREY_CORE, GREY_EDGE = 0.6, 0.4  # of the grey line's own contrast: its core pixels / its anti-aliased edges
+GREY_FLAT, GREY_FLAT_PX = 0.10, 20  # a straight horizontal run: at least this fraction of the width (pixels)
+GREY_GRID_ROW = 0.6      # a row this full of grey (where no coloured line is) is a grid line or frame
+GREY_GRID_COL = 0.9      # ... and a column this full (a spike's stroke is shorter)
+GREY_STROKE_PX = 2.5     # pixels per run where a grey piece crosses a column several times: a line's steep strokes
+                         # are long, letters' strokes and boxes' edges short
 GREY_MIN_SPAN = 0.25     # a grey line spans a quarter of the plot at least (text and ticks are shorter)
 GREY_SINGLE_RUN = 0.75   # ... and crosses most of its columns once (letters and boxes cross them several times)
 
@@ -122,7 +127,11 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         yy, thick, kept = s
         col = np.median(crop[kept], axis=0).astype(int)
         out.append(ExtractedSeries(f"#{col[2]:02x}{col[1]:02x}{col[0]:02x}", p, x, yy, kept, thick))
-    grey = _grey_series(np, cv2, crop, chroma, dist, colourful | faint, w, h)
+    taken = colourful.copy()  # the coloured lines' pixels and their anti-aliased edges are not grey
+    for s in out:
+        taken |= s.mask
+    taken = cv2.dilate(taken.astype(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    grey = _grey_series(np, cv2, crop, chroma, dist, taken, w, h, bg)
     if grey is not None:
         out.append(ExtractedSeries(grey[3], -1, x, grey[0], grey[2], grey[1]))
     legend = _legend_box(swatches, w, h)
@@ -135,47 +144,94 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     return out
 
 
-def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int):
+def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int, bg):
     """The grey or black line of a plot area (no hue: found by its contrast with the background), as
     ``(heights, thickness, mask, colour)``, or None.
 
-    What else is grey is removed first: grid lines, axes and frames (perfectly horizontal runs of a tenth of the
-    plot's width, vertical ones of half its height), then text and boxes (pieces where many columns hold several
-    separate runs of pixels: letters, digits), then pieces shorter than :data:`GREY_MIN_SPAN` of the width (tick
-    marks, swatches, icons). Perfectly flat stretches of a grey line go with the grid lines (known limit: a
-    grey step-like series, such as a replica count, loses its flat parts).
+    A grey line has a colour of its own, like a coloured one has a hue: the most common strong contrast with the
+    background among achromatic pixels (the signed brightness difference, a histogram peak). A pixel is measured by
+    how far it goes from the background towards that colour (``alpha``: 1 on the line, 0.5 for a half-covered
+    anti-aliased edge). Grid lines, faint outlines and fills are drawn at a fraction of the line's contrast
+    (alpha < :data:`GREY_EDGE`), so they never enter the mask and leave no holes where the line crosses them.
+    What remains that is not the line: grid lines and frames drawn darker than that (rows whose straight runs
+    cover most of the width, columns nearly all the height: a spike's stroke is shorter; where the line crosses
+    them it is closed again), shorter straight runs such as a box's edges (kept when they continue the line at both
+    ends: its flat stretches), text (pieces whose columns hold several short runs; a jagged line's steep strokes
+    are long) and pieces shorter than :data:`GREY_MIN_SPAN` of the width (tick marks, swatches, icons), measured
+    through the coloured lines drawn over the grey one. Known limit: a flat stretch that runs into the plot's edge,
+    or lies on a grid line, goes with it.
     """
     grey = (chroma < GREY_CHROMA) & ~coloured
-    weak = grey & (dist >= GREY_WEAK)
-    strong = weak & (dist >= GREY_STRONG)
-    if int(strong.sum()) < max(10, w // 10):
+    strong_any = grey & (dist >= GREY_STRONG)
+    if int(strong_any.sum()) < max(10, w // 10):
         return None
+    level = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32) - float(np.dot(bg, (0.114, 0.587, 0.299)))
+    # the line's contrast, not the frame's or the axes' (long straight runs, often darker than a grey line)
+    sa8 = strong_any.astype(np.uint8)
+    frame = (cv2.morphologyEx(sa8, cv2.MORPH_OPEN, np.ones((1, max(3, w // 2)), np.uint8))
+             | cv2.morphologyEx(sa8, cv2.MORPH_OPEN, np.ones((max(3, h // 2), 1), np.uint8))).view(bool)
+    contrast = level[strong_any & ~frame]
+    darker = int((contrast < 0).sum()) >= contrast.size / 2
+    side = -contrast[contrast < 0] if darker else contrast[contrast > 0]
+    if side.size < max(10, w // 10):
+        return None
+    hist = np.bincount(np.clip(side, 0, 255).astype(int) // 4, minlength=64).astype(float)
+    hist = np.convolve(hist, np.array([1.0, 2.0, 1.0]) / 4, mode="same")
+    peak = (int(np.argmax(hist)) + 0.5) * 4  # the line's contrast with the background
+    alpha = (-level if darker else level) / max(peak, 1.0)
+    weak = grey & (alpha >= GREY_EDGE)
+    strong = weak & (alpha >= GREY_CORE) & (dist >= GREY_WEAK)
+    # grid lines and frames dark enough to count (alpha >= GREY_EDGE): rows whose straight runs cover most of the
+    # plot's width (a noisy line covers a row too, but in short pieces), columns nearly all its height (a spike's
+    # stroke is shorter), counted where no coloured line hides them
     w8 = weak.astype(np.uint8)
-    flat = max(GREY_FLAT_PX, int(GREY_FLAT * w))
-    straight = (cv2.morphologyEx(w8, cv2.MORPH_OPEN, np.ones((1, flat), np.uint8))
-                | cv2.morphologyEx(w8, cv2.MORPH_OPEN, np.ones((max(3, h // 2), 1), np.uint8))).astype(bool)
-    m = _hysteresis(np, cv2, strong & ~straight, weak & ~straight)
-    # the grid rows removed where they cross the line leave holes in it: closed again (vertically, 1-2 px)
-    m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8)).astype(bool) & weak
-    m = _drop_text(np, cv2, m, max(3, int(GREY_MIN_SPAN * w)))
+    across = cv2.morphologyEx(w8, cv2.MORPH_OPEN, np.ones((1, max(GREY_FLAT_PX, int(GREY_FLAT * w))), np.uint8))
+    down = cv2.morphologyEx(w8, cv2.MORPH_OPEN, np.ones((max(3, h // 2), 1), np.uint8))
+    free = ~coloured
+    rows = across.sum(axis=1) >= GREY_GRID_ROW * np.maximum(free.sum(axis=1), 1)
+    cols = down.sum(axis=0) >= GREY_GRID_COL * np.maximum(free.sum(axis=0), 1)
+    grid = weak & (rows[:, None] | cols[None, :])
+    runs = across.view(bool) & ~grid  # shorter straight runs: boxes' edges, or flat stretches of the line itself
+    m = _hysteresis(np, cv2, strong & ~grid & ~runs, weak & ~grid & ~runs)
+    m |= _flat_stretches(np, cv2, runs, m)
+    if grid.any():  # where the line crosses a grid line it is whole again (a hole would read as a drop-out)
+        m |= cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool) & grid
+    m = _drop_text(np, cv2, m, max(3, int(GREY_MIN_SPAN * w)), coloured)
     if not m.any():
         return None
-    got = _series_from_mask(np, cv2, m, w, h, None, None, dist.astype(np.float32))
+    got = _series_from_mask(np, cv2, m, w, h, None, coloured, np.clip(alpha, 0, 1).astype(np.float32))
     if got is None:
         return None
     yy, thick, kept = got
     ok = np.flatnonzero(np.isfinite(yy))
     if ok.size < GREY_MIN_SPAN * w:
         return None
-    col = np.median(crop[kept], axis=0).astype(int)
+    col = np.median(crop[kept & strong], axis=0).astype(int) if (kept & strong).any() else bg.astype(int)
     return yy, thick, kept, f"#{col[2]:02x}{col[1]:02x}{col[0]:02x}"
 
 
-def _drop_text(np, cv2, m, min_span: int):
+def _flat_stretches(np, cv2, runs, m):
+    """The straight horizontal runs in ``runs`` that continue the line ``m`` at both ends (a flat stretch of the
+    line); a box's edge or a frame meets the line at most at one end."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(runs.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    h, w = m.shape
+    for i in range(1, n):
+        x, y, sw, sh = (int(v) for v in stats[i, :4])
+        band = slice(max(0, y - 3), min(h, y + sh + 3))
+        keep[i] = x >= 1 and x + sw < w and m[band, max(0, x - 4):x].any() and m[band, x + sw:x + sw + 4].any()
+    return keep[labels] & runs
+
+
+def _drop_text(np, cv2, m, min_span: int, over=None):
     """``m`` without pieces that are text or boxes (many columns with two or more runs) or narrower than
-    ``min_span`` columns."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)),
-                                                           connectivity=8)
+    ``min_span`` columns. Pieces are measured joined through ``over`` (coloured lines drawn over this one cut it
+    where they cross)."""
+    m8 = m.astype(np.uint8)
+    if over is not None:
+        reach = cv2.dilate(m8, np.ones((2 * CROSSING + 1, 2 * CROSSING + 1), np.uint8)).view(bool)
+        m8 = (m | (over & reach)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(m8, np.ones((3, 3), np.uint8)), connectivity=8)
     keep = np.zeros(n, bool)
     starts = m & ~np.vstack([np.zeros((1, m.shape[1]), bool), m[:-1]])  # first pixel of each vertical run
     for i in range(1, n):
@@ -185,7 +241,15 @@ def _drop_text(np, cv2, m, min_span: int):
         own = (labels[y:y + sh, x:x + sw] == i)
         runs = (starts[y:y + sh, x:x + sw] & own).sum(axis=0)
         cols = runs > 0
-        keep[i] = cols.any() and float((runs[cols] == 1).mean()) >= GREY_SINGLE_RUN
+        if not cols.any():
+            continue
+        if float((runs[cols] == 1).mean()) >= GREY_SINGLE_RUN:
+            keep[i] = True
+            continue
+        # a jagged line crosses columns several times too, but with long steep strokes, and is taller than text
+        multi = runs > 1
+        per_run = float((own & m[y:y + sh, x:x + sw]).sum(axis=0)[multi].sum()) / max(1, int(runs[multi].sum()))
+        keep[i] = per_run >= GREY_STROKE_PX and sh >= max(20, 0.1 * m.shape[0])
     return m & keep[labels]
 
 

@@ -22,14 +22,21 @@ def _centre_in(a, b) -> bool:
     return b[0] <= cx <= b[0] + b[2] and b[1] <= cy <= b[1] + b[3]
 
 
+GREY_KINDS = [["normal", "normal"], ["normal", "normal", "normal"], ["normal", "dropout"]]
+
+
 @pytest.fixture(scope="module")
 def bokeh_shots():
-    """Two Bokeh pages screenshotted in one Chromium session: (png, boxes, truth) each."""
+    """Three Bokeh pages screenshotted in one Chromium session: (png, boxes, truth) each. The grey pages are the
+    same figures on Bokeh's dark_minimal theme and on Panel's dark design (a plot face #2b3035 barely lighter
+    than its #212529 card: what dark_minimal became in CI once an earlier test had imported Panel)."""
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed"
     pages = [bokeh_page(np.random.default_rng(5), rows=1, cols=3,
                         kinds=[["normal"], ["level_shift", "normal"], ["spike"]]),
              bokeh_page(np.random.default_rng(8), rows=1, cols=3, theme="dark_minimal", line_width=1, grey=True,
-                        kinds=[["normal", "normal"], ["normal", "normal", "normal"], ["normal", "dropout"]])]
+                        kinds=GREY_KINDS),
+             bokeh_page(np.random.default_rng(8), rows=1, cols=3, theme="panel_dark", line_width=1, grey=True,
+                        kinds=GREY_KINDS)]
     shots = screenshot_pages([(html, 3) for html, _, _ in pages], timeout_s=90)
     return [(png, boxes, truth) for (png, boxes), (_, truth, _) in zip(shots, pages)]
 
@@ -98,11 +105,12 @@ def test_grafana_like_dark_panels():
         assert _centre_in(found.bbox, t.bbox) and _centre_in(t.bbox, found.bbox)
 
 
-def test_thin_and_grey_lines_rendered_by_chromium(bokeh_shots):
+@pytest.mark.parametrize("page", [1, 2], ids=["dark_minimal", "panel_dark"])
+def test_thin_and_grey_lines_rendered_by_chromium(bokeh_shots, page):
     """1-pixel lines as Chromium's canvas anti-aliases them (most pixels are blends with the background) on
-    Bokeh's dark theme, with a grey line in every figure: every line is found whole, and only the figure
-    with the drop-out is flagged."""
-    png, boxes, truth = bokeh_shots[1]
+    Bokeh's dark theme and Panel's, with a grey line in every figure: every line is found whole, and only the
+    figure with the drop-out is flagged."""
+    png, boxes, truth = bokeh_shots[page]
     report = analyze(png, ocr=False)
     assert len(report.panels) == 3
     for box, series, found in zip(boxes, truth, report.panels):

@@ -41,6 +41,7 @@ def test_tesseract_runs_on_one_thread_without_a_shell(monkeypatch):
         return subprocess.CompletedProcess(args, 0, (HEAD + "\n" + row + "\n").encode(), b"")
 
     monkeypatch.setattr(ocr.shutil, "which", lambda name: "/usr/bin/tesseract")
+    monkeypatch.setattr(ocr, "PERSISTENT", False)  # the program, not the long-lived worker
     monkeypatch.setattr(ocr.subprocess, "run", fake_run)
     words = ocr.read_words(img, [panel])
     (args, kw), = calls
@@ -54,6 +55,7 @@ def test_tesseract_runs_on_one_thread_without_a_shell(monkeypatch):
 
 def test_a_failing_tesseract_means_no_words_not_a_crash(monkeypatch):
     monkeypatch.setattr(ocr.shutil, "which", lambda name: "/usr/bin/tesseract")
+    monkeypatch.setattr(ocr, "PERSISTENT", False)
     monkeypatch.setattr(ocr.subprocess, "run",
                         lambda args, **kw: subprocess.CompletedProcess(args, 1, b"", b"Error in pixReadMem"))
     img, panel = _page_with_title()
@@ -65,3 +67,25 @@ def test_a_page_without_text_does_not_call_tesseract(monkeypatch):
     img = np.full((300, 400, 3), 255, np.uint8)
     panel = FoundPanel(bbox=(10, 10, 380, 280), plot=(60, 50, 320, 200), background=(255, 255, 255), framed=True)
     assert ocr.read_words(img, [panel]) == []
+
+
+def test_only_flagged_panels_have_their_time_axis_read(monkeypatch):
+    """The tick labels under a plot are read only for a panel the analysis flagged (a clock time for its anomaly);
+    titles and value axes for every panel."""
+    from promv5_lab.vision import analyze
+    from promv5_lab.vision.evalpages import grafana_like
+
+    panel = FoundPanel(bbox=(10, 10, 380, 280), plot=(60, 50, 320, 200), background=(255, 255, 255), framed=True)
+    assert len(ocr.text_regions(panel, (300, 400), time_axis=False)) == len(ocr.text_regions(panel, (300, 400))) - 1
+    seen = []
+
+    def fake_read(img, panels, min_conf=30.0, time_axes=None):
+        seen.append(list(time_axes))
+        return []
+
+    monkeypatch.setattr(ocr, "ocr_available", lambda: None)
+    monkeypatch.setattr(ocr, "read_words", fake_read)
+    d = grafana_like(np.random.default_rng(3), rows=2, cols=3)
+    report = analyze(d.png, ocr=True)
+    assert seen == [[p.anomalous for p in report.panels]]
+    assert any(seen[0]) and not all(seen[0])  # this dashboard has flagged and normal panels

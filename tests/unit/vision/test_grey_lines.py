@@ -1,0 +1,110 @@
+"""Grey and black lines in the cases that lost them before (drawn with OpenCV, checked against what was drawn):
+a grid dark enough to count as part of the line, a jagged line whose steep strokes cross columns twice (it read
+as text), a line cut by coloured series drawn over it, a fill drawn over it that tints it, a tall spike, a
+drop-out, and axes darker than the line."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from promv5_lab.vision.series import extract_series
+
+from .test_lines import PLOT, _bgr, _canvas, _coverage_and_r, _draw, _wave
+
+
+def _grey(series):
+    [s] = [s for s in series if s.hue < 0]
+    return s
+
+
+def _longest_interior_gap(s) -> int:
+    ok = np.isfinite(s.y)
+    idx = np.flatnonzero(ok)
+    inner = ~ok[idx[0]:idx[-1] + 1]
+    edges = np.flatnonzero(np.diff(np.r_[0, inner.astype(int), 0]))
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
+
+
+def _grid(img, colour, rows=5, cols=6):
+    x, y, w, h = PLOT
+    for i in range(rows):
+        gy = int(y + i * (h - 1) / (rows - 1))
+        cv2.line(img, (x, gy), (x + w - 1, gy), colour, 1)
+    for i in range(cols):
+        gx = int(x + i * (w - 1) / (cols - 1))
+        cv2.line(img, (gx, y), (gx, y + h - 1), colour, 1)
+
+
+@pytest.mark.parametrize("line, bg, grid", [
+    ("#666666", (255, 255, 255), (176, 176, 176)),   # matplotlib's grid (#b0b0b0): half the line's contrast
+    ("#9fa7b3", (24, 27, 31), (90, 90, 90)),          # a bright grid on a dark theme
+])
+def test_a_grid_as_dark_as_half_the_line_leaves_no_holes_in_it(line, bg, grid):
+    """Where the line crosses a grid line it stays whole: a hole there read as a drop-out."""
+    img = _canvas(bg)
+    _grid(img, grid, rows=9, cols=11)
+    truth = _draw(img, _wave(np.random.default_rng(11), level=0.5, amp=0.3, noise=0.06), line, width=1)
+    s = _grey(extract_series(img, PLOT, bg))
+    cover, r = _coverage_and_r(s, truth)
+    assert cover > 0.97 and r > 0.95, (cover, r)
+    assert _longest_interior_gap(s) <= 3
+
+
+def test_a_jagged_line_is_not_taken_for_text():
+    """Steep noisy strokes make the line cross many columns twice, like letters do; its strokes are long."""
+    img = _canvas((24, 27, 31))
+    rng = np.random.default_rng(12)
+    values = np.clip(0.5 + 0.25 * rng.standard_normal(200), 0.05, 0.95)
+    truth = _draw(img, values, "#d8d9da", width=2)
+    s = _grey(extract_series(img, PLOT, (24, 27, 31)))
+    cover, r = _coverage_and_r(s, truth)
+    assert cover > 0.95 and r > 0.8, (cover, r)
+
+
+def test_a_grey_line_cut_by_coloured_lines_and_tinted_by_their_fill():
+    """Coloured series drawn after the grey one cross over it many times and their 12% fills cover it."""
+    rng = np.random.default_rng(13)
+    img = _canvas()
+    grey = _draw(img, _wave(rng, level=0.3, amp=0.05, noise=0.02), "#666666", width=2)
+    x, y, w, h = PLOT
+    t = np.linspace(0, 1, 160)
+    for colour, phase in (("#F2CC0C", 0.0), ("#5794F2", 1.5)):
+        values = 0.35 + 0.3 * np.sin(2 * np.pi * 7 * t + phase)
+        xs = x + np.arange(values.size) * (w - 1) / (values.size - 1)
+        ys = y + (1 - values) * (h - 1)
+        poly = np.r_[np.c_[xs, ys], [[xs[-1], y + h - 1], [xs[0], y + h - 1]]].round().astype(np.int32)
+        layer = img.copy()
+        cv2.fillPoly(layer, [poly], _bgr(colour))
+        cv2.addWeighted(layer, 0.12, img, 0.88, 0, img)
+        _draw(img, values, colour, width=2)
+    s = _grey(extract_series(img, PLOT, (255, 255, 255)))
+    cover, r = _coverage_and_r(s, grey)
+    assert cover > 0.9 and r > 0.5, (cover, r)  # a calm line: r is loose (crossings blur a few columns)
+
+
+def test_a_tall_spike_of_a_grey_line_stays():
+    img = _canvas()
+    _grid(img, (225, 225, 225))
+    values = _wave(np.random.default_rng(14), level=0.2, amp=0.05, noise=0.02, n=400)
+    values[250] = 0.97
+    _draw(img, values, "#000000", width=1)
+    s = _grey(extract_series(img, PLOT, (255, 255, 255)))
+    assert np.nanmax(s.y) > 0.9 and 0.5 < np.nanargmax(s.y) / s.y.size < 0.75
+
+
+def test_a_grey_drop_out_stays_a_gap_and_axes_do_not_hide_the_line():
+    """Axes darker than the line (Bokeh draws them black) are not the line's colour: a 1-px mid-grey line is
+    measured against its own contrast, and its real gap stays a gap."""
+    img = _canvas()
+    x, y, w, h = PLOT
+    cv2.line(img, (x, y + h - 1), (x + w - 1, y + h - 1), (0, 0, 0), 1)
+    cv2.line(img, (x, y), (x, y + h - 1), (0, 0, 0), 1)
+    for i in range(12):
+        cv2.line(img, (x + 20 + 33 * i, y + h - 6), (x + 20 + 33 * i, y + h - 1), (0, 0, 0), 1)
+    truth = _draw(img, _wave(np.random.default_rng(15), level=0.6, amp=0.15), "#666666", width=1, gap=(70, 100))
+    s = _grey(extract_series(img, PLOT, (255, 255, 255)))
+    cover, r = _coverage_and_r(s, truth)
+    assert cover > 0.95 and r > 0.95, (cover, r)
+    assert _longest_interior_gap(s) >= 60  # the 30-of-160-point gap is ~75 columns
