@@ -18,7 +18,7 @@ from promv5_lab.analysis.forecast_models import fit_candidate
 P = 48
 
 
-def _series(seed: int = 1, n: int = 480) -> np.ndarray:
+def _series(seed: int = 1, n: int = 300) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     return 10 + 3 * np.sin(2 * np.pi * t / P) + np.cumsum(rng.normal(0, 0.1, n)) + rng.normal(0, 0.5, n)
@@ -97,3 +97,38 @@ def test_steps_without_enough_origins_are_not_measured():
     _, above, k = empirical_half_widths(errors, 0.8)
     assert k == 6 and np.isnan(above[6:]).all() and np.isfinite(above[:6]).all()
     assert empirical_half_widths(np.empty((0, 5)), 0.8)[2] == 0
+
+
+def test_the_floor_widens_intervals_of_a_series_with_rare_level_shifts(monkeypatch):
+    """White noise with a level shift every ~150 steps on average: the backtest calibration at a few past
+    origins mostly sees calm spans; every origin of the history sees the shifts at the rate they happen.
+    Coverage of the 80 % interval on the 50 held-back steps after each of 40 histories (never seen by the
+    forecaster), with and without the floor (fixed seeds: 0.779 without, 0.806 with, width +8 %)."""
+    import pandas as pd
+
+    from promv5_lab.analysis import forecast
+    from promv5_lab.analysis.forecast import Forecaster
+
+    h = 50
+
+    def run(floor: bool) -> tuple[float, float, list[float]]:
+        monkeypatch.setattr(forecast, "EMPIRICAL_FLOOR", floor)
+        cov, width, raised = [], [], []
+        for seed in range(40):
+            rng = np.random.default_rng(seed)
+            n = 800 + h
+            shifts = np.where(rng.random(n) < 1 / 150, rng.normal(0, 6, n), 0.0)
+            x = pd.Series(20 + np.cumsum(shifts) + rng.normal(0, 1, n),
+                          index=pd.date_range("2026-01-01", periods=n, freq="5min", tz="UTC"))
+            r = Forecaster(level=0.8, method="snaive", seasonal=None).forecast(x.iloc[:-h], h * 300)
+            fut = x.iloc[-h:].to_numpy()
+            cov.append(np.mean((fut >= r.lower.to_numpy()) & (fut <= r.upper.to_numpy())))
+            width.append(float(np.mean(r.upper - r.lower)))
+            raised.append(r.params["empirical_raised"])
+        return float(np.mean(cov)), float(np.mean(width)), raised
+
+    cov0, width0, raised0 = run(False)
+    cov1, width1, raised1 = run(True)
+    assert set(raised0) == {0.0} and max(raised1) > 0.5
+    assert cov1 >= cov0 + 0.015, (cov0, cov1)
+    assert 0.75 <= cov1 <= 0.9 and width1 < 1.3 * width0, (cov1, width0, width1)
