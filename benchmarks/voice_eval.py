@@ -161,13 +161,16 @@ def main() -> int:
             c0 = time.process_time()
             heard = transcribe(pcm, catalogue=cat)  # what the product does: grammar, free-form fallback
             cpu_ms = (time.process_time() - c0) * 1000
-            vi = intent(heard.text, cat)
+            vi = intent(heard.text, cat, heard.rivals)
             e, n = wer(item["text"], heard.text)
             vi_said = intent(item["text"], cat)  # the rules alone, on what was said: recognition excluded
             row = {**item, "heard": heard.text, "intent_heard": vi.kind, "intent_of_text_ok": vi_said.kind == item["kind"], "mode": heard.mode, "ms": heard.decode_ms, "fallback_ms": heard.fallback_ms, "retry_ms": heard.retry_ms,
                    "cpu_ms": cpu_ms, "dur": heard.duration_s, "errors": e, "words": n,
-                   "intent_ok": vi.kind == item["kind"],
-                   "target_ok": (vi.slots.get("target") == item["target"]) if item["target"] else True}
+                   "intent_ok": vi.kind == item["kind"], "rivals": list(heard.rivals),
+                   "asked": vi.slots.get("ambiguous") if item["target"] else None,  # "did you mean X or Y?"
+                   # a question back is not a right answer: target_ok needs the said service and no question
+                   "target_ok": (vi.slots.get("target") == item["target"] and not vi.slots.get("ambiguous"))
+                   if item["target"] else True}
             if i < args.free:
                 fdec = decoder_for(None)
                 free_text, _ = _decode(fdec, pcm)
@@ -201,6 +204,12 @@ def main() -> int:
           f"({len(grammar.values)} spoken values, grammar compiled in {compile_s:.2f}s)")
     print(f"  intent accuracy        {intent_acc:.1%}  (target >= 95%)   clean {sum(r['intent_ok'] for r in clean)}/"
           f"{len(clean)}, noisy {sum(r['intent_ok'] for r in noisy)}/{len(noisy)}")
+    asked = [r for r in rows if r["asked"]]
+    named = [r for r in rows if r["target"]]
+    print(f"  service (said one)     {sum(r['target_ok'] for r in named)}/{len(named)} right, {len(asked)} asked back "
+          f"(\"did you mean X or Y?\"; the said one offered in {sum(r['target'] in r['asked'] for r in asked)}, and "
+          f"{sum(r['asked'][0] == r['target'] for r in asked)} of them were heard right first), "
+          f"{sum(not r['target_ok'] and not r['asked'] for r in named)} wrong")
     print(f"  target (service) acc.  {target_acc:.1%};  intent rules on the text as said: "
           f"{sum(r['intent_of_text_ok'] for r in rows)}/{n} (the rest of the misses are recognition errors)")
     for kind in ("query", "alert", "investigate", "report", "remediate"):
@@ -241,8 +250,9 @@ def main() -> int:
               f"({sum(r['intent_ok'] for r in fresh) / max(1, len(fresh)):.1%}), target "
               f"{sum(r['target_ok'] for r in fresh)}/{len(fresh)}, word accuracy {1 - e / max(1, w):.1%}")
     misses = [r for r in rows if not r["intent_ok"] or not r["target_ok"]]
-    for r in misses[:12]:
-        print(f"    miss [{r['voice']}, {r['wpm']} wpm, snr {r['snr_db']}] said {r['text']!r} heard {r['heard']!r}")
+    for r in misses[:16]:
+        print(f"    miss [{r['voice']}, {r['wpm']} wpm, snr {r['snr_db']}] said {r['text']!r} heard {r['heard']!r}"
+              + (f" (asked: {' or '.join(r['asked'])}?)" if r["asked"] else ""))
     print("Limits: synthetic speech is not a human voice; commands come from the grammar's own templates.")
     print(f"Reproduce: python benchmarks/voice_eval.py --n {args.n} --free {args.free} --seed {args.seed}"
           + (f" --new-against {args.new_against}" if args.new_against else ""))

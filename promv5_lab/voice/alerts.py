@@ -129,7 +129,8 @@ class VoiceAlert:
             raise InputError("This VoiceAlert has no investigation to ask",
                              hint="VoiceAlert(Investigation(backend)) or use %voice in a notebook")
         out = respond(voiceCommand, self.investigation, settings=self.settings)
-        th = out["slots"].get("threshold") if out["intent"] == "alert" else None
+        # an alert whose service was heard two ways sets nothing: the reply asks which one first
+        th = out["slots"].get("threshold") if out["intent"] == "alert" and not out["slots"].get("clarify") else None
         if th:
             rule = self.setThreshold(AlertRule(out["question"], th["op"], float(th["value"]), th["unit"],
                                                out["transcript"]))

@@ -193,18 +193,45 @@ def build_grammar(catalogue: Any | None = None) -> Grammar:
             ph = pronounce(w)
             if ph:
                 new[w] = ph
-    grammar = Grammar(text, new, {k: tuple(v) for k, v in values.items()}, metric_phrases, _alternatives(new))
+    value_words = sorted({w for said in values for w in said.split()})
+    grammar = Grammar(text, new, {k: tuple(v) for k, v in values.items()}, metric_phrases,
+                      _alternatives(new, value_words))
     log.info("grammar %s: %d values, %d metric phrases, %d words taught", grammar.key, len(values),
              len(metric_phrases), len(new))
     return grammar
 
 
-def _alternatives(taught: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    """espeak-ng's pronunciation of each taught word, where it differs from the lexicon's guess."""
-    from .g2p import espeak_phones
+def _alternatives(taught: dict[str, str], value_words: list[str]) -> dict[str, tuple[str, ...]]:
+    """More ways to say a word, beyond the one the decoder's dictionary (or ``taught``) holds.
 
-    rules = espeak_phones(sorted(taught))
-    return {w: (rules[w],) for w in sorted(taught) if rules.get(w) and rules[w] != taught[w]}
+    - A taught word made of a dictionary stem and a suffix (``restarts``) is said as its stem is: one
+      alternative per further dictionary pronunciation of the stem, and nothing else. Giving it espeak-ng's
+      pronunciation (R IH S T AA R T S) while its stem ``restart`` kept only the dictionary's (R IY S T AA R T)
+      made the concept a better match than the command for speech like espeak-ng's: "restart the payments"
+      was heard as "restarts by routes".
+    - Other taught words (product names) get espeak-ng's letter-to-sound pronunciation where it differs.
+    - Words of the catalogue's values (the names people say: services, queues, nodes) that the dictionary
+      holds get espeak-ng's American pronunciation too when it is none of the dictionary's ("catalog": the
+      dictionary has K AE T AH L AO G only, most Americans say ...L AA G). Names are where a speaker and a
+      dictionary disagree most; other dictionary words keep the dictionary's pronunciations.
+    Bias to name: the benchmark's speech is espeak-ng's, so its pronunciations are a perfect match there.
+    """
+    from .g2p import espeak_phones
+    from .lexicon import pronunciations, stem_pronunciations
+
+    out: dict[str, tuple[str, ...]] = {}
+    derived = {w: stem_pronunciations(w) for w in taught}
+    rules = espeak_phones(sorted({w for w in taught if not derived[w]} | set(value_words)))
+    for w in sorted(taught):
+        alts = derived[w][1:] if derived[w] else ((rules[w],) if rules.get(w) else ())
+        alts = tuple(dict.fromkeys(a for a in alts if a != taught[w]))
+        if alts:
+            out[w] = alts
+    for w in value_words:
+        known = pronunciations(w)
+        if w not in taught and known and rules.get(w) and rules[w] not in known:
+            out[w] = (rules[w],)
+    return out
 
 
 # --- sentences of the grammar (for evaluation and tests) -------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ..errors import InputError
 
-__all__ = ["IntentKind", "VoiceIntent", "intent", "spoken_numbers"]
+__all__ = ["IntentKind", "VoiceIntent", "clarify_question", "intent", "spoken_numbers"]
 
 IntentKind = Literal["query", "alert", "investigate", "report", "remediate"]
 MAX_TEXT = 500
@@ -207,8 +207,21 @@ def _subject_question(subject: str, threshold: dict[str, Any], target: str | Non
     return s
 
 
-def intent(text: str, catalogue: Any | None = None) -> VoiceIntent:
-    """Classify ``text`` (a transcript or typed command) and derive the question for the planner."""
+def clarify_question(choices: list[str]) -> str:
+    """ "Did you mean products or frontend?": the values as they are said (``/products`` -> products)."""
+    from .lexicon import spoken_tokens
+
+    said = [" ".join(spoken_tokens(c)) or c for c in choices]
+    return "Did you mean " + ", ".join(said[:-1]) + f" or {said[-1]}?"
+
+
+def intent(text: str, catalogue: Any | None = None, rivals: tuple[str, ...] | list[str] = ()) -> VoiceIntent:
+    """Classify ``text`` (a transcript or typed command) and derive the question for the planner.
+
+    ``rivals``: the same command heard with other named values, nearly as likely (``Transcript.rivals``).
+    When they name another target, ``slots['ambiguous']`` lists the targets (the heard one first) and
+    ``slots['clarify']`` the question to ask back instead of answering about one of them.
+    """
     t = _norm(text)
     targets = _targets(t, catalogue)
     target = targets[0][1] if targets else None
@@ -216,6 +229,14 @@ def intent(text: str, catalogue: Any | None = None) -> VoiceIntent:
     if targets:
         slots["targets"] = [{"label": lab, "value": v} for lab, v in targets]
         slots["target"] = target
+        choices = [target]
+        for r in rivals:
+            other = _targets(_norm(r), catalogue)
+            if other and other[0][1] not in choices:
+                choices.append(other[0][1])
+        if len(choices) > 1:
+            slots["ambiguous"] = choices
+            slots["clarify"] = clarify_question(choices)
     dur = re.search(r"\b(?:over|in|for|during)?\s*the\s+(?:last|past)\s+(.+?)(?=\s+(?:by|per|for)\b|$)", t)
     when = f" over the last {spoken_numbers(dur.group(1))}" if dur else ""
     if when:

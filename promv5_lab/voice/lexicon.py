@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .._deps import require
 
-__all__ = ["cmudict", "number_words", "pronounce", "spoken_tokens"]
+__all__ = ["cmudict", "number_words", "pronounce", "pronunciations", "spoken_tokens", "stem_pronunciations"]
 
 # product names people say as words, not letters (ARPAbet, CMU phone set)
 _KNOWN: dict[str, str] = {
@@ -43,6 +43,43 @@ def cmudict() -> dict[str, str]:
             if word and "(" not in word:
                 out[word] = phones
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _all_prons() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    with dictionary_path().open(encoding="utf-8") as fh:
+        for line in fh:
+            word, _, phones = line.strip().partition(" ")
+            if word:
+                out.setdefault(re.sub(r"\(\d+\)$", "", word), []).append(phones.strip())
+    return {w: tuple(p) for w, p in out.items()}
+
+
+def pronunciations(word: str) -> tuple[str, ...]:
+    """Every pronunciation the decoder's dictionary holds for ``word``, its first one first (``()`` if none)."""
+    return _all_prons().get(word, ())
+
+
+_SUFFIXES = (("s", None), ("ing", "IH NG"), ("ed", "D"), ("er", "ER"))
+
+
+def _suffix_phones(stem_phones: str, add: str | None) -> str:
+    if add is None:  # plural: S after voiceless consonants, Z otherwise
+        add = "S" if stem_phones.split()[-1] in ("P", "T", "K", "F", "TH") else "Z"
+    return f"{stem_phones} {add}"
+
+
+def stem_pronunciations(word: str) -> tuple[str, ...] | None:
+    """For a word the dictionary lacks but whose stem it holds (``restarts`` = restart + S): the word said after
+    each of the stem's pronunciations, in the dictionary's order; None for other words."""
+    if not _WORD.match(word) or word in cmudict() or word in _KNOWN:
+        return None
+    for suffix, add in _SUFFIXES:
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3 and stem in cmudict():
+            return tuple(_suffix_phones(p, add) for p in pronunciations(stem))
+    return None
 
 
 def number_words(n: int) -> list[str]:
@@ -101,12 +138,9 @@ def pronounce(word: str) -> str | None:
         return None
     if word in _KNOWN:
         return _KNOWN[word]
-    for suffix, add in (("s", None), ("ing", "IH NG"), ("ed", "D"), ("er", "ER")):
-        stem = word[: -len(suffix)]
-        if word.endswith(suffix) and len(stem) >= 3 and stem in d:
-            if add is None:  # plural: S after voiceless consonants, Z otherwise
-                add = "S" if d[stem].split()[-1] in ("P", "T", "K", "F", "TH") else "Z"
-            return f"{d[stem]} {add}"
+    derived = stem_pronunciations(word)
+    if derived:
+        return derived[0]
     comp = _compound(word, d)
     if comp:
         return comp

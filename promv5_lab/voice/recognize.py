@@ -73,6 +73,8 @@ class Transcript:
     fallback_ms: float = 0.0
     grammar_text: str | None = None  # what the grammar heard when the free-form pass replaced it
     retry_ms: float = 0.0
+    # the same command heard with other named values, scored nearly as well (see .rivals): ask which one
+    rivals: tuple[str, ...] = ()
 
     @property
     def total_ms(self) -> float:
@@ -87,7 +89,7 @@ class Transcript:
                 "duration_s": round(self.duration_s, 3), "decode_ms": round(self.decode_ms, 1),
                 "retry_ms": round(self.retry_ms, 1), "fallback_ms": round(self.fallback_ms, 1),
                 "rtf": round(self.rtf, 4),
-                "grammar_text": self.grammar_text}
+                "grammar_text": self.grammar_text, "rivals": list(self.rivals)}
 
 
 class _Decoder:
@@ -126,13 +128,22 @@ def _new_decoder(**kw: Any) -> Any:
                           hint='Reinstall it: pip install --force-reinstall "pocketsphinx>=5"') from exc
 
 
+def _alt_names(word: str, n_alts: int) -> list[str]:
+    """The dictionary names of ``n_alts`` added pronunciations of ``word``: numbered after the ones the
+    dictionary has (``redis(2)``; ``products`` has two already, so an added one is ``products(3)``)."""
+    from .lexicon import pronunciations
+
+    have = max(1, len(pronunciations(word)))
+    return [f"{word}({have + i + 1})" for i in range(n_alts)]
+
+
 def _with_alternatives(graph: Any, alt_prons: dict[str, tuple[str, ...]]) -> list[tuple[Any, ...]]:
-    """The graph's transitions plus one per alternative pronunciation of a taught word (``redis(2)``), for a
-    decoder with ``fsgusealtpron`` off (with it on, pocketsphinx adds every alternative's arcs itself)."""
+    """The graph's transitions plus one per added pronunciation of a word (``redis(2)``), for a decoder with
+    ``fsgusealtpron`` off (with it on, pocketsphinx adds every alternative's arcs itself)."""
     out = list(graph.transitions)
     for t in graph.transitions:
-        if len(t) == 4:
-            out.extend((t[0], t[1], t[2], f"{t[3]}({i + 2})") for i in range(len(alt_prons.get(t[3], ()))))
+        if len(t) == 4 and alt_prons.get(t[3]):
+            out.extend((t[0], t[1], t[2], name) for name in _alt_names(t[3], len(alt_prons[t[3]])))
     return out
 
 
@@ -151,8 +162,8 @@ def decoder_for(grammar: Grammar | None, *, wide: bool = False) -> _Decoder:
     else:
         raw = _new_decoder(lm=None, **(WIDE_OPTIONS if wide else DECODER_OPTIONS))
         taught = sorted(grammar.new_words.items())
-        taught += [(f"{word}({i + 2})", phones) for word, alts in sorted(grammar.alt_prons.items())
-                   for i, phones in enumerate(alts)]  # alternatives after their base word (pocketsphinx's rule)
+        taught += [(name, phones) for word, alts in sorted(grammar.alt_prons.items())
+                   for name, phones in zip(_alt_names(word, len(alts)), alts)]  # after their base word
         for i, (word, phones) in enumerate(taught):
             raw.add_word(word, phones, i == len(taught) - 1)  # rebuild the search once, after the last word
         try:
@@ -218,8 +229,10 @@ def _reset_noise(d: Any) -> None:
         d.start_stream()
 
 
-def _decode(dec: _Decoder, pcm: Pcm) -> tuple[str, float]:
-    """The best hypothesis and a confidence (see :func:`_confidence`).
+def _decode(dec: _Decoder, pcm: Pcm, rivals_in: Grammar | None = None,
+            rivals_out: list[str] | None = None) -> tuple[str, float]:
+    """The best hypothesis and a confidence (see :func:`_confidence`); with ``rivals_in`` (the decoder's
+    grammar) and ``rivals_out``, the near-tie readings with other named values are appended to the latter.
 
     Each recording is heard on its own: pocketsphinx's front end keeps its noise estimate (``remove_noise``)
     from one utterance to the next, so the same recording was heard differently depending on what came before
@@ -234,6 +247,10 @@ def _decode(dec: _Decoder, pcm: Pcm) -> tuple[str, float]:
         d.end_utt()
         hyp = d.hyp()
         segs = list(d.seg() or [])
+        if rivals_in is not None and rivals_out is not None and hyp is not None:
+            from .rivals import value_rivals
+
+            rivals_out.extend(value_rivals(d, _clean(hyp.hypstr), rivals_in))
     if hyp is None or not hyp.hypstr.strip():
         return "", 0.0
     return hyp.hypstr.strip(), _confidence(segs, pcm, d.lookup_word)
@@ -335,7 +352,8 @@ def transcribe(audio: bytes | str | Path | Pcm, *, catalogue: Any | None = None,
         if mode in ("auto", "grammar"):
             grammar = grammar_for(catalogue)
             t0 = time.perf_counter()
-            text, conf = _decode(decoder_for(grammar), pcm)
+            rivals: list[str] = []
+            text, conf = _decode(decoder_for(grammar), pcm, grammar, rivals)
             grammar_ms = (time.perf_counter() - t0) * 1000
             if not text or conf < max(retry_below, min_confidence):  # doubtful: the right command pruned early?
                 t1 = time.perf_counter()
@@ -345,10 +363,11 @@ def transcribe(audio: bytes | str | Path | Pcm, *, catalogue: Any | None = None,
                 log.info("grammar: %r (confidence %.2f), wide beams: %r (%.2f, %.0f ms)", text, conf, wide_text,
                          wide_conf, retry_ms)
                 if wide_text and (wide_conf >= conf or not text):
-                    text, conf = wide_text, wide_conf
+                    text, conf, rivals = wide_text, wide_conf, []
             heard = _clean(text) or None
             if mode == "grammar" or (text and conf >= min_confidence):
-                result = Transcript(_clean(text), "grammar", conf, pcm.duration_s, grammar_ms, retry_ms=retry_ms)
+                result = Transcript(_clean(text), "grammar", conf, pcm.duration_s, grammar_ms, retry_ms=retry_ms,
+                                    rivals=tuple(rivals))
             log.info("grammar: %r (confidence %.2f, %.0f ms)", text, conf, grammar_ms)
         if result is None:
             dec = decoder_for(None)

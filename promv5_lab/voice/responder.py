@@ -51,6 +51,19 @@ def proposal(vi: VoiceIntent) -> dict[str, Any] | None:
     return None
 
 
+def _clarify(text: str, heard: Transcript | None, vi: VoiceIntent) -> dict[str, Any]:
+    """The reply to a command whose service was heard two ways: the question back, shaped as ``ask --json``
+    shapes a clarification (no PromQL run, nothing proposed)."""
+    from ..investigation import Answer
+    from ..types import Clarification
+
+    message = vi.slots["clarify"]
+    answer = Answer(vi.question, None, Clarification(vi.question, message, tuple(vi.slots["ambiguous"]), "ambiguous"),
+                    None, None, message).to_json()
+    return {"transcript": text, "recognition": heard.to_json() if heard else None, "intent": vi.kind,
+            "slots": vi.slots, "question": vi.question, "answer": answer, "proposal": None, "spoken": message}
+
+
 def respond(audio_or_text: bytes | str | Path, investigation: Any, *, mode: Mode | None = None,
             whisper_model: str | Path | None = None, settings: Any | None = None) -> dict[str, Any]:
     """Transcribe (when given audio), classify, and answer through ``investigation.ask``.
@@ -74,7 +87,9 @@ def respond(audio_or_text: bytes | str | Path, investigation: Any, *, mode: Mode
     else:
         raise InputError(f"Cannot respond to a {type(audio_or_text).__name__}",
                          hint="Pass WAV/AIFF/FLAC bytes, a path to such a file, or the command as text")
-    vi = intent(text, catalogue)
+    vi = intent(text, catalogue, heard.rivals if heard else ())
+    if vi.slots.get("clarify"):  # two services nearly tie: ask back rather than answer about the wrong one
+        return _clarify(text, heard, vi)
     answer = investigation.ask(vi.question).to_json()
     prop = proposal(vi)
     spoken = answer.get("answer") or ""
