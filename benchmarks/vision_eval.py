@@ -1,14 +1,15 @@
 """Screenshot analysis on dashboards in styles the model never saw (it was trained on matplotlib only).
 
     python benchmarks/vision_eval.py [--grafana 16] [--bokeh 6] [--seed 11] [--ocr-sample 2]
-                                     [--grey-grafana 8] [--grey-bokeh 4] [--torch-threads 1] [--save-errors DIR]
-                                     [--ocr-program]
+                                     [--grey-grafana 8] [--grey-bokeh 4] [--panel-dark 4] [--torch-threads 1]
+                                     [--save-errors DIR] [--ocr-program]
 
 Sets: Grafana-like dark and light dashboards drawn with OpenCV, and real Bokeh pages (BokehJS on a
 canvas, default and dark_minimal themes) served on 127.0.0.1 and screenshotted with Playwright on
 /usr/bin/chromium. Every dashboard has known injected anomalies (spike, level shift, trend, drop-out).
 ``--grey-grafana``/``--grey-bokeh`` add sets where each panel's first series is a grey or black line (no hue),
-reported apart from the others.
+reported apart from the others. ``--panel-dark`` adds Bokeh pages in Panel's dark design (a plot face barely
+lighter than its card; every other page with a grey line), reported apart and left out of the OCR sample.
 
 Figures printed: panel-detection precision/recall/F1 (a found panel matches a true one when each box's
 centre lies inside the other), anomalous-panel detection rate and false panels (normal panels
@@ -162,9 +163,10 @@ def cold_start(sets) -> float | None:
 
 
 def build_sets(rng, grafana: int, bokeh: int, grey_grafana: int = 0,
-               grey_bokeh: int = 0) -> dict[str, list[tuple[bytes, list]]]:
+               grey_bokeh: int = 0, panel_dark: int = 0) -> dict[str, list[tuple[bytes, list]]]:
     """The evaluation screenshots with their ground truth, per set (same draws for the same seed; the grey
-    sets are drawn after the others, so adding them leaves the others unchanged)."""
+    sets are drawn after the others, and the Panel-dark pages after those, so adding them leaves the others
+    unchanged)."""
     from promv5_lab.vision.evalpages import bokeh_page, grafana_like, screenshot_pages
     from promv5_lab.vision.synth import TruePanel
 
@@ -186,6 +188,12 @@ def build_sets(rng, grafana: int, bokeh: int, grey_grafana: int = 0,
         html, series, titles = bokeh_page(rng, theme="dark_minimal" if i % 2 else None, grey=True)
         pages.append((html, len(series)))
         truths.append(("bokeh-grey", series, titles))
+    if panel_dark:
+        sets["panel-dark"] = []
+    for i in range(panel_dark):  # Panel's dark design: a face barely lighter than its card; every other one grey
+        html, series, titles = bokeh_page(rng, theme="panel_dark", grey=i % 2 == 1)
+        pages.append((html, len(series)))
+        truths.append(("panel-dark", series, titles))
     if pages:
         t1 = time.perf_counter()
         shots = screenshot_pages(pages)
@@ -204,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grey-grafana", type=int, default=0, help="extra Grafana-like dashboards whose panels each "
                     "have a grey or black line (reported apart)")
     ap.add_argument("--grey-bokeh", type=int, default=0, help="extra Bokeh pages with a grey or black line per figure")
+    ap.add_argument("--panel-dark", type=int, default=0, help="extra Bokeh pages in Panel's dark design (every "
+                    "other one with a grey line; reported apart)")
     ap.add_argument("--torch-threads", type=int, default=None, help="threads during inference (BLAS for the "
                     "bundled numpy model, torch intra-op for a transformers one)")
     ap.add_argument("--save-errors", default=None, help="folder for crops of false and missed panels")
@@ -230,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         from promv5_lab.vision import model as model_mod
 
         model_mod.INFERENCE_THREADS = a.torch_threads
-    sets = build_sets(rng, a.grafana, a.bokeh, a.grey_grafana, a.grey_bokeh)
+    sets = build_sets(rng, a.grafana, a.bokeh, a.grey_grafana, a.grey_bokeh, a.panel_dark)
     overall, all_times, all_cpu = Counter(), [], []
     grey, grey_times, grey_cpu = Counter(), [], []
     lines = []
@@ -252,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             if a.save_errors and errors:
                 save_errors(a.save_errors, name, png, errors, counter)
         lines.append(summary(name, tally, times, cpu))
+        if name == "panel-dark":  # reported apart, in neither aggregate (new this round)
+            continue
         if "grey" in name:  # reported apart: the original sets' figures stay comparable with earlier runs
             grey.update(tally)
             grey_times.extend(times)
@@ -265,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if grey_times:
         lines.append(summary("ALL grey", grey, grey_times, grey_cpu))
     ocr_times, ocr_tally = [], Counter()
-    sample = [it for items in sets.values() for it in items]
+    sample = [it for name, items in sets.items() if name != "panel-dark" for it in items]
     sample = [sample[int(i)] for i in np.linspace(0, len(sample) - 1, a.ocr_sample).round()] if a.ocr_sample else []
     ocr_cpu = []
     for png, truth in sample:  # spread over the sets (dark, light, Bokeh)

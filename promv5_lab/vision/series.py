@@ -37,6 +37,7 @@ GREY_CORE, GREY_EDGE = 0.6, 0.4  # of the grey line's own contrast: its core pix
 GREY_FLAT, GREY_FLAT_PX = 0.10, 20  # a straight horizontal run: at least this fraction of the width (pixels)
 GREY_GRID_ROW = 0.6      # a row this full of grey (where no coloured line is) is a grid line or frame
 GREY_GRID_COL = 0.9      # ... and a column this full (a spike's stroke is shorter)
+GREY_GRID_HALF = 0.5     # ... or half full, when fainter than the line's core (a spike's stroke is not)
 GREY_STROKE_PX = 2.5     # pixels per run where a grey piece crosses a column several times: a line's steep strokes
                          # are long, letters' strokes and boxes' edges short
 GREY_MIN_SPAN = 0.25     # a grey line spans a quarter of the plot at least (text and ticks are shorter)
@@ -189,7 +190,14 @@ def _grey_series(np, cv2, crop, chroma, dist, coloured, w: int, h: int, bg):
     down = cv2.morphologyEx(w8, cv2.MORPH_OPEN, np.ones((max(3, h // 2), 1), np.uint8))
     free = ~coloured
     rows = across.sum(axis=1) >= GREY_GRID_ROW * np.maximum(free.sum(axis=1), 1)
-    cols = down.sum(axis=0) >= GREY_GRID_COL * np.maximum(free.sum(axis=0), 1)
+    free_rows = np.maximum(free.sum(axis=0), 1)
+    long_down = down.sum(axis=0)
+    cols = long_down >= GREY_GRID_COL * free_rows
+    # a grid line fainter than the line's core (its pixels below GREY_CORE of the line's contrast: a 1-px line's
+    # vertical stroke is fully covered, so a spike's is not) is one whenever half its column is one straight run:
+    # a legend or a crossing line that interrupts it no longer leaves its stubs on the line
+    for c in np.flatnonzero(~cols & (long_down >= GREY_GRID_HALF * free_rows)):
+        cols[c] = float(np.median(alpha[down[:, c].view(bool), c])) < GREY_CORE
     grid = weak & (rows[:, None] | cols[None, :])
     runs = across.view(bool) & ~grid  # shorter straight runs: boxes' edges, or flat stretches of the line itself
     m = _hysteresis(np, cv2, strong & ~grid & ~runs, weak & ~grid & ~runs)

@@ -108,3 +108,30 @@ def test_a_grey_drop_out_stays_a_gap_and_axes_do_not_hide_the_line():
     cover, r = _coverage_and_r(s, truth)
     assert cover > 0.95 and r > 0.95, (cover, r)
     assert _longest_interior_gap(s) >= 60  # the 30-of-160-point gap is ~75 columns
+
+
+DARK, FAINT_GRID = (43, 38, 32), (84, 84, 84)  # Bokeh's dark_minimal face (BGR) and a 25% #e0e0e0 grid on it
+
+
+@pytest.mark.parametrize("spike", [False, True], ids=["flat", "tall_spike"])
+def test_a_faint_grid_column_cut_by_a_legend_leaves_no_stub_on_a_flat_grey_line(spike):
+    """A 1-px grey line whose anti-aliased pixels put the grid at half its contrast: where a legend (or a line
+    crossing) interrupts a vertical grid line, the grid column's stubs were kept, joined to the line, and a calm
+    line read as a spike (seed 101's false Bokeh panel). A real spike's stroke is fully covered and stays."""
+    img = _canvas(DARK)
+    _grid(img, FAINT_GRID, rows=6, cols=7)
+    x, y, w, _ = PLOT
+    lx = x + int(5 * (w - 1) / 6) - 40  # a legend over the last-but-one grid column, near the top
+    cv2.rectangle(img, (lx, y + 8), (lx + 80, y + 40), DARK, -1)
+    cv2.line(img, (lx + 6, y + 24), (lx + 20, y + 24), (179, 167, 159), 1, cv2.LINE_AA)
+    cv2.putText(img, "series 0", (lx + 26, y + 29), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (200, 200, 200), 1, cv2.LINE_AA)
+    values = _wave(np.random.default_rng(16), level=0.08, amp=0.01, noise=0.01, n=300)
+    if spike:
+        values[150] = 0.8
+    _draw(img, values, "#9fa7b3", width=1)
+    _draw(img, _wave(np.random.default_rng(17), level=0.9, amp=0.02, noise=0.02, n=300), "#9467bd", width=1)
+    s = _grey(extract_series(img, PLOT, DARK))
+    if spike:
+        assert np.nanmax(s.y) > 0.7 and 0.4 < np.nanargmax(s.y) / s.y.size < 0.6
+    else:
+        assert np.nanmax(s.y) < 0.15, (np.nanmax(s.y), np.nanargmax(s.y))  # the line: 0.08 +- 0.03
