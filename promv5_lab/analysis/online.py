@@ -205,26 +205,51 @@ def novelty_scores(values: Sequence[float] | np.ndarray, levels: int = 8, init: 
     return out
 
 
-def rank_tail_counts(values: Sequence[float] | np.ndarray) -> np.ndarray:
+def rank_tail_counts(values: Sequence[float] | np.ndarray, chunk: int = 2048) -> np.ndarray:
     """For each value, how many EARLIER values were at least as extreme on its side: ``min(#>=, #<=)``.
 
     0 for a new maximum or minimum; a value in the middle of everything seen so far counts the smaller
-    of the two sides. Missing values (NaN) count 0 and are not remembered. Work per row: a binary search
-    and an insertion into the sorted earlier values (a memmove, fast for the lengths scored here).
+    of the two sides. Missing values (NaN) count 0 and are not remembered. The earlier values are kept
+    sorted in blocks of about ``chunk`` (a block list: a binary search over the blocks' maxima, one
+    inside a block, an insertion into one block), so a row costs O(log n + n / chunk), not O(n).
     """
     import bisect
 
     xs = np.asarray(values, dtype=float).tolist()
-    seen: list[float] = []
+    blocks: list[list[float]] = []
+    maxes: list[float] = []
+    sizes: list[int] = []
+    n = 0
     out = [0.0] * len(xs)
     for i, x in enumerate(xs):
         if math.isnan(x):
             continue
-        n = len(seen)
-        lo = bisect.bisect_left(seen, x)
-        hi = bisect.bisect_right(seen, x)
-        out[i] = float(min(n - lo, hi))
-        seen.insert(hi, x)
+        if not blocks:
+            blocks.append([x])
+            maxes.append(x)
+            sizes.append(1)
+            n = 1
+            continue
+        # values < x: whole blocks whose maximum is < x, then a bisection inside the next block
+        j = bisect.bisect_left(maxes, x)
+        below = sum(sizes[:j]) + (bisect.bisect_left(blocks[j], x) if j < len(blocks) else 0)
+        # values <= x: whole blocks whose maximum is <= x, then the next block
+        k = bisect.bisect_right(maxes, x)
+        upto = sum(sizes[:k]) + (bisect.bisect_right(blocks[k], x) if k < len(blocks) else 0)
+        out[i] = float(min(n - below, upto))
+        b = min(k, len(blocks) - 1)
+        bisect.insort_right(blocks[b], x)
+        maxes[b] = blocks[b][-1]
+        sizes[b] += 1
+        n += 1
+        if sizes[b] > 2 * chunk:  # split a full block in two
+            half = blocks[b][chunk:]
+            del blocks[b][chunk:]
+            blocks.insert(b + 1, half)
+            maxes[b] = blocks[b][-1]
+            maxes.insert(b + 1, half[-1])
+            sizes[b] = chunk
+            sizes.insert(b + 1, len(half))
     return np.asarray(out, dtype=float)
 
 

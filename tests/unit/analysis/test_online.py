@@ -131,6 +131,21 @@ def test_rank_tail_counts_are_earlier_values_as_extreme_on_the_same_side():
     np.testing.assert_array_equal(rank_tail_counts(v), [0, 0, 0, 2, 0, 0, 0, 4, 1])
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 64, 2048])
+def test_rank_tail_counts_block_list_matches_counting_every_earlier_value(chunk):
+    rng = np.random.default_rng(chunk)
+    v = np.r_[rng.integers(0, 12, 1500).astype(float), rng.standard_normal(1500)]  # ties, then no ties
+    v[rng.random(v.size) < 0.05] = np.nan
+    expected = np.zeros(v.size)
+    for i, x in enumerate(v):
+        past = v[:i][np.isfinite(v[:i])]
+        if np.isfinite(x):
+            expected[i] = min(np.sum(past >= x), np.sum(past <= x))
+    got = rank_tail_counts(v, chunk=chunk)
+    np.testing.assert_array_equal(got, expected)
+    assert got.max() > 100  # the blocks were split many times for small chunks
+
+
 def test_a_spike_height_reached_many_times_before_is_old_news():
     # a count series whose spikes all reach the same value: the first five are reports; once five earlier
     # values were as high, the record that a spike still sets is discounted (the rank part of online.py)
