@@ -139,3 +139,26 @@ def test_a_catalogue_value_gets_its_alternative_arcs():
 def test_the_question_says_values_as_they_are_said():
     assert intents.clarify_question(["/products", "cart"]) == "Did you mean products or cart?"
     assert intents.clarify_question(["cart", "frontend", "node-1"]) == "Did you mean cart, frontend or node one?"
+
+
+@pytest.mark.parametrize("said, voice, wpm", [
+    ("investigate frontend memory", "en-us+m3", 180),  # heard as "products" by the grammar's best path
+    ("alert me if cart latency goes over five hundred milliseconds", "en-us+f3", 160),
+])
+def test_a_misheard_service_is_asked_about_not_answered(say, said, voice, wpm):
+    """Real espeak-ng speech and pocketsphinx: whichever service the best path names, the said one is either
+    the answer or offered in the question back (before rivals these were confident wrong answers)."""
+    from promv5_lab.nl.catalogue import Catalogue
+    from promv5_lab.voice.recognize import transcribe
+
+    labels = {"service": ("cart", "catalog", "checkout", "frontend", "payments", "postgres", "redis"),
+              "route": ("/cart", "/cart/items", "/checkout", "/products", "/charge")}
+    by_name = {"http_requests_total": ("code", "route", "service"),
+               "http_request_duration_seconds_bucket": ("le", "route", "service")}
+    cat = Catalogue.build(sorted(by_name), {}, by_name, labels, source="test")
+    heard = transcribe(say(said, voice, wpm), catalogue=cat, mode="grammar")
+    target = intents.intent(said, cat).slots["target"]
+    vi = intents.intent(heard.text, cat, heard.rivals)
+    assert vi.kind == intents.intent(said, cat).kind
+    if vi.slots["target"] != target:
+        assert target in vi.slots["ambiguous"], (heard.text, heard.rivals)
