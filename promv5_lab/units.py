@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["DATA_UNIT_WORDS", "NAME_UNIT_WORDS", "TIME_UNIT_WORDS", "Unit", "axis_scale", "format_duration",
+__all__ = ["DATA_UNIT_WORDS", "NAME_UNIT_WORDS", "POWER_UNIT_WORDS", "TIME_UNIT_WORDS", "Unit", "axis_scale", "format_duration",
            "format_value", "infer_unit", "unit_of_metric", "unit_word"]
 
 # ---- unit words: one table for every reader (a question's "in GB" / "above 100ms", a metric's own unit) ----
@@ -33,17 +33,24 @@ DATA_UNIT_WORDS: dict[str, float] = {  # bytes in one unit
     "kibibytes": 2.0 ** 10, "mebibytes": 2.0 ** 20, "gibibytes": 2.0 ** 30}
 TIME_UNIT_WORDS: dict[str, float] = {  # seconds in one unit
     "ms": 1e-3, "millisecond": 1e-3, "milliseconds": 1e-3, "msec": 1e-3, "us": 1e-6, "microseconds": 1e-6,
-    "seconds": 1.0, "secs": 1.0, "minutes": 60.0, "mins": 60.0, "hours": 3600.0, "hrs": 3600.0, "days": 86400.0}
+    "seconds": 1.0, "secs": 1.0, "minutes": 60.0, "mins": 60.0, "hours": 3600.0, "hrs": 3600.0, "days": 86400.0,
+    "ns": 1e-9, "nanoseconds": 1e-9}
+POWER_UNIT_WORDS: dict[str, float] = {  # watts in one unit
+    "watts": 1.0, "watt": 1.0, "kilowatts": 1e3, "kilowatt": 1e3, "kw": 1e3, "megawatts": 1e6, "mw": 1e6}
 # a unit word inside a metric name (``x_latency_ms``, ``x_kbytes_total``) -> (kind, size in bytes or seconds)
 NAME_UNIT_WORDS: dict[str, tuple[str, float]] = {
     "bytes": ("data", 1.0), "byte": ("data", 1.0), "octets": ("data", 1.0), "kbytes": ("data", 1024.0),
     "seconds": ("time", 1.0), "milliseconds": ("time", 1e-3), "ms": ("time", 1e-3), "microseconds": ("time", 1e-6),
-    "us": ("time", 1e-6), "minutes": ("time", 60.0)}
+    "us": ("time", 1e-6), "minutes": ("time", 60.0), "nanoseconds": ("time", 1e-9), "ns": ("time", 1e-9),
+    "watts": ("power", 1.0), "watt": ("power", 1.0)}
 
 
 def unit_word(word: str) -> tuple[str, float] | None:
-    """``("data", bytes)`` or ``("time", seconds)`` for a unit word ("GiB", "ms", "minutes"), else None."""
+    """``("data", bytes)``, ``("time", seconds)`` or ``("power", watts)`` for a unit word ("GiB", "ms", "minutes",
+    "kW"), else None."""
     w = word.lower()
+    if w in POWER_UNIT_WORDS:
+        return "power", POWER_UNIT_WORDS[w]
     if w in DATA_UNIT_WORDS:
         return "data", DATA_UNIT_WORDS[w]
     if w in TIME_UNIT_WORDS:

@@ -135,7 +135,10 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
             if any(j in used for j in range(i, i + n)) or not all(span) or span[0] in STOPWORDS \
                     or span[-1] in STOPWORDS:
                 continue
-            for joined in ("".join(span), "-".join(span), "_".join(span)):
+            last = span[-1]
+            single = last[:-3] + "y" if last.endswith("ies") else last.removesuffix("s")
+            spans = [span] + ([[*span[:-1], single]] if single != last else [])  # "power supplies": "Power Supply"
+            for joined in (sep.join(sp) for sp in spans for sep in ("", "-", "_", " ")):
                 cands = index.get(joined)
                 if cands and not all(c[2] for c in cands):
                     labs = tuple(dict.fromkeys(c[0] for c in cands))

@@ -99,6 +99,16 @@ _SIZE = {**DATA_UNIT_WORDS, "k": 1e3}  # a threshold's unit ("above 2 GiB", "abo
 _QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
 
 
+# "quick sanity check - top 3 ...", "sorry, dumb question: how many ...", "morning! how many ...": a preamble
+_PREAMBLE = re.compile(r"^(.*?)(?:\s[-\u2013\u2014]+\s|:\s|!\s|,\s+but\s)(?=(?:\S+\s+){2,}\S)")
+
+
+def chatter_words(question: str) -> frozenset[str]:
+    """Words of a chatty preamble before the question proper: never "unknown" words that make the planner ask."""
+    m = _PREAMBLE.match(question.lower())
+    return frozenset(re.findall(r"[a-z]+", m.group(1))) if m else frozenset()
+
+
 def _typo_fix(word: str, vocab: set[str], targets: list[str]) -> str:
     """A misspelt content word -> the vocabulary word it is close to (never to a stop word)."""
     if len(word) < 4 or word in vocab or word.isdigit():
@@ -183,6 +193,18 @@ class OfflinePlanner:
         names = self.catalogue.label_values
         return word in LABEL_WORDS or word in names or (word.endswith("s") and word[:-1] in names)
 
+    def _without_preamble(self, question: str) -> str:
+        """ "quick sanity check - top 3 vms by ...": the question after a chatty preamble that names nothing the
+        catalogue knows (no metric-name word, no label value); the whole question otherwise."""
+        m = _PREAMBLE.match(question.lower())
+        if not m:
+            return question
+        pre = re.findall(r"[a-z0-9_-]+", m.group(1))
+        if any(w in self._name_tokens or w in self._value_words or stem(w) in self._stems for w in pre
+               if w not in STOPWORDS):
+            return question
+        return question[m.end():]
+
     @property
     def now(self) -> datetime:
         return as_utc(self._now) if self._now is not None else datetime.now(timezone.utc)
@@ -192,6 +214,7 @@ class OfflinePlanner:
         if not isinstance(question, str) or not question.strip():
             raise InputError("The question is empty", hint='Ask e.g. "p95 latency of checkout over the last hour"')
         now = now or self.now
+        question = self._without_preamble(question)
         reading = read_phrases(question)
         spec = parse_time(reading.rest, now, self.tz)
         raw = spec.rest
@@ -351,11 +374,12 @@ class OfflinePlanner:
             if trig & consumed and not trig & (set(words) - consumed):
                 it.concepts.discard(concept)
         value_words = {v.word.lower() for v in it.values} | consumed
+        chatter = chatter_words(question)
         it.unknown = [w for w in words if len(w) >= 4 and w not in self._vocab and w not in value_words
                       and stem(w) not in self._stems and stem(w) not in self._vocab
                       and not self._index._abbreviations(w)
                       and not any(n.startswith(w) or w in n.split("_") for n in self.catalogue.label_values)
-                      and not re.search(r"\d", w) and "/" not in w]
+                      and not re.search(r"\d", w) and "/" not in w and w not in chatter]
         return it
 
     # ---- choosing the metric ----------------------------------------------------------------------------

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 
 from ..types import Comparison
-from ..units import DATA_UNIT_WORDS, NAME_UNIT_WORDS, TIME_UNIT_WORDS, unit_word
+from ..units import DATA_UNIT_WORDS, NAME_UNIT_WORDS, POWER_UNIT_WORDS, TIME_UNIT_WORDS, unit_word
 from .catalogue import MetricInfo, tokens
 
-__all__ = ["Reading", "enum_states", "is_timestamp", "read_phrases", "unit_scale"]
+__all__ = ["Reading", "byte_size", "enum_states", "is_timestamp", "read_phrases", "unit_scale"]
 
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "ten": 10, "fourteen": 14, "thirty": 30}
@@ -34,11 +34,12 @@ _BITS = re.compile(r"\b(?:in\s+|as\s+)?(?:(kilo|mega|giga|k|m|g)\s*bits?|(k|m|g)
 _PREFIX = {"": 1.0, "k": 1e-3, "kilo": 1e-3, "m": 1e-6, "mega": 1e-6, "g": 1e-9, "giga": 1e-9}
 
 # "in GB", "in MiB", "in MB/s", "in minutes", "as ms": the unit the user wants the value shown in
-_IN_UNIT = re.compile(r"\b(?:in|as|into)\s+(" + "|".join(sorted(list(DATA_UNIT_WORDS) + list(TIME_UNIT_WORDS),
+_IN_UNIT = re.compile(r"\b(?:in|as|into)\s+(" + "|".join(sorted([*DATA_UNIT_WORDS, *TIME_UNIT_WORDS, *POWER_UNIT_WORDS],
                                                                  key=len, reverse=True))
                       + r")(\s*/\s*s(?:ec)?|\s*ps|\s+(?:per|a)\s+(?:second|sec))?(?=\W|$)")
 # the unit a metric is kept in: its name's unit word (units.NAME_UNIT_WORDS), else its HELP's "(MiB)" / "in ms"
-_HELP_UNIT = re.compile(r"(?:\(|\bin\s+)(bytes|kib|mib|gib|kb|mb|gb|milliseconds|ms|seconds|microseconds)\b", re.IGNORECASE)
+_HELP_UNIT = re.compile(r"(?:\(|\bin\s+)(bytes|kib|mib|gib|kb|mb|gb|milliseconds|ms|seconds|microseconds|nanoseconds|ns|"
+                        r"watts)\b", re.IGNORECASE)
 
 _EXPIRE = r"(?:expir\w*|run(?:s|ning)?\s+out|due|lapse\w*|end(?:s|ing)?)"
 # "expiring in the next 14 days", "expires within a week", "expiring in less than 30 days"
@@ -51,6 +52,8 @@ _UNTIL_HOW_LONG = re.compile(r"\b(?:how\s+long|how\s+much\s+time|time|days?|hour
 _SINCE_CMP = re.compile(r"\b(older\s+than|more\s+than|over|longer\s+than|at\s+least)\s+" + _NUM + r"?\s*" + _UNIT
                         + r"(?:\s+ago|\s+old)?\b")
 _SINCE = re.compile(r"\b(?:how\s+long\s+(?:ago|since)|time\s+since|since\s+the\s+last|age\s+of|how\s+old)\b")
+# "as a percentage", "in percent" (not "as a percentage of the limit": that names the whole, not the scale)
+_AS_PERCENT = re.compile(r"\b(?:as\s+(?:a\s+)?|in\s+)(?:percent(?:age)?|%)(?:s)?(?!\s+of\b)(?=\W|$)")
 SOON_S = 30 * 86400.0  # "expiring soon": the usual warning bound for certificates
 
 
@@ -63,7 +66,8 @@ class Reading:
     timestamp: str | None = None
     comparison: Comparison | None = None
     note: str = ""
-    unit: tuple[str, float] | None = None  # ("data"|"time", size of the asked unit in bytes or seconds)
+    unit: tuple[str, float] | None = None  # ("data"|"time"|"power", size of the asked unit in bytes, s or W)
+    percent: bool = False  # "as a percentage", "in percent": a share shown as 0-100
 
 
 def _secs(num: str | None, unit: str) -> float:
@@ -109,7 +113,8 @@ def read_phrases(question: str) -> Reading:
     elif (m := _SINCE.search(low)) is not None:
         timestamp = "since"
         q = q[: m.start()] + " " + q[m.end():]
-    return Reading(" ".join(q.split()), scale, timestamp, comparison=comparison, note=note, unit=unit)
+    percent = bool(_AS_PERCENT.search(q.lower()))
+    return Reading(" ".join(q.split()), scale, timestamp, comparison=comparison, note=note, unit=unit, percent=percent)
 
 
 def unit_scale(info: MetricInfo, unit: tuple[str, float]) -> float | None:
@@ -144,26 +149,41 @@ def is_timestamp(info: MetricInfo) -> bool:
     return bool(name_t & _TIMESTAMP_TOKENS) and not name_t & {"total", "count", "bytes"}
 
 
+def byte_size(info: MetricInfo) -> float | None:
+    """Bytes in one unit of a metric of bytes or octets (``x_octets``, ``x_resp_bodybytes``: 1; ``x_kbytes``:
+    1024), None for other metrics."""
+    for t in reversed(tokens(info.name)):
+        own = NAME_UNIT_WORDS.get(t)
+        if own is not None and own[0] == "data":
+            return own[1]
+        if t.endswith(("bytes", "octets")):
+            return 1.0
+    return None
+
+
 def is_byte_counter(info: MetricInfo) -> bool:
     """A metric of bytes or octets (a transfer counter or a byte rate): it can be read in bits."""
-    text = set(tokens(info.name))
-    return bool(text & {"bytes", "octets", "byte", "octet"})
+    return byte_size(info) is not None
 
 
 # IF-MIB's interface OperStatus/AdminStatus (RFC 2863): the numbers of the states SNMP exporters export as is
 _IF_MIB = {"up": 1, "down": 2, "testing": 3, "unknown": 4, "dormant": 5, "notpresent": 6, "lowerlayerdown": 7}
 _ENUM_IN_HELP = re.compile(r"\b([A-Za-z][A-Za-z-]*)\s*\(\s*(\d+)\s*\)")
+_NUMBERED_IN_HELP = re.compile(r"(?<![\w.])(\d+)\s*[=:]\s*([A-Za-z][A-Za-z-]*)")  # "0=unknown, 1=healthy"
 _OID = re.compile(r"\b1\.3\.6\.1(?:\.\d+)+\b")
 
 
 def enum_states(info: MetricInfo) -> dict[str, int]:
-    """State word -> number for an enumerated gauge: from its HELP ("up(1), down(2)") or, for an SNMP
+    """State word -> number for an enumerated gauge: from its HELP ("up(1), down(2)", "1=healthy, 2=degraded") or, for an SNMP
     interface's operational status (an OID in HELP, ``...OperStatus``), IF-MIB's numbering. (AdminStatus
     shares the numbers but says what was configured: "which ports are down" asks the operational state.)"""
     if info.type not in ("gauge", "unknown"):
         return {}
     found = {w.lower().replace("-", ""): int(n) for w, n in _ENUM_IN_HELP.findall(info.help)}
     if len(found) >= 2:
+        return found
+    found = {w.lower().replace("-", ""): int(n) for n, w in _NUMBERED_IN_HELP.findall(info.help)}
+    if len(found) >= 2:  # "State of this volume: 1=creating, 2=attached, 3=detached"
         return found
     if _OID.search(info.help) and re.search(r"OperStatus$", info.name):
         return dict(_IF_MIB)

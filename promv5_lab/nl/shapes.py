@@ -4,13 +4,15 @@ keyed on TYPE and exporter naming conventions, never on particular metric names.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..types import Comparison, LabelMatcher, QueryPlan, Ratio
 from .catalogue import Catalogue, MetricInfo, tokens
+from .grouping import COUNTER_HELP, grouped_already, in_percent, is_fraction, varies
 from .labels import resolve_label_word, value_matcher
-from .readings import enum_states, is_byte_counter, is_timestamp, unit_scale
+from .readings import byte_size, enum_states, is_byte_counter, is_timestamp, unit_scale
 from .siblings import (
     capacity_of,
     capacity_sibling,
@@ -97,7 +99,8 @@ def _failing_sibling(info: MetricInfo, cat: Catalogue) -> str | None:
 
 _PAIRS = (("hits", "misses"), ("hit", "miss"), ("success", "failure"), ("successes", "failures"),
           ("ok", "failed"), ("allowed", "denied"), ("accepted", "rejected"), ("succeeded", "failed"),
-          ("success", "failed"), ("drop", "forward"), ("dropped", "forwarded"))
+          ("success", "failed"), ("drop", "forward"), ("dropped", "forwarded"), ("aborts", "commits"),
+          ("rollbacks", "commits"))
 # labels whose values are states or outcomes: "hit ratio" (status="hit"), "fraction of workers busy" (state="busy")
 _STATE_LABELS = frozenset({"state", "status", "condition", "phase", "result", "outcome", "mode"})
 _STATE_NAME_TOKENS = frozenset({"state", "status", "condition", "phase"})
@@ -119,6 +122,8 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     from .planner import time_of
 
     cat = planner.catalogue
+    if info.type in ("gauge", "unknown") and (it.rate or it.ratio) and COUNTER_HELP.search(info.help):
+        info = replace(info, type="counter")  # "commits per second" of a gauge whose HELP says it is a counter
     labels = info.labels
     words = set(it.words)
     matchers: dict[str, LabelMatcher] = {}
@@ -139,8 +144,9 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
                 break
     if matchers:  # "nodes with disk pressure": a named condition is the one that holds (status="true")
         for lab in labels:
-            if lab not in matchers and {"true", "false"} <= info.values.get(lab, frozenset()):
-                matchers[lab] = LabelMatcher(lab, "=", "true")
+            true = _boolean_values(info, lab)
+            if lab not in matchers and true:
+                matchers[lab] = LabelMatcher(lab, "=", true[0])
     by: list[str] = []
     for w in it.by_words:
         if it.by_which and info.type not in ("counter", "histogram", "summary") and not (it.topk or it.bottomk) \
@@ -289,15 +295,19 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         if it.count and comparison is None and not aggregation and not by and any(
                 lab in _STATE_LABELS or "state" in lab or "status" in lab for lab in matchers):
             aggregation = "sum"  # "how many apps are out of sync": the series in that state, added up
+        elif it.count and comparison is None and not aggregation and not by and ratio is None \
+                and transform == "value" and not health and not _names_one(matchers) \
+                and varies(info, matchers, _target_labels(info)):
+            aggregation = "sum"  # "how many topics do we have": the gauge of each namespace/broker, added up
         if it.count and comparison is not None and health and not by:
             aggregation = "count"  # "how many targets are down": count(up == 0)
-        elif it.count and it.comparison is not None and comparison is not None and not by and ratio is None \
+        elif it.count and (it.comparison is not None or named) and comparison is not None and not by and ratio is None \
                 and transform == "value" and aggregation in (None, "sum"):
             aggregation = "count"  # "how many gpus are above 60 degrees": count(temp > 60)
         if aggregation == "avg" and _names_average(info):
             aggregation = None  # "load average" is the metric's own word, not an aggregation
     if it.percent and ratio is None and comparison is not None:
-        if _in_percent(info):  # "above 90% utilization" of a gauge kept in percent (0-100)
+        if in_percent(info):  # "above 90% utilization" of a gauge kept in percent (0-100)
             comparison = Comparison(comparison.op, round(comparison.value * 100.0, 9))
         else:
             notes.append("a percentage was compared with a value that is not a ratio")
@@ -308,29 +318,27 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         comparison = reading.comparison or (comparison if comparison != _gt0() else None)
         if reading.note:
             notes.append(reading.note)
-    if reading.scale and is_byte_counter(info):  # "in bits per second" of a bytes/octets metric
-        scale = reading.scale
+    if reading.scale and is_byte_counter(info):  # "in bits per second" of a bytes/octets (or kbytes) metric
+        scale = reading.scale * (byte_size(info) or 1.0)
     elif reading.scale:
         notes.append("bits were asked of a metric that does not count bytes: shown as it is")
+    if reading.percent and comparison is None and timestamp is None and (ratio is not None or is_fraction(info)):
+        scale *= 100.0  # "cloud sql memory utilization as a percentage": a share shown as 0-100
     if reading.unit and timestamp is None and ratio is None and transform != "count":
         factor = unit_scale(info, reading.unit)
         if factor is None:
             notes.append("the unit asked for is not the kind of unit this metric is kept in: shown as it is")
         elif factor != 1.0:
             scale *= factor
+    if by and aggregation == "sum" and it.aggregation is None and transform == "value" and not it.count \
+            and grouped_already(cat.metrics.get(metric, info), by, matchers, ratio):
+        aggregation, by = None, []  # "puma threads per web node": one series per node already, keep its labels
     return QueryPlan(
         metric=metric, metric_type=mtype, transform=transform, matchers=tuple(matchers.values()),  # type: ignore[arg-type]
         window_s=window, aggregation=aggregation, by=tuple(by), quantile=quantile, ratio=ratio,  # type: ignore[arg-type]
         topk=it.topk, bottomk=it.bottomk, comparison=comparison, compare_offset_s=it.time.compare_offset_s,
         timestamp=timestamp, scale=scale,  # type: ignore[arg-type]
         kind=kind, time=at, range=rng, notes=tuple(notes))  # type: ignore[arg-type]
-
-
-def _in_percent(info: MetricInfo) -> bool:
-    """A gauge whose values are percentages (0-100): its name says percent, or its HELP says "%"/"percent"."""
-    if set(tokens(info.name)) & {"percent", "percentage", "pct"}:
-        return True
-    return info.type in ("gauge", "unknown") and bool(re.search(r"%|\bpercent(?:age)?\b", info.help.lower()))
 
 
 def _events_in_window(it: Intent) -> bool:
@@ -383,13 +391,19 @@ def _state_gauge_test(it: Intent, info: MetricInfo, matchers: dict[str, LabelMat
     name_t = set(tokens(info.name))
     text = f" {it.text} "
     neg = _NEGATION.search(text)
-    if neg and neg.group(1) in name_t:  # "not ready" on a ready/condition gauge: condition="False" == 1
+    # "not schedulable" on x_status{condition="schedulable"}, "not ready" on x_condition{type="Ready"}: the
+    # condition is a value of one of the metric's labels, not a word of its name
+    held = _condition_value(info, neg.group(1), matchers) if neg else None
+    if neg and (neg.group(1) in name_t or held):  # "not ready" on a ready/condition gauge: condition="False" == 1
+        if held is not None and held[0] not in matchers:
+            matchers[held[0]] = LabelMatcher(held[0], "=", held[1])
         for lab in info.labels:
-            vals = info.values.get(lab, frozenset())
-            false = [v for v in vals if v.lower() == "false"]
-            if lab in _STATE_LABELS and false and any(v.lower() == "true" for v in vals):
+            false = _boolean_values(info, lab, want="false")
+            if false and (lab in _STATE_LABELS or held):
                 matchers[lab] = LabelMatcher(lab, "=", false[0])
                 return _eq(1.0)
+        if held is not None:
+            return _eq(0.0)  # a 0/1 gauge per condition: the condition does not hold
     boolean = any({"true", "false"} <= {v.lower() for v in vals} for vals in info.values.values())
     if name_t & _STATE_NAME_TOKENS and not boolean and any(
             lab in _STATE_LABELS and m.op == "=" for lab, m in matchers.items()):
@@ -405,6 +419,26 @@ def _state_gauge_test(it: Intent, info: MetricInfo, matchers: dict[str, LabelMat
     return None
 
 
+def _boolean_values(info: MetricInfo, lab: str, want: str = "true") -> list[str]:
+    """The value of ``lab`` that spells ``want`` ("true" / "True") when the label holds both true and false."""
+    vals = info.values.get(lab, frozenset())
+    if not {"true", "false"} <= {v.lower() for v in vals}:
+        return []
+    return sorted(v for v in vals if v.lower() == want)
+
+
+def _condition_value(info: MetricInfo, word: str, matchers: dict[str, LabelMatcher]) -> tuple[str, str] | None:
+    """(label, value) of ``info`` whose value is the condition ``word`` names ("ready" -> type="Ready")."""
+    for lab, m in matchers.items():
+        if m.op == "=" and m.value.lower() == word:
+            return lab, m.value
+    for lab in info.labels:
+        hit = sorted(v for v in info.values.get(lab, ()) if v.lower() == word)
+        if hit and lab not in ("job", "instance") and lab not in matchers:  # endpoint_state="not-ready": named
+            return lab, hit[0]
+    return None
+
+
 def _gt0():
     from ..types import Comparison
 
@@ -417,6 +451,16 @@ def _eq(value: float):
     return Comparison("==", value)
 
 
+def _target_labels(info: MetricInfo) -> frozenset[str]:
+    """Labels that say which target reported a value (``instance``, ``job``, ``node_id``...): every member of a
+    cluster reports the whole cluster's size, so those series are not parts of a total."""
+    return frozenset(lab for lab in info.labels if lab in ("job", "pod") or any(
+        w in lab.lower() for w in ("instance", "host", "node", "member", "server")))
+
+
+def _names_one(matchers: dict[str, LabelMatcher]) -> bool:
+    """A matcher that names one thing ("on the invoices topic"), not only the system (job) or a target."""
+    return any(m.op == "=" and lab not in ("job", "instance") for lab, m in matchers.items())
 _DOWN_WORDS = frozenset({"down", "dead", "offline", "unreachable", "failing", "failed", "unhealthy", "broken"})
 
 

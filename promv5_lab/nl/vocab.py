@@ -72,7 +72,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "deployed": ("build", "info", "version"), "build": ("build", "info"), "running": ("build", "info", "up"),
     "pods": ("pod",), "containers": ("container",), "requests": ("requests", "http", "rq", "req", "reqs", "rpcs", "accesses"),
     "request": ("requests", "http", "rq", "req"),
-    "limit": ("limit", "max", "maximum", "capacity", "quota"), "connection": ("connections", "conn", "cx", "connected"),
+    "limit": ("limit", "max", "maximum", "capacity", "quota"),
+    # frameworks whose exporters name metrics after their language or server
+    "rails": ("ruby", "rack", "puma"), "connection": ("connections", "conn", "cx", "connected"),
 }
 
 # words for a label in questions -> label names exporters use for it (first found on the metric wins)

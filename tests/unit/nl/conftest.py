@@ -94,3 +94,14 @@ def exporters_planner(exporters_backend):
     from promv5_lab.nl.planner import OfflinePlanner
 
     return OfflinePlanner(Catalogue.from_backend(exporters_backend), now=NOW)
+
+
+@pytest.fixture(scope="module")
+def planner(request):
+    """The lexical planner over the test module's own small catalogue (its ``METRICS`` list, built with
+    ``_catalogue_kit.metric``): one builder for every planner-class test module."""
+    from ._catalogue_kit import lexical_planner
+
+    metrics = getattr(request.module, "METRICS", None)
+    assert metrics, f"{request.module.__name__} uses the planner fixture but defines no METRICS"
+    return lexical_planner(metrics)

@@ -10,8 +10,8 @@ import pytest
 from promv5_lab.nl.render import render
 from promv5_lab.types import Clarification, Comparison, QueryPlan
 
-from ._catalogue_kit import lexical_planner, promql
 from ._catalogue_kit import metric as _m
+from ._catalogue_kit import promql
 
 NODES = ["web-1:9100", "web-2:9100", "db-1:9100"]
 
@@ -115,10 +115,6 @@ METRICS = [
        job=["node", "blackbox", "mysql", "rabbitmq"], instance=[*NODES, "rabbit-0:15692"]),
 ]
 
-
-@pytest.fixture(scope="module")
-def planner():
-    return lexical_planner(METRICS)
 
 
 _promql = promql

@@ -58,11 +58,6 @@ METRICS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def planner():
-    return lexical_planner(METRICS)
-
-
 _promql = promql
 
 

@@ -12,7 +12,7 @@ import pytest
 from promv5_lab.nl.render import render
 from promv5_lab.types import Comparison, QueryPlan, Ratio
 
-from ._catalogue_kit import lexical_planner, metric, promql
+from ._catalogue_kit import metric, promql
 
 IF = {"job": ["snmp"], "instance": ["access-sw-3", "border-rt-2"], "ifDescr": ["GigabitEthernet1/0/1", "Te0/1"],
           "ifAlias": ["to-datacenter", "to-branch"]}
@@ -60,10 +60,6 @@ METRICS = [
            instance=["access-sw-3", "border-rt-2", "https://pay.example.org", *HOSTS, "kv-0:9150"]),
 ]
 
-
-@pytest.fixture(scope="module")
-def planner():
-    return lexical_planner(METRICS)
 
 
 @pytest.mark.parametrize("plan,promql_text", [

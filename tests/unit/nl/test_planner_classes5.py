@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._catalogue_kit import lexical_planner, metric, promql
+from ._catalogue_kit import metric, promql
 
 METRICS = [
     metric("proxy_front_hits_total", "counter", "The total number of front cache hits", job=["proxy"]),
@@ -33,10 +33,6 @@ METRICS = [
     metric("webapp_session_created_total", "counter", "Sessions created", context=["/billing", "/shop"]),
 ]
 
-
-@pytest.fixture(scope="module")
-def planner():
-    return lexical_planner(METRICS)
 
 
 @pytest.mark.parametrize("question, expected", [

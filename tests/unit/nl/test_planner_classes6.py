@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._catalogue_kit import lexical_planner, metric, promql
+from ._catalogue_kit import metric, promql
 
 METRICS = [
     metric("up", "gauge", "1 if the target is up.", job=["edge", "natsd", "kubelet", "flow-workflows"], instance=["a:1", "b:1"]),
@@ -59,10 +59,6 @@ METRICS = [
            job=["edge"], upstream=["10.0.3.11:8080", "10.0.3.12:8080"]),
 ]
 
-
-@pytest.fixture(scope="module")
-def planner():
-    return lexical_planner(METRICS)
 
 
 @pytest.mark.parametrize("question, expected", [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._catalogue_kit import lexical_planner, metric, promql
+from ._catalogue_kit import metric, promql
 
 METRICS = [
     metric("bouncer_pools_client_waiting_connections", "gauge", "Client connections waiting on a server connection",
@@ -27,10 +27,6 @@ METRICS = [
     metric("builder_executor_count_value", "gauge", "Executors", job=["builder"]),
 ]
 
-
-@pytest.fixture(scope="module")
-def planner():
-    return lexical_planner(METRICS)
 
 
 @pytest.mark.parametrize("question, expected", [

@@ -12,7 +12,7 @@ from promv5_lab.nl.readings import read_phrases, unit_scale
 from promv5_lab.nl.render import render
 from promv5_lab.types import QueryPlan
 
-from ._catalogue_kit import lexical_planner, metric, promql
+from ._catalogue_kit import metric, promql
 
 METRICS = [
     metric("vault_store_used_bytes", "gauge", "Bytes stored in the vault.", job=["vault"], instance=["v-0"]),
@@ -33,10 +33,6 @@ METRICS = [
     metric("fluentbit_output_proc_bytes_total", "counter", "Bytes shipped by the output plugin.", node=["n1", "n2"]),
 ]
 
-
-@pytest.fixture(scope="module")
-def planner():
-    return lexical_planner(METRICS)
 
 
 @pytest.mark.parametrize("question, expected", [
