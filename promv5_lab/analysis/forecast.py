@@ -80,8 +80,10 @@ class Forecaster:
     held-back end of the history (:func:`forecast_models.select`; ETS only when simulated paths are
     asked for), or one of them. ``clean``: replace outliers (incidents) of the history by the robust
     seasonal baseline before fitting. ``calibrate``: scale the interval (and simulated paths) so that
-    ``level`` of the points held back at earlier origins fell inside it. Capacity questions use
-    ``method="ets", clean=False``: there the trend *is* the event.
+    ``level`` of the points held back at earlier origins fell inside it. ``floor``: never narrower than
+    the fitted model's empirical multi-step errors from every origin of the history (with ``calibrate``).
+    Capacity questions use ``method="ets", clean=False, floor=False``: there the trend *is* the event,
+    and the errors of forecasts made before it started are not those of a forecast made now.
     """
 
     level: float = 0.8
@@ -92,6 +94,7 @@ class Forecaster:
     method: Literal["auto", "ets", "sarimax", "snaive"] = "auto"
     clean: bool = True
     calibrate: bool = True
+    floor: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.level < 1.0:
@@ -165,7 +168,8 @@ class Forecaster:
             raise InputError(f"{label}: the {chosen} model could not be fitted ({exc})",
                              hint="Use a longer --history or check the series for constant/degenerate values") from exc
         errors = (multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
-                                    params=cand.params, vol=vol) if self.calibrate else np.empty((0, steps)))
+                                    params=cand.params, vol=vol) if self.calibrate and self.floor
+                  else np.empty((0, steps)))
         cand = scaled(cand, vol, len(y))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
         mean = cand.mean
@@ -320,7 +324,8 @@ def _profile(y: np.ndarray, period: int) -> np.ndarray:
 
 
 # the interval is never narrower than the empirical multi-step errors of the fitted model from every origin
-# of its history (forecast_errors.py); False: the backtest calibration alone (as before)
+# of its history (forecast_errors.py); False switches that off in the whole process (for comparisons; one
+# forecaster: Forecaster(floor=False))
 EMPIRICAL_FLOOR = True
 
 

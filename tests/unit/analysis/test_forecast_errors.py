@@ -132,3 +132,21 @@ def test_the_floor_widens_intervals_of_a_series_with_rare_level_shifts(monkeypat
     assert set(raised0) == {0.0} and max(raised1) > 0.5
     assert cov1 >= cov0 + 0.015, (cov0, cov1)
     assert 0.75 <= cov1 <= 0.9 and width1 < 1.3 * width0, (cov1, width0, width1)
+
+
+def test_capacity_is_not_floored_but_a_forecast_is():
+    """A fill that starts in the history: forecasts made before it started missed it by far, which is no
+    measure of the forecast made now; capacity keeps the backtest calibration alone (floor=False)."""
+    import pandas as pd
+
+    from promv5_lab.analysis.capacity import time_to_limit
+    from promv5_lab.analysis.forecast import Forecaster
+
+    rng = np.random.default_rng(5)
+    n = 240
+    y = 100 - np.where(np.arange(n) > 120, 0.3 * (np.arange(n) - 120), 0.0) + rng.normal(0, 0.2, n)
+    s = pd.Series(y, index=pd.date_range("2026-01-01", periods=n, freq="1min", tz="UTC"))
+    cap = time_to_limit(s, 40.0, 4 * 3600, simulations=50)
+    assert cap.forecast.params["empirical_steps"] == 0 and cap.eta_s is not None
+    floored = Forecaster(method="ets", clean=False).forecast(s, 3600)
+    assert floored.params["empirical_steps"] > 0 and floored.params["empirical_origins"] > 100
