@@ -199,10 +199,11 @@ class OfflinePlanner:
         m = _PREAMBLE.match(question.lower())
         if not m:
             return question
-        pre = re.findall(r"[a-z0-9_-]+", m.group(1))
-        if any(w in self._name_tokens or w in self._value_words or stem(w) in self._stems for w in pre
-               if w not in STOPWORDS):
-            return question
+        pre = [w for w in re.findall(r"[a-z][a-z0-9]*", m.group(1)) if w not in STOPWORDS]
+        if any(w in self._name_tokens or stem(w) in self._stems for w in pre) or any(
+                not v.weak for v in find_values(question[:m.end(1)], self.catalogue, self._reserved,
+                                                self._name_tokens, self._vocab)):
+            return question  # "the llm-serving pod feels sluggish - how hot is its gpu": the pod is named
         return question[m.end():]
 
     @property

@@ -144,3 +144,5 @@ def test_a_preamble_that_names_something_is_kept(planner):
     """'pvc-b is slow - read latency in ms?': the preamble names the volume the question is about."""
     assert promql(planner, "pvc-b is slow - read latency in milliseconds?") == \
         'blockstore_volume_read_latency{volume="pvc-b"} / 1000000'
+    assert promql(planner, "the rs-1 box feels sluggish - relstore commits per second?") == \
+        'sum(rate(relstore_activity_user_commits{instance=~"rs-1:.*"}[5m]))'
