@@ -23,6 +23,10 @@ interval width in the same MASE units (a calibrated but useless-wide interval is
 Design choices were made with ``--dev`` (demo seed 11, a disjoint list of NAB files: six named ones and
 every second other real* file), not on the evaluation set; ``--nab-set real`` adds the other half, never
 used for design.
+Then ``predict.failures`` on the demo world (``--failures-only`` for just that; ``--skip-failures`` without
+it): at ``--failure-origins`` origins an hour apart, thresholds around the last value, the predicted
+probability of crossing within ``--failure-horizon`` steps against what the held-back future did: a
+reliability table (probability buckets vs observed frequency) and the Brier score against the base rate.
 Demo series: request rate, CPU and memory per service, free bytes per filesystem (5 m step, 3 d of
 history, 6 h horizon). NAB: a few realKnownCause/realTraffic/realTweets files, regularised to their
 median step (mean per bucket), the last 2000 points, a horizon of 1/20 of that.

@@ -3,7 +3,8 @@
 Both come from one :class:`~promv5_lab.analysis.forecast.Forecaster` fit with simulated future paths
 (ETS on the history as it is: no cleaning, no model choice, since the trend *is* the event here), whose
 spread is calibrated like every forecast's interval: scaled, per step ahead, by the factors measured on
-past forecast origins of the same history (:func:`.forecast_models.calibrate`), so the crossing-time
+past forecast origins of the same history (:func:`.forecast_models.calibrate`; not floored by the errors
+from every origin of the history, ``Forecaster(floor=False)``), so the crossing-time
 interval and the forecast band come from one distribution. The result carries that forecast
 (``CapacityResult.forecast``).
 
