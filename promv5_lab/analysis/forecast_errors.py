@@ -52,8 +52,10 @@ def multi_step_errors(method: str, fit: object, y: np.ndarray, raw: np.ndarray, 
     tgt = np.minimum(target, n - 1)
     season = (profile[tgt % period] if profile is not None and period else 0.0)
     if method == "snaive":
-        # repeat the last period seen at the origin: the value a whole number of periods before the target
-        back = tgt - ((h[None, :] - 1) // m + 1) * m
+        # repeat the last period seen at the origin: the value a whole number of periods before the target,
+        # o - m + (h - 1) mod m, always inside the history (from the unclipped target: a target past the end,
+        # clipped to n - 1, would reach back before the start)
+        back = target - ((h[None, :] - 1) // m + 1) * m
         forecast = y[back]
     elif method == "ets":
         states = getattr(fit, "states", None)

@@ -150,3 +150,25 @@ def test_capacity_is_not_floored_but_a_forecast_is():
     assert cap.forecast.params["empirical_steps"] == 0 and cap.eta_s is not None
     floored = Forecaster(method="ets", clean=False).forecast(s, 3600)
     assert floored.params["empirical_steps"] > 0 and floored.params["empirical_origins"] > 100
+
+
+def test_seasonal_naive_horizon_longer_than_the_history_left_after_an_origin():
+    """A horizon reaching far past the history's end (a day-long forecast from a day of history) used to index
+    before the start (IndexError in 'predict checkout traffic tomorrow' on some demo worlds)."""
+    import numpy as np
+
+    from promv5_lab.analysis.forecast_errors import multi_step_errors
+
+    rng = np.random.default_rng(3)
+    n, m, steps = 30, 10, 80
+    y = np.sin(np.arange(n) * 2 * np.pi / m) + rng.normal(0, 0.1, n)
+    err = multi_step_errors("snaive", None, y, y, steps, period=m, profile=None, params={"period_steps": m})
+    origins = np.arange(m, n)
+    assert err.shape == (origins.size, steps)
+    for i, o in enumerate(origins):
+        for j in range(steps):
+            t = o + j
+            if t < n:
+                assert err[i, j] == pytest.approx(y[t] - y[o - m + j % m])
+            else:
+                assert np.isnan(err[i, j])
