@@ -16,7 +16,6 @@ from ..._deps import require
 from ...errors import InputError
 from .layout import answer_view, error_pane, md_escape
 from .state import SessionState
-from .work import in_background
 
 __all__ = ["diagnosis_tab", "media_tab", "report_tab", "signals_for"]
 
@@ -121,7 +120,7 @@ def diagnosis_tab(session: SessionState) -> Any:
         except Exception as exc:  # noqa: BLE001 - an error is a message in the page
             out.objects = [error_pane(exc)]
 
-    go.on_click(in_background(run, what="diagnosis"))
+    go.on_click(run)
     return pn.Column(pn.Row(when, go), out, sizing_mode="stretch_width")
 
 
@@ -179,7 +178,7 @@ def report_tab(session: SessionState) -> Any:
         except Exception as exc:  # noqa: BLE001
             msg.objects = [error_pane(exc)]
 
-    build.on_click(in_background(make, what="report build"))
+    build.on_click(make)
     return pn.Column(pn.Row(kind, fmt, when), build, msg, sizing_mode="stretch_width")
 
 
@@ -237,8 +236,8 @@ def media_tab(session: SessionState) -> Any:
         except Exception as exc:  # noqa: BLE001
             out.objects = [error_pane(exc)]
 
-    audio_in.param.watch(in_background(on_audio, what="spoken question"), "value")
-    image_in.param.watch(in_background(on_image, what="screenshot"), "value")
+    audio_in.param.watch(on_audio, "value")
+    image_in.param.watch(on_image, "value")
     return pn.Column(pn.pane.Markdown("Ask by voice (a recording), or find what looks wrong in a dashboard "
                                       "screenshot."), pn.Row(pn.pane.Markdown("Spoken question:"), audio_in),
                      pn.Row(pn.pane.Markdown("Screenshot:"), image_in), out, sizing_mode="stretch_width")
