@@ -20,7 +20,11 @@ series itself:
 
 The first two are combined (max) and divided by the largest surprise of the recent past (decaying by
 ``record_decay`` per row; one row raises it at most ``record_growth`` times; never below
-``record_floor``): ``r / (1 + r)``, so a flag needs a new record. The score is
+``record_floor``): ``r / (1 + r)``, so a flag needs a new record. Deviations beyond ``z_knee`` sigmas are compressed
+logarithmically (:func:`compress`) before the record: in a series flat between spikes the surprise's
+scale shrinks towards its floor, so each spike of the same height was a larger z than the last, a new
+record and a false positive (NAB's ``art_increase_spike_density``: 8 of them; a z of 5,000 or 20,000 is
+the same news). The score is
 ``max(novelty_weight * novelty, record_weight * r / (1 + r))``, where a novelty only counts when the
 value is also somewhat unusual (``r / (1 + r) > novelty_gate``: noise that just crosses into the next
 level, unremarkable for its size, is not news). The weekly z has a record of its own (a faster-decaying
@@ -58,8 +62,8 @@ from . import online_fast
 from .detect import DetectorConfig, DetectorState
 from .online_weekly import WeeklyConfig, weekly_residual_z
 
-__all__ = ["NAB_THRESHOLD", "SURPRISE_CONFIG", "OnlineConfig", "novelty_scores", "rank_tail_counts", "score_matrix",
-           "score_series"]
+__all__ = ["NAB_THRESHOLD", "SURPRISE_CONFIG", "OnlineConfig", "compress", "novelty_scores", "rank_tail_counts",
+           "score_matrix", "score_series"]
 
 # The standard-profile corpus threshold of these scores, chosen by NAB's sweep over every distinct score
 # of every scorable row of the 58 files:  python benchmarks/nab_score.py   (line "promv5-lab detect").
@@ -93,6 +97,7 @@ class OnlineConfig:
     novelty_weight: float = 0.6     # below strong records, so that they break through a novelty's hold
     novelty_gate: float = 0.1       # a novelty only counts where the record score r / (1 + r) exceeds this
     record_weight: float = 0.8
+    z_knee: float = 200.0           # beyond this many sigmas the record's deviation grows only logarithmically
     rank_count: int = 5             # a record is discounted where at least this many earlier values were as
     rank_share: float = 0.5         # extreme (0: off), if its level z is at least this share of the surprise ...
     rank_factor: float = 0.5        # ... by this factor (a value the series has reached before is old news)
@@ -118,6 +123,8 @@ class OnlineConfig:
             raise InputError("OnlineConfig.record_growth and weekly_growth must be >= 1, record_floor > 0")
         if not 0.0 < self.weekly_decay <= 1.0:
             raise InputError(f"OnlineConfig.weekly_decay must be in (0, 1], got {self.weekly_decay}")
+        if not self.z_knee > 0.0:
+            raise InputError(f"OnlineConfig.z_knee must be > 0 (math.inf: off), got {self.z_knee}")
         if self.rank_share < 0.0:
             raise InputError(f"OnlineConfig.rank_share must be >= 0, got {self.rank_share}")
         for name in ("novelty_weight", "novelty_gate", "record_weight", "weekly_weight", "rank_factor"):
@@ -158,6 +165,14 @@ def _level_z(v: np.ndarray, c: OnlineConfig) -> np.ndarray:
     scale = np.maximum(1.4826 * mad.to_numpy(), c.level_floor * rng.to_numpy()) + 1e-9
     z = np.abs(df.to_numpy() - med.to_numpy()) / scale
     return np.nan_to_num(z, nan=0.0, posinf=0.0)
+
+
+def compress(z: np.ndarray, knee: float) -> np.ndarray:
+    """``z`` up to ``knee``; beyond it ``knee * (1 + ln(z / knee))`` (continuous, increasing, scale-free)."""
+    if math.isinf(knee):
+        return z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(z > knee, knee * (1.0 + np.log(np.maximum(z, knee) / knee)), z)
 
 
 def _surprise(t: np.ndarray, v: np.ndarray, c: OnlineConfig, counters: np.ndarray, progress: bool) -> np.ndarray:
@@ -309,7 +324,7 @@ def score_matrix(t: np.ndarray, values: np.ndarray, config: OnlineConfig | None 
     surprise = _surprise(tt, v, c, flags, progress)
     gauge = np.where(flags[None, :], _increments(v), v) if flags.any() else v
     level = _level_z(gauge, c)
-    z = np.maximum(surprise, level)
+    z = compress(np.maximum(surprise, level), c.z_knee)
     rec = _record(z, c)
     nov = np.column_stack([novelty_scores(gauge[:, j], c.novelty_levels, c.novelty_init, c.novelty_warmup)
                            for j in range(v.shape[1])])

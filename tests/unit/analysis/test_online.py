@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from promv5_lab.analysis.online import (
     NAB_THRESHOLD,
     OnlineConfig,
+    compress,
     novelty_scores,
     rank_tail_counts,
     score_matrix,
@@ -177,6 +180,31 @@ def test_a_contextual_break_is_not_discounted_by_the_rank_part():
     assert rank_tail_counts(v)[2300:2310].min() >= 5  # the values had all been seen: only the context is new
 
 
+def test_identical_spikes_in_a_flat_series_stop_being_records():
+    # NAB's art_increase_spike_density shape: 0 everywhere, pairs of spikes of 20 every 100 rows. Between
+    # spikes the surprise's scale shrinks, so each spike is a larger z than the last (x1.2 each time):
+    # without the knee every pair kept setting a record and was reported
+    n = 4000
+    t = 1.4e9 + STEP * np.arange(n)
+    v = np.zeros(n)
+    v[np.r_[0:n:100, 6:n:100]] = 20.0
+    with_knee = score_series(t, v)
+    without = score_series(t, v, OnlineConfig(z_knee=math.inf))
+    assert np.count_nonzero(without[2400:] >= NAB_THRESHOLD) >= 5
+    assert np.count_nonzero(with_knee[2400:] >= NAB_THRESHOLD) == 0
+    # the first reports are the same: the knee only changes deviations beyond it
+    np.testing.assert_array_equal(with_knee[:1000] >= NAB_THRESHOLD, without[:1000] >= NAB_THRESHOLD)
+
+
+def test_compress_is_the_identity_below_the_knee_and_logarithmic_above():
+    z = np.array([0.0, 1.0, 199.9, 200.0, 200.0 * math.e, 200.0 * math.e ** 2, np.inf])
+    got = compress(z, 200.0)
+    np.testing.assert_allclose(got[:4], z[:4])
+    np.testing.assert_allclose(got[4:6], [400.0, 600.0])
+    assert np.all(np.diff(got) > 0) and np.isinf(got[-1])
+    np.testing.assert_array_equal(compress(z, math.inf), z)
+
+
 def test_counters_are_scored_on_increments():
     t = 1.4e9 + STEP * np.arange(800)
     rng = np.random.default_rng(5)
@@ -198,6 +226,7 @@ def test_counters_are_scored_on_increments():
     ({"rank_count": -1}, "rank_count"),
     ({"rank_share": -0.5}, "rank_share"),
     ({"rank_factor": 1.5}, "rank_factor"),
+    ({"z_knee": 0.0}, "z_knee"),
 ])
 def test_bad_config_is_a_clear_error(kwargs, message):
     with pytest.raises(InputError, match=message):
