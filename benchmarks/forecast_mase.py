@@ -111,7 +111,7 @@ FAILURE_MULTIPLES = (-4.0, -2.0, -1.0, -0.5, -0.25, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def failure_events(series: pd.Series, horizon: int, origins: int, every: int,
-                   simulations: int = 200) -> list[tuple[float, bool]]:
+                   simulations: int = 200, crossing: str = "history") -> list[tuple[float, bool]]:
     """(predicted probability, crossed) pairs of ``predict.failures`` on held-back data.
 
     At ``origins`` forecast origins ``every`` steps apart (the last one ``horizon`` steps before the end),
@@ -139,7 +139,8 @@ def failure_events(series: pd.Series, horizon: int, origins: int, every: int,
         for c in FAILURE_MULTIPLES:
             thr = last + c * scale
             try:
-                (res,) = predict.failures(hist, threshold=thr, horizon=horizon * step, simulations=simulations)
+                (res,) = predict.failures(hist, threshold=thr, horizon=horizon * step, simulations=simulations,
+                                          crossing=crossing)
             except InputError:
                 break
             crossed = bool(np.any(fut >= thr) if c > 0 else np.any(fut <= thr))
@@ -228,19 +229,20 @@ def _evaluate_one(args: tuple) -> tuple[str, dict | None, float]:
 
 
 def _failures_one(args: tuple) -> tuple[str, list, float]:
-    name, series, horizon, origins, every = args
+    name, series, horizon, origins, every, crossing = args
     warnings.simplefilter("ignore")
     t = time.process_time()
-    return name, failure_events(series, horizon, origins, every), time.process_time() - t
+    return name, failure_events(series, horizon, origins, every, crossing=crossing), time.process_time() - t
 
 
 def _run_all(series: dict[str, pd.Series], horizon: int, origins: int, levels: tuple[float, ...], ets_only: bool,
-             jobs: int, desc: str, failures_every: int = 0) -> tuple[dict[str, dict | None], float]:
+             jobs: int, desc: str, failures_every: int = 0,
+             crossing: str = "history") -> tuple[dict[str, dict | None], float]:
     """Every series evaluated, shared out over ``jobs`` processes (one series per task): results by name and
     the CPU seconds the evaluations took. With ``failures_every`` > 0: the failure events of every series
     instead (:func:`failure_events` at ``origins`` origins that many steps apart)."""
     if failures_every:
-        tasks = [(name, s, horizon, origins, failures_every) for name, s in series.items()]
+        tasks = [(name, s, horizon, origins, failures_every, crossing) for name, s in series.items()]
         one = _failures_one
     else:
         tasks = [(name, s, horizon, origins, levels, ets_only) for name, s in series.items()]
@@ -290,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-failures", action="store_true", help="no predict.failures reliability table")
     ap.add_argument("--failure-horizon", type=int, default=12, help="steps ahead for predict.failures (12 = 1 h)")
     ap.add_argument("--failure-origins", type=int, default=6, help="origins for predict.failures per series")
+    ap.add_argument("--failures-crossing", choices=("history", "simulated"), default="history",
+                    help="paths predict.failures counts crossings on: the history's own error paths (default) "
+                         "or the simulated ETS paths (the old default, for comparison)")
     ap.add_argument("--ets-only", action="store_true", help="plain ETS on the raw history (the old default)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -336,9 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         horizon = args.failure_horizon
         print(f"predict.failures on the demo world: {len(demo)} series, {args.failure_origins} origins "
               f"{horizon} steps apart, horizon {horizon} steps, thresholds at the last value +- "
-              f"{', '.join(f'{c:g}' for c in FAILURE_MULTIPLES if c > 0)} x the median {horizon}-step change")
+              f"{', '.join(f'{c:g}' for c in FAILURE_MULTIPLES if c > 0)} x the median {horizon}-step change; "
+              f"crossings counted on the {args.failures_crossing} paths")
         found, cpu_f = _run_all(demo, horizon, args.failure_origins, levels, False, args.jobs, "failures",
-                                failures_every=horizon)
+                                failures_every=horizon, crossing=args.failures_crossing)
         cpu += cpu_f
         print("\n".join(reliability([e for name in demo for e in (found.get(name) or [])])))
     print(f"done in {time.perf_counter() - t0:.0f} s wall, {cpu:.0f} s CPU in the forecasting processes, "

@@ -106,10 +106,13 @@ class Forecaster:
             raise InputError(f"seasonal must be 'auto', None or a period in seconds, got {self.seasonal!r}")
 
     def forecast(self, series: pd.Series, horizon_s: float, *, simulations: int = 0,
-                 seed: int = 0, name: str | None = None) -> ForecastResult:
+                 seed: int = 0, name: str | None = None, error_paths: bool = False) -> ForecastResult:
         """Fit ``series`` and forecast ``horizon_s`` seconds past its last sample.
 
-        ``simulations`` > 0 also returns that many simulated future paths (``ForecastResult.paths``).
+        ``simulations`` > 0 also returns that many simulated future paths (``ForecastResult.paths``);
+        ``error_paths`` the mean forecast plus the fitted model's own multi-step errors from every earlier
+        origin of the history (``ForecastResult.error_paths``; None when fewer than
+        :data:`forecast_errors.MIN_ORIGINS` origins saw the whole horizon).
         """
         pd = require("pandas")
         require("statsmodels")
@@ -126,7 +129,7 @@ class Forecaster:
         index = series.index[np.isfinite(series.to_numpy(dtype=float))]
         last = index[-1]
         period_steps, strength = self._period(y, step, label)
-        from .forecast_errors import empirical_half_widths, multi_step_errors
+        from .forecast_errors import floor_half_widths, history_paths, multi_step_errors
         from .forecast_models import (
             CANDIDATES,
             SNAIVE_ORIGINS,
@@ -168,22 +171,17 @@ class Forecaster:
             raise InputError(f"{label}: the {chosen} model could not be fitted ({exc})",
                              hint="Use a longer --history or check the series for constant/degenerate values") from exc
         errors = (multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
-                                    params=cand.params, vol=vol) if self.calibrate and self.floor
+                                    params=cand.params, vol=vol) if (self.calibrate and self.floor) or error_paths
                   else np.empty((0, steps)))
         cand = scaled(cand, vol, len(y))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
         mean = cand.mean
         below, above = cal.half_widths(cand.below, cand.above)
         emp_steps, raised = 0, 0.0
-        if EMPIRICAL_FLOOR and errors.size:
+        if EMPIRICAL_FLOOR and errors.size and self.calibrate and self.floor:
             # the backtests saw four spans; every origin of the history says how far off the model can be
-            e_below, e_above, emp_steps = empirical_half_widths(errors, self.level)
-            if emp_steps:
-                v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else np.ones(steps)
-                e_below = _extend(e_below, below / v, emp_steps) * v
-                e_above = _extend(e_above, above / v, emp_steps) * v
-                raised = float(np.mean((e_below > below) | (e_above > above)))
-                below, above = np.maximum(below, e_below), np.maximum(above, e_above)
+            v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else np.ones(steps)
+            below, above, emp_steps, raised = floor_half_widths(below, above, errors, self.level, v)
         lower = mean - below
         upper = mean + above
         paths = None
@@ -199,12 +197,18 @@ class Forecaster:
             hw = (cand.below + cand.above) / 2.0
             factor = np.where(hw > 0, (below + above) / 2.0 / np.where(hw > 0, hw, 1.0), 1.0)
             paths = mean[:, None] + (factor * v)[:, None] * (paths - mean[:, None])
+        hist_paths = None
+        if error_paths:
+            v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else np.ones(steps)
+            hist_paths = history_paths(errors, mean, v)
         # A series that was never negative (rates, bytes, counts) cannot go below zero: clip, and say so.
         nonneg = bool(np.nanmin(raw) >= 0)
         if nonneg:
             mean, lower, upper = np.maximum(mean, 0.0), np.maximum(lower, 0.0), np.maximum(upper, 0.0)
             if paths is not None:
                 paths = np.maximum(paths, 0.0)
+            if hist_paths is not None:
+                hist_paths = np.maximum(hist_paths, 0.0)
         if chosen == "ets":
             use_trend = bool(cand.params.get("trend"))
             trend_code = ("Ad" if cand.params.get("damped") else "A") if use_trend else "N"
@@ -251,7 +255,7 @@ class Forecaster:
             mean=pd.Series(mean, index=future, name="mean"),
             lower=pd.Series(lower, index=future, name="lower"),
             upper=pd.Series(upper, index=future, name="upper"),
-            level=self.level, model=model_name, params=params, paths=paths,
+            level=self.level, model=model_name, params=params, paths=paths, error_paths=hist_paths,
         )
 
     def _period(self, y: np.ndarray, step: float, label: str) -> tuple[int, float]:
@@ -327,16 +331,6 @@ def _profile(y: np.ndarray, period: int) -> np.ndarray:
 # of its history (forecast_errors.py); False switches that off in the whole process (for comparisons; one
 # forecaster: Forecaster(floor=False))
 EMPIRICAL_FLOOR = True
-
-
-def _extend(measured: np.ndarray, model: np.ndarray, k: int) -> np.ndarray:
-    """Empirical half-widths measured for the first ``k`` steps, continued past them by the model's
-    half-widths scaled to meet them at step ``k``."""
-    out = measured.copy()
-    if k < out.size:
-        ratio = measured[k - 1] / model[k - 1] if model[k - 1] > 0 else 1.0
-        out[k:] = model[k:] * ratio if model[k - 1] > 0 else measured[k - 1]
-    return out
 
 
 def _dur(seconds: float) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MIN_ORIGINS", "empirical_half_widths", "multi_step_errors"]
+__all__ = ["MIN_ORIGINS", "empirical_half_widths", "floor_half_widths", "history_paths", "multi_step_errors"]
 
 MIN_ORIGINS = 30  # a step needs this many origins before its quantiles are used
 
@@ -113,3 +113,45 @@ def empirical_half_widths(errors: np.ndarray, level: float) -> tuple[np.ndarray,
         above[:measured] = np.maximum(np.nanquantile(e, q, axis=0, method="higher"), 0.0)
         below[:measured] = np.maximum(-np.nanquantile(e, 1.0 - q, axis=0, method="lower"), 0.0)
     return below, above, measured
+
+
+def history_paths(errors: np.ndarray, mean: np.ndarray, vol: np.ndarray | None = None) -> np.ndarray | None:
+    """The mean forecast plus each earlier origin's whole error path (steps x origins), or None.
+
+    Row ``i`` of ``errors`` (:func:`multi_step_errors`) is what really happened after origin ``i`` minus
+    what the model said, for every step of the horizon: a path with the series' own step-to-step
+    dependence (a mean-reverting series wanders less over an hour than a random walk whose steps have the
+    same spread). Only origins that saw the whole horizon count; ``vol`` (the noise profile at the future
+    steps' phases) scales them back from the profile's unit. None with fewer than :data:`MIN_ORIGINS`."""
+    if errors.ndim != 2 or errors.shape[1] != mean.size:
+        return None
+    whole = errors[np.isfinite(errors).all(axis=1)]
+    if whole.shape[0] < MIN_ORIGINS:
+        return None
+    v = np.ones(mean.size) if vol is None else np.asarray(vol, dtype=float)
+    return mean[:, None] + (whole * v[None, :]).T
+
+
+def floor_half_widths(below: np.ndarray, above: np.ndarray, errors: np.ndarray, level: float,
+                      vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """(below, above, steps measured, share of steps widened): the calibrated half-widths ``below`` and
+    ``above`` floored by :func:`empirical_half_widths` of ``errors`` (in the unit of ``vol``, the noise
+    profile at the future steps); past the measured steps the floor follows the calibrated widths,
+    scaled to meet the last measured one."""
+    e_below, e_above, k = empirical_half_widths(errors, level)
+    if not k:
+        return below, above, 0, 0.0
+    e_below = _extend(e_below, below / vol, k) * vol
+    e_above = _extend(e_above, above / vol, k) * vol
+    raised = float(np.mean((e_below > below) | (e_above > above)))
+    return np.maximum(below, e_below), np.maximum(above, e_above), k, raised
+
+
+def _extend(measured: np.ndarray, model: np.ndarray, k: int) -> np.ndarray:
+    """Empirical half-widths measured for the first ``k`` steps, continued past them by the model's
+    half-widths scaled to meet them at step ``k``."""
+    out = measured.copy()
+    if k < out.size:
+        ratio = measured[k - 1] / model[k - 1] if model[k - 1] > 0 else 1.0
+        out[k:] = model[k:] * ratio if model[k - 1] > 0 else measured[k - 1]
+    return out

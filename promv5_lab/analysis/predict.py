@@ -13,7 +13,7 @@ Thin entry points over the modules that do the work, so ``%%ask``, the CLI and n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import InputError
 from ..types import parse_duration
@@ -55,11 +55,15 @@ def capacity(series: pd.Series, limit: float, horizon: str | float = "7d", *, le
 
 
 def failures(data: pd.DataFrame | pd.Series, threshold: float, horizon: str | float = "1h", *,
-             forecaster: Forecaster | None = None, simulations: int = 500, seed: int = 0) -> tuple[CapacityResult, ...]:
+             forecaster: Forecaster | None = None, simulations: int = 500, seed: int = 0,
+             crossing: Literal["simulated", "history"] = "history") -> tuple[CapacityResult, ...]:
     """For every series: the probability of crossing ``threshold`` within ``horizon`` (riskiest first).
 
-    Each result's ``probability`` is the share of simulated forecast paths that cross; ``eta_s`` and the
-    interval say when. The direction is inferred per series (rising if the threshold is above the last value).
+    Each result's ``probability`` is the share of paths whose maximum (minimum) over the horizon crosses:
+    by default the history's own paths (the mean forecast plus the errors the fitted model made over the
+    horizon from every earlier origin; simulated paths when the history is too short for them),
+    ``crossing="simulated"`` for the simulated ETS paths (:mod:`.capacity`). ``eta_s`` and the interval
+    say when. The direction is inferred per series (rising if the threshold is above the last value).
     """
     import pandas as pd
 
@@ -78,5 +82,5 @@ def failures(data: pd.DataFrame | pd.Series, threshold: float, horizon: str | fl
         s = s.copy()
         s.index.freq = data.index.freq
         out.append(time_to_limit(s, threshold, horizon_s, forecaster=forecaster, simulations=simulations,
-                                 seed=seed, name=name))
+                                 seed=seed, name=name, crossing=crossing))
     return tuple(sorted(out, key=lambda r: -r.probability))

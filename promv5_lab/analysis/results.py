@@ -62,7 +62,11 @@ class ForecastResult:
     ``mean``, ``lower`` and ``upper`` are float Series on the future UTC ``DatetimeIndex`` (same ``freq``
     as the history). ``model`` names the model (``"ETS(A,Ad,N) + seasonal profile 1d"``) and ``params``
     its fitted parameters and settings, so the forecast can be re-run by hand. ``paths`` holds simulated
-    future sample paths (steps x repetitions) when they were asked for, else ``None``.
+    future sample paths (steps x repetitions) when they were asked for, else ``None``. ``error_paths``
+    (when asked for) holds the history's own paths: the mean forecast plus the errors the fitted model
+    really made over the horizon from every earlier origin (steps x origins; see
+    :func:`.forecast_errors.history_paths`), so a crossing probability can count how often the *maximum*
+    over the horizon crossed, with the series' real step-to-step dependence.
     """
 
     series: str
@@ -73,6 +77,7 @@ class ForecastResult:
     model: str
     params: Mapping[str, object] = field(default_factory=dict)
     paths: object = None  # numpy array (steps, repetitions) or None
+    error_paths: object = None  # numpy array (steps, origins) or None
 
     @property
     def horizon_s(self) -> float:
