@@ -86,6 +86,9 @@ def _analyze(image: ImageInput, dashboard_json: str | Path | dict | None, backen
             raise MissingDependencyError("pytesseract", "vision")
         else:
             notes.append(f"no OCR ({why}): titles are not read and values are relative to each plot's height")
+    reading = None
+    if use_ocr and found:  # titles and value axes are read in the worker while the lines are extracted here
+        reading = ocr_mod.start_reading(img, found, time_axes=[False] * len(found))
     per_panel = []
     pictures = []
     for p in found:
@@ -101,8 +104,11 @@ def _analyze(image: ImageInput, dashboard_json: str | Path | dict | None, backen
         k += len(series)
     panels = [_panel_finding(img, p, series, axis, m, None, threshold)
               for (p, series, axis), m in zip(per_panel, mine)]
-    if use_ocr:  # after the verdicts: only a flagged panel's time axis is read (half of the words)
-        words = ocr_mod.read_words(img, found, time_axes=[f.anomalous for f in panels])
+    if reading is not None:
+        words = reading.result()
+        flagged = [f.anomalous for f in panels]
+        if any(flagged):  # after the verdicts: only a flagged panel's time axis is read (half of the words)
+            words = ocr_mod.merge_words(words, ocr_mod.read_words(img, found, time_axes=flagged, labels=False))
         panels = [_panel_finding(img, p, series, axis, m, words, threshold)
                   for (p, series, axis), m in zip(per_panel, mine)]
     source = clf.source

@@ -34,10 +34,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Axis",
     "Word",
+    "merge_words",
     "ocr_available",
     "panel_title",
     "parse_number",
     "read_words",
+    "start_reading",
     "text_regions",
     "time_axis_labels",
     "value_axis",
@@ -208,7 +210,7 @@ def _parse_tsv(text: str) -> dict[str, list]:
 
 
 def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float = 30.0,
-               time_axes: list[bool] | None = None) -> list[Word]:
+               time_axes: list[bool] | None = None, labels: bool = True) -> list[Word]:
     """Every word Tesseract finds where titles and ticks are, in image coordinates (one Tesseract run).
 
     With panels: only the strips where :func:`panel_title`, :func:`value_axis` and :func:`time_axis_labels`
@@ -217,7 +219,8 @@ def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float =
     the time of reading the whole page. Without panels, the whole page is read (at 2x below 1400 px).
     The inside of each panel's plot area is blanked first (lines are not text, and cost Tesseract time).
     ``time_axes``: per panel, whether its time axis is read too (only a flagged panel needs a clock time; the
-    tick labels under the plots are about half of a dashboard's words, so of Tesseract's time).
+    tick labels under the plots are about half of a dashboard's words, so of Tesseract's time). ``labels=False``:
+    only those time axes (titles and value axes read already, see :func:`start_reading`).
     """
     np = require("numpy")
     cv2 = require("cv2", "vision")
@@ -231,8 +234,7 @@ def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float =
             x, y, w, h = x + int(0.12 * w), y + int(0.16 * h), int(0.86 * w), int(0.7 * h)
         grey[y:y + h, x:x + w] = paper
     if panels:
-        page, pieces = _mosaic(np, cv2, grey, [r for i, p in enumerate(panels) for r in
-                                                      text_regions(p, grey.shape, time_axes is None or time_axes[i])], paper)
+        page, pieces = _mosaic(np, cv2, grey, _allowed(np, grey.shape, panels, time_axes, labels), paper)
         scale = STRIP_SCALE
         if page is None:
             return []
@@ -266,23 +268,68 @@ def read_words(img: np.ndarray, panels: list[FoundPanel] = (), min_conf: float =
     return out
 
 
+class Reading:
+    """Words being read on a thread (:func:`start_reading`); :meth:`result` waits for them."""
+
+    def __init__(self, img: np.ndarray, panels: list[FoundPanel], time_axes: list[bool] | None) -> None:
+        self._words: list[Word] = []
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, args=(img, panels, time_axes), daemon=True,
+                                        name="promv5-ocr")
+        self._thread.start()
+
+    def _run(self, img: np.ndarray, panels: list[FoundPanel], time_axes: list[bool] | None) -> None:
+        try:
+            self._words = read_words(img, panels, time_axes=time_axes)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> list[Word]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._words
+
+
+def start_reading(img: np.ndarray, panels: list[FoundPanel], time_axes: list[bool] | None = None) -> Reading:
+    """:func:`read_words` on a thread: Tesseract (its own process) reads the titles and value axes on one core
+    while the caller extracts the lines on the other. The thread itself only cuts out the text (~0.04 s) and
+    then waits for the worker's answer."""
+    return Reading(img, panels, time_axes)
+
+
+def merge_words(first: list[Word], more: list[Word]) -> list[Word]:
+    """Words of two readings of one image: a word both read (their strips may overlap) once; the second reading's
+    lines numbered apart from the first's."""
+    from dataclasses import replace
+
+    seen = {(w.text, round(w.cx / 4), round(w.cy / 4)) for w in first}
+    out = list(first)
+    for w in more:
+        if (w.text, round(w.cx / 4), round(w.cy / 4)) not in seen:
+            out.append(replace(w, line=(w.line[0] + 1_000_000, w.line[1], w.line[2])))
+    return out
+
+
 STRIP_SCALE = 3  # upscaling of the text strips (Tesseract wants ~20-30 px tall letters)
 MOSAIC_GAP = 40  # blank pixels between two pieces of text on the OCR page
 MOSAIC_PAD = 6   # pixels of the image kept around each piece of text
 BINARIZE = 70    # a pixel this far from the page colour is ink (0: the grey pixels as they are)
 
 
-def text_regions(p: FoundPanel, shape: tuple[int, ...], time_axis: bool = True) -> list[tuple[int, int, int, int]]:
+def text_regions(p: FoundPanel, shape: tuple[int, ...], time_axis: bool = True,
+                 labels: bool = True) -> list[tuple[int, int, int, int]]:
     """Where a panel's title and tick labels can be, as (x0, y0, x1, y1) in the image: the bands the word
-    filters of :func:`panel_title`, :func:`value_axis` and (with ``time_axis``) :func:`time_axis_labels` accept,
-    a few px wider."""
+    filters of :func:`panel_title`, :func:`value_axis` (with ``labels``) and :func:`time_axis_labels` (with
+    ``time_axis``) accept, a few px wider."""
     H, W = shape[:2]
     bx, by, bw, _ = p.bbox
     px, py, pw, ph = p.plot
     top = py + (0.14 * ph if not p.framed else 0)
     boxes = [(bx - 6, by - 46, bx + bw + 6, top + 8),
              (bx - 76, py - 14, px + 0.12 * pw + 8, py + ph + 14),
-             (px - 40, py + 0.7 * ph, px + pw + 40, py + ph + 48)][:3 if time_axis else 2]
+             (px - 40, py + 0.7 * ph, px + pw + 40, py + ph + 48)]
+    boxes = (boxes[:2] if labels else []) + (boxes[2:] if time_axis else [])
     out = []
     for x0, y0, x1, y1 in boxes:
         x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(W, int(x1)), min(H, int(y1))
@@ -291,16 +338,37 @@ def text_regions(p: FoundPanel, shape: tuple[int, ...], time_axis: bool = True) 
     return out
 
 
-def _mosaic(np, cv2, grey, regions, paper: int, width: int = 1600):
-    """The text of ``grey`` inside ``regions``, as one page for one Tesseract run: every cluster of ink (a word
-    or a line of words; long straight lines such as frames, axes and grid lines left out) cut out, upscaled
-    :data:`STRIP_SCALE` x and packed in rows with blank margins. Returns the page and where each piece went:
-    ``(page_x0, page_y0, page_x1, page_y1, image_x0, image_y0)`` (page None when there is no text)."""
+def _allowed(np, shape: tuple[int, ...], panels: list[FoundPanel], time_axes: list[bool] | None,
+             labels: bool = True):
+    """Where text is read: each panel's :func:`text_regions`, without the inside of any other panel's box (a
+    title band reaching above a card, or a value band reaching left of it, would otherwise read the neighbouring
+    panel's time ticks and legend: a third of a dashboard's words, none of them used)."""
+    H, W = shape[:2]
+    allowed = np.zeros((H, W), bool)
+    for i, p in enumerate(panels):
+        mine = np.zeros((H, W), bool)
+        for x0, y0, x1, y1 in text_regions(p, shape, time_axes is None or time_axes[i], labels):
+            mine[y0:y1, x0:x1] = True
+        for j, o in enumerate(panels):
+            ox, oy, ow, oh = o.bbox
+            if j != i and not _inside(p.bbox, o.bbox):
+                mine[max(0, oy):max(0, oy + oh), max(0, ox):max(0, ox + ow)] = False
+        allowed |= mine
+    return allowed
+
+
+def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether box ``a`` lies inside box ``b`` (a panel nested in another one's box keeps its own text)."""
+    return b[0] <= a[0] and b[1] <= a[1] and a[0] + a[2] <= b[0] + b[2] and a[1] + a[3] <= b[1] + b[3]
+
+
+def _mosaic(np, cv2, grey, allowed, paper: int, width: int = 1600):
+    """The text of ``grey`` where ``allowed`` (a boolean mask), as one page for one Tesseract run: every cluster of
+    ink (a word or a line of words; long straight lines such as frames, axes and grid lines left out) cut out,
+    upscaled :data:`STRIP_SCALE` x and packed in rows with blank margins. Returns the page and where each piece
+    went: ``(page_x0, page_y0, page_x1, page_y1, image_x0, image_y0)`` (page None when there is no text)."""
     gap, sc, pad = MOSAIC_GAP, STRIP_SCALE, MOSAIC_PAD
     H, W = grey.shape
-    allowed = np.zeros((H, W), bool)
-    for x0, y0, x1, y1 in regions:
-        allowed[y0:y1, x0:x1] = True
     ink = ((np.abs(grey.astype(np.int16) - paper) > 50) & allowed).astype(np.uint8)
     lines = (cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, 40), np.uint8))
              | cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((40, 1), np.uint8)))

@@ -42,6 +42,7 @@ GREY_STROKE_PX = 2.5     # pixels per run where a grey piece crosses a column se
                          # are long, letters' strokes and boxes' edges short
 GREY_MIN_SPAN = 0.25     # a grey line spans a quarter of the plot at least (text and ticks are shorter)
 GREY_SINGLE_RUN = 0.75   # ... and crosses most of its columns once (letters and boxes cross them several times)
+GREY_PIECE_SPAN = 0.08   # a narrower piece beside the line, at its height, is the line's other side of a gap
 
 
 @dataclass(frozen=True)
@@ -234,17 +235,20 @@ def _flat_stretches(np, cv2, runs, m):
 def _drop_text(np, cv2, m, min_span: int, over=None):
     """``m`` without pieces that are text or boxes (many columns with two or more runs) or narrower than
     ``min_span`` columns. Pieces are measured joined through ``over`` (coloured lines drawn over this one cut it
-    where they cross)."""
+    where they cross). A narrower line-like piece (at least :data:`GREY_PIECE_SPAN` of the width) stays when it
+    lies beside the kept line, at its height and in columns it does not cover: the line's other side of a gap
+    (a drop-out early in the plot leaves a piece narrower than ``min_span`` before it)."""
     m8 = m.astype(np.uint8)
     if over is not None:
         reach = cv2.dilate(m8, np.ones((2 * CROSSING + 1, 2 * CROSSING + 1), np.uint8)).view(bool)
         m8 = (m | (over & reach)).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(m8, np.ones((3, 3), np.uint8)), connectivity=8)
     keep = np.zeros(n, bool)
+    beside = []  # line-like pieces narrower than min_span
     starts = m & ~np.vstack([np.zeros((1, m.shape[1]), bool), m[:-1]])  # first pixel of each vertical run
     for i in range(1, n):
         x, y, sw, sh = (int(v) for v in stats[i, :4])
-        if sw < min_span:
+        if sw < min(min_span, max(3, int(GREY_PIECE_SPAN * m.shape[1]))):
             continue
         own = (labels[y:y + sh, x:x + sw] == i)
         runs = (starts[y:y + sh, x:x + sw] & own).sum(axis=0)
@@ -252,12 +256,25 @@ def _drop_text(np, cv2, m, min_span: int, over=None):
         if not cols.any():
             continue
         if float((runs[cols] == 1).mean()) >= GREY_SINGLE_RUN:
+            line = True
+        else:  # a jagged line crosses columns several times too, but with long steep strokes, and is taller than text
+            multi = runs > 1
+            per_run = float((own & m[y:y + sh, x:x + sw]).sum(axis=0)[multi].sum()) / max(1, int(runs[multi].sum()))
+            line = per_run >= GREY_STROKE_PX and sh >= max(20, 0.1 * m.shape[0])
+        if line and sw >= min_span:
             keep[i] = True
-            continue
-        # a jagged line crosses columns several times too, but with long steep strokes, and is taller than text
-        multi = runs > 1
-        per_run = float((own & m[y:y + sh, x:x + sw]).sum(axis=0)[multi].sum()) / max(1, int(runs[multi].sum()))
-        keep[i] = per_run >= GREY_STROKE_PX and sh >= max(20, 0.1 * m.shape[0])
+        elif line:
+            beside.append(i)
+    if beside and keep.any():
+        kept = m & keep[labels]
+        covered = kept.any(axis=0)
+        rows = np.flatnonzero(kept.any(axis=1))
+        margin = 0.15 * m.shape[0]
+        for i in beside:
+            x, y, sw, sh = (int(v) for v in stats[i, :4])
+            own_cols = (labels[y:y + sh, x:x + sw] == i).any(axis=0)
+            shared = float((own_cols & covered[x:x + sw]).sum()) / max(1, int(own_cols.sum()))
+            keep[i] = shared <= 0.1 and y >= rows[0] - margin and y + sh <= rows[-1] + 1 + margin
     return m & keep[labels]
 
 
@@ -295,7 +312,8 @@ def _others(np, series: list[ExtractedSeries], me: ExtractedSeries):
 def _bridge(np, s: ExtractedSeries, others, legend: tuple[int, int, int, int] | None,
             end: int | None = None) -> ExtractedSeries:
     """Bridge gaps where the line is hidden, not missing: behind the legend (both ends of the gap at the
-    legend's rows), or under another series (its pixels cover the straight path across the gap).
+    legend's rows), or under other series (their pixels lie along the straight path across the gap, within this
+    line's stroke width).
     Values in between are interpolated; the model's picture is bridged too."""
     x0, y0, x1, y1 = legend if legend is not None else (0, 0, s.mask.shape[1], s.mask.shape[0])
     y = s.y.copy()
@@ -315,7 +333,7 @@ def _bridge(np, s: ExtractedSeries, others, legend: tuple[int, int, int, int] | 
             continue
         path = np.interp(np.arange(a, b), [a - 1, b], [left, right if np.isfinite(right) else left])
         if others is not None:
-            reach = round(s.thickness) + 2
+            reach = round(_stroke_width(np, s.mask)) + 2
             hit = [others[max(0, r - reach):r + reach + 1, c].any()
                    for c, r in zip(range(a, b), ((h - 1) * (1 - path)).round().astype(int))]
             if np.mean(hit) < 0.6:
@@ -339,6 +357,15 @@ def _bridge(np, s: ExtractedSeries, others, legend: tuple[int, int, int, int] | 
     from dataclasses import replace
 
     return replace(s, y=y, mask=mask)
+
+
+def _stroke_width(np, mask) -> float:
+    """The width of a line's stroke: the lower quartile of its pixels per column. Its thickness (the median) is
+    inflated on a jagged line, whose steep strokes fill many rows of a column; where it turns, a column holds
+    about the stroke."""
+    per_col = mask.sum(axis=0)
+    per_col = per_col[per_col > 0]
+    return float(np.percentile(per_col, 25)) if per_col.size else 1.0
 
 
 def _series_from_mask(np, cv2, m, w: int, h: int, swatches: list | None = None, others=None, weight=None):

@@ -135,3 +135,24 @@ def test_a_faint_grid_column_cut_by_a_legend_leaves_no_stub_on_a_flat_grey_line(
         assert np.nanmax(s.y) > 0.7 and 0.4 < np.nanargmax(s.y) / s.y.size < 0.6
     else:
         assert np.nanmax(s.y) < 0.15, (np.nanmax(s.y), np.nanargmax(s.y))  # the line: 0.08 +- 0.03
+
+
+@pytest.mark.parametrize("line, bg", [("#9fa7b3", (24, 27, 31)), ("#666666", (255, 255, 255))])
+def test_a_drop_out_early_in_the_plot_keeps_the_piece_before_it(line, bg):
+    """A drop-out that starts at ~20% of the time axis leaves a piece narrower than a quarter of the plot before
+    it: it was dropped with tick marks and text, the line then just started late, and the drop-out was missed
+    (seed 8080's Grafana-like grey panels). Text at the line's height in columns the line covers stays out."""
+    img = _canvas(bg)
+    truth = _draw(img, _wave(np.random.default_rng(18), level=0.55, amp=0.05, noise=0.05), line, width=2,
+                  gap=(34, 62))
+    x, y, w, h = PLOT
+    text = (200, 200, 200) if bg != (255, 255, 255) else (60, 60, 60)
+    cv2.putText(img, "p99", (x + 300, y + int(0.3 * h)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, text, 1, cv2.LINE_AA)
+    s = _grey(extract_series(img, PLOT, bg))
+    first = np.flatnonzero(np.isfinite(truth))[0]
+    assert s.x0 + np.flatnonzero(np.isfinite(s.y))[0] - x <= first + 3  # the line starts where it was drawn
+    assert _longest_interior_gap(s) >= 0.12 * w                         # the 28-of-160-point gap: ~70 columns
+    cover, r = _coverage_and_r(s, truth)
+    assert cover > 0.95 and r > 0.9, (cover, r)
+    top = (h - 1) * (1 - np.nanmax(s.y))
+    assert top > 0.3 * h - 12, top  # no letter of the text joined the line (its row is above the line's band)

@@ -166,3 +166,23 @@ def test_a_grey_line_next_to_coloured_ones():
     for s in series:
         cover, r = _coverage_and_r(s, blue if s.hue >= 0 else black)
         assert cover > 0.95 and r > 0.95, (s.colour, cover, r)
+
+
+def test_a_jagged_lines_drop_out_is_not_bridged_through_a_line_running_near_it():
+    """A gap is bridged when another line runs along its path (hidden, not missing), within the line's stroke.
+    A jagged line's thickness (median pixels per column, ~18 px here) counts its steep strokes, so a calm line 17 px
+    from the gap's path "covered" it and a real drop-out was bridged (seed 2026, a Grafana-like panel whose grey
+    line ran beside a noisy green one's gap)."""
+    img = _canvas()
+    rng = np.random.default_rng(21)
+    jagged = 0.55 + np.clip(0.09 * rng.standard_normal(160), -0.135, 0.135)
+    jagged[59] = jagged[90] = 0.55  # the gap's straight path: flat at 0.55
+    truth = _draw(img, jagged, "#73bf69", width=2, gap=(60, 90))
+    _draw(img, np.full(160, 0.55 - 17 / 179), "#5794f2", width=2)
+    green = _match(extract_series(img, PLOT, (255, 255, 255)), "#73bf69")
+    ok = np.isfinite(green.y)
+    idx = np.flatnonzero(ok)
+    inner = ~ok[idx[0]:idx[-1] + 1]
+    edges = np.flatnonzero(np.diff(np.r_[0, inner.astype(int), 0]))
+    gap = int((edges[1::2] - edges[::2]).max()) if edges.size else 0
+    assert gap >= 0.8 * int(np.isnan(truth).sum()), (gap, int(np.isnan(truth).sum()))

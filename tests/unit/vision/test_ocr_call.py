@@ -71,21 +71,44 @@ def test_a_page_without_text_does_not_call_tesseract(monkeypatch):
 
 def test_only_flagged_panels_have_their_time_axis_read(monkeypatch):
     """The tick labels under a plot are read only for a panel the analysis flagged (a clock time for its anomaly);
-    titles and value axes for every panel."""
+    titles and value axes for every panel, in a first reading (started before the lines are extracted), without
+    any time axis."""
     from promv5_lab.vision import analyze
     from promv5_lab.vision.evalpages import grafana_like
 
     panel = FoundPanel(bbox=(10, 10, 380, 280), plot=(60, 50, 320, 200), background=(255, 255, 255), framed=True)
     assert len(ocr.text_regions(panel, (300, 400), time_axis=False)) == len(ocr.text_regions(panel, (300, 400))) - 1
+    assert ocr.text_regions(panel, (300, 400), labels=False) == ocr.text_regions(panel, (300, 400))[-1:]
     seen = []
 
-    def fake_read(img, panels, min_conf=30.0, time_axes=None):
-        seen.append(list(time_axes))
+    def fake_read(img, panels, min_conf=30.0, time_axes=None, labels=True):
+        seen.append((list(time_axes), labels))
         return []
 
     monkeypatch.setattr(ocr, "ocr_available", lambda: None)
     monkeypatch.setattr(ocr, "read_words", fake_read)
     d = grafana_like(np.random.default_rng(3), rows=2, cols=3)
     report = analyze(d.png, ocr=True)
-    assert seen == [[p.anomalous for p in report.panels]]
-    assert any(seen[0]) and not all(seen[0])  # this dashboard has flagged and normal panels
+    flagged = [p.anomalous for p in report.panels]
+    assert seen == [([False] * len(flagged), True), (flagged, False)]
+    assert any(flagged) and not all(flagged)  # this dashboard has flagged and normal panels
+
+
+def test_the_strips_read_exclude_the_other_panels_boxes():
+    """A title band reaching above a card (or a value band left of it) no longer reads the neighbouring panel's
+    time ticks and legend: a third of a dashboard's words, none of them used."""
+    upper = FoundPanel(bbox=(10, 10, 380, 200), plot=(60, 40, 320, 140), background=(255, 255, 255), framed=True)
+    lower = FoundPanel(bbox=(10, 220, 380, 200), plot=(60, 250, 320, 140), background=(255, 255, 255), framed=True)
+    allowed = ocr._allowed(np, (440, 400), [upper, lower], [False, False])
+    assert not allowed[185:210, 120:380].any()  # under the upper plot (its time ticks): in the lower's title band
+    assert allowed[222:246, 20:200].all()      # the lower panel's own title
+    alone = ocr._allowed(np, (440, 400), [lower], [False])
+    assert alone[185:210, 120:380].any()        # without the upper panel, the band reaches there
+
+
+def test_two_readings_merge_without_doubles():
+    a = [ocr.Word("CPU", 90.0, 10, 10, 30, 10, (1, 1, 1)), ocr.Word("10:00", 90.0, 50, 200, 40, 10, (2, 1, 1))]
+    b = [ocr.Word("10:00", 88.0, 51, 200, 40, 10, (2, 1, 1)), ocr.Word("11:00", 90.0, 150, 200, 40, 10, (2, 1, 1))]
+    merged = ocr.merge_words(a, b)
+    assert [w.text for w in merged] == ["CPU", "10:00", "11:00"]
+    assert merged[2].line != a[1].line  # the second reading's lines are its own
