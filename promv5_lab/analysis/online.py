@@ -20,16 +20,15 @@ series itself:
 
 The first two are combined (max) and divided by the largest surprise of the recent past (decaying by
 ``record_decay`` per row; one row raises it at most ``record_growth`` times; never below
-``record_floor``): ``r / (1 + r)``, so a flag needs a new record. Deviations beyond ``z_knee`` sigmas are compressed
-logarithmically (:func:`compress`) before the record: in a series flat between spikes the surprise's
-scale shrinks towards its floor, so each spike of the same height was a larger z than the last, a new
-record and a false positive (NAB's ``art_increase_spike_density``: 8 of them; a z of 5,000 or 20,000 is
-the same news). The score is
-``max(novelty_weight * novelty, record_weight * r / (1 + r))``, where a novelty only counts when the
-value is also somewhat unusual (``r / (1 + r) > novelty_gate``: noise that just crosses into the next
-level, unremarkable for its size, is not news). The weekly z has a record of its own (a faster-decaying
-peak that may grow faster, ``weekly_decay`` / ``weekly_growth``) and counts as
-``weekly_weight * r_w / (1 + r_w)`` in the same max.
+``record_floor``): ``r / (1 + r)``, so a flag needs a new record. Deviations beyond ``z_knee`` sigmas are
+compressed logarithmically (:func:`compress`) before the record: in a series flat between spikes the
+surprise's scale shrinks towards its floor, so each spike of the same height was a larger z than the
+last, a new record and a false positive (NAB's ``art_increase_spike_density``: 8 of them; a z of 5,000 or
+20,000 is the same news). The score is ``max(novelty_weight * novelty, record_weight * r / (1 + r))``,
+where a novelty only counts when the value is also somewhat unusual (``r / (1 + r) > novelty_gate``:
+noise that just crosses into the next level, unremarkable for its size, is not news). The weekly z has a
+record of its own (a faster-decaying peak that may grow faster, ``weekly_decay`` / ``weekly_growth``) and
+counts as ``weekly_weight * r_w / (1 + r_w)`` in the same max.
 
 **Rank discount** (old news): a record whose value the series has already reached ``rank_count`` times
 (at least that many earlier values as extreme on its side, :func:`rank_tail_counts`: an empirical tail
