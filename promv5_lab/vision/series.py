@@ -136,6 +136,8 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
     grey = _grey_series(np, cv2, crop, chroma, dist, taken, w, h, bg)
     if grey is not None:
         out.append(ExtractedSeries(grey[3], -1, x, grey[0], grey[2], grey[1]))
+    if out:  # a grey or black legend entry (its line may not be found: it lies behind the legend too)
+        swatches.extend(_grey_swatches(np, cv2, (chroma < GREY_CHROMA) & (dist >= 40), taken, w))
     legend = _legend_box(swatches, w, h)
     if len(out) > 1:
         out = [_bridge(np, s, _others(np, out, s), None) for s in out]
@@ -287,6 +289,29 @@ def _hysteresis(np, cv2, strong, weak):
     hit[labels[strong]] = True
     hit[0] = False
     return hit[labels]
+
+
+def _grey_swatches(np, cv2, ink, coloured, w: int) -> list[tuple[int, int, int, int]]:
+    """Legend entries drawn in grey or black: a short horizontal stroke (9 px to 12% of the width, at most 8 px
+    tall) standing alone (no ink or coloured line just above, below, left or right of it), then its label: letters
+    at least 5 px tall. A flat stretch of a grey line, or a grid line cut by a coloured line, continues at its ends,
+    so it is never one."""
+    i8 = ink.astype(np.uint8)
+    runs = cv2.morphologyEx(i8, cv2.MORPH_OPEN, np.ones((1, 9), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+    h = ink.shape[0]
+    near = ink | coloured
+    out = []
+    for i in range(1, n):
+        x, y, sw, sh = (int(v) for v in stats[i, :4])
+        if not (sw <= 0.12 * w and sh <= 8) or x < 5 or x + sw + 16 > w or y < 4 or y + sh + 4 > h:
+            continue
+        around = (near[y - 4:y, x:x + sw].any() or near[y + sh:y + sh + 4, x:x + sw].any()
+                  or near[y - 2:y + sh + 2, x - 5:x - 1].any() or near[y - 2:y + sh + 2, x + sw + 1:x + sw + 3].any())
+        label = ink[max(0, y - 8):y + sh + 8, x + sw + 3:x + sw + 16]
+        if not around and int(label.any(axis=1).sum()) >= 5:
+            out.append((x, y, sw, sh))
+    return out
 
 
 def _legend_box(swatches: list[tuple[int, int, int, int]], w: int, h: int) -> tuple[int, int, int, int] | None:

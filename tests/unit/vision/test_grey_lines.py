@@ -156,3 +156,40 @@ def test_a_drop_out_early_in_the_plot_keeps_the_piece_before_it(line, bg):
     assert cover > 0.95 and r > 0.9, (cover, r)
     top = (h - 1) * (1 - np.nanmax(s.y))
     assert top > 0.3 * h - 12, top  # no letter of the text joined the line (its row is above the line's band)
+
+
+def test_a_line_ending_behind_a_legend_whose_entry_is_black_is_hidden_not_stopped():
+    """Bokeh's legend (white at 95%) hides the lines behind it. It was found from its coloured swatches only, so a
+    legend whose entry nearest the line is a black or grey one ended the line there: a drop-out (seed 2026's
+    Bokeh grey pages). A black swatch standing alone with its label's letters beside it marks the legend too."""
+    img = _canvas()
+    x, y, w, _ = PLOT
+    values = _wave(np.random.default_rng(19), level=0.8, amp=0.04, noise=0.02)
+    truth = _draw(img, values, "#17becf", width=2)
+    _draw(img, _wave(np.random.default_rng(20), level=0.2, amp=0.04, noise=0.02), "#000000", width=1)
+    lx, ly = x + w - 110, y + 6  # the legend box, over the cyan line's end
+    cv2.rectangle(img, (lx, ly), (x + w - 4, ly + 40), (250, 250, 250), -1)
+    cv2.rectangle(img, (lx, ly), (x + w - 4, ly + 40), (229, 229, 229), 1)
+    cv2.line(img, (lx + 10, ly + 20), (lx + 29, ly + 20), (0, 0, 0), 1)
+    cv2.putText(img, "series 0", (lx + 35, ly + 25), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (68, 68, 68), 1, cv2.LINE_AA)
+    cyan = next(s for s in extract_series(img, PLOT, (255, 255, 255)) if s.hue >= 0)
+    last = cyan.x0 + np.flatnonzero(np.isfinite(cyan.y))[-1] - x
+    assert last >= w - 12, (last, lx - x)  # bridged to the plot's end behind the legend
+    assert np.isfinite(truth).all()
+
+
+def test_a_grid_line_cut_by_coloured_lines_is_no_legend_swatch():
+    """Grid pieces between two coloured strokes stand alone like a swatch, but a coloured line touches their
+    ends, and what follows them is one row of grid, not letters."""
+    from promv5_lab.vision.series import _grey_swatches
+
+    ink = np.zeros((100, 300), bool)
+    ink[50, :] = True                       # a grid line ...
+    coloured = np.zeros_like(ink)
+    for cx in (100, 125, 150):              # ... cut by coloured strokes every 25 px
+        coloured[20:90, cx - 2:cx + 3] = True
+        ink[:, cx - 2:cx + 3] = False
+    assert _grey_swatches(np, cv2, ink, coloured, 300) == []
+    ink[70, 200:220] = True                 # a real entry: a stroke, a space, then letters
+    ink[64:76, 226:228] = ink[64:76, 232:234] = True
+    assert _grey_swatches(np, cv2, ink, coloured, 300) == [(200, 70, 20, 1)]
