@@ -33,6 +33,9 @@ How it works, so a person can redo it by hand:
    empirical multi-step errors of the fitted model from *every* origin of its history
    (:mod:`.forecast_errors`: the conformal quantiles of raw minus forecast, per side, so bursts upwards
    widen the upper side; ``params["empirical_raised"]`` is the share of steps where this widened it).
+   The floor is weighed by evidence (:func:`forecast_errors.floor_half_widths`): where it is the wider,
+   the half-width moves from the calibrated one toward it by ``m / (m + k)``, ``k`` the backtest origins
+   and ``m`` the independent horizon windows of the history (origins / steps).
    ``params`` records the method, every candidate's validation error, the interval factors per horizon
    bin, the calibration origins and points, and how many points were cleaned.
 """
@@ -181,7 +184,8 @@ class Forecaster:
         if EMPIRICAL_FLOOR and errors.size and self.calibrate and self.floor:
             # the backtests saw four spans; every origin of the history says how far off the model can be
             v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else np.ones(steps)
-            below, above, emp_steps, raised = floor_half_widths(below, above, errors, self.level, v)
+            below, above, emp_steps, raised = floor_half_widths(below, above, errors, self.level, v,
+                                                                backtest_origins=cal.origins)
         lower = mean - below
         upper = mean + above
         paths = None

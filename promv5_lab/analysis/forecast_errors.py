@@ -133,16 +133,28 @@ def history_paths(errors: np.ndarray, mean: np.ndarray, vol: np.ndarray | None =
 
 
 def floor_half_widths(below: np.ndarray, above: np.ndarray, errors: np.ndarray, level: float,
-                      vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, float]:
+                      vol: np.ndarray, backtest_origins: int | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
     """(below, above, steps measured, share of steps widened): the calibrated half-widths ``below`` and
     ``above`` floored by :func:`empirical_half_widths` of ``errors`` (in the unit of ``vol``, the noise
     profile at the future steps); past the measured steps the floor follows the calibrated widths,
-    scaled to meet the last measured one."""
+    scaled to meet the last measured one.
+
+    With ``backtest_origins`` (the ``k`` origins the calibrated widths were measured at), the floor is
+    weighed by evidence instead of taken whole: where the empirical half-width is the wider one, the result
+    is ``calibrated + m / (m + k) * (empirical - calibrated)``, ``m`` the number of independent horizon
+    windows the empirical errors come from (origins / steps: one event counts in ``steps`` overlapping
+    origins). Taking the wider of two estimates whole over-covered the series whose backtests were already
+    right (NAB held-out half: 0.866 / 0.967 at 80 / 95 %)."""
     e_below, e_above, k = empirical_half_widths(errors, level)
     if not k:
         return below, above, 0, 0.0
     e_below = _extend(e_below, below / vol, k) * vol
     e_above = _extend(e_above, above / vol, k) * vol
+    if backtest_origins is not None:
+        m = float(np.isfinite(errors[:, 0]).sum()) / errors.shape[1]
+        w = m / (m + max(1, int(backtest_origins)))
+        e_below = np.where(e_below > below, below + w * (e_below - below), below)
+        e_above = np.where(e_above > above, above + w * (e_above - above), above)
     raised = float(np.mean((e_below > below) | (e_above > above)))
     return np.maximum(below, e_below), np.maximum(above, e_above), k, raised
 

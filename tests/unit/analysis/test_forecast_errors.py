@@ -172,3 +172,27 @@ def test_seasonal_naive_horizon_longer_than_the_history_left_after_an_origin():
                 assert err[i, j] == pytest.approx(y[t] - y[o - m + j % m])
             else:
                 assert np.isnan(err[i, j])
+
+
+def test_the_floor_is_weighed_by_the_evidence_of_each_estimate():
+    """Errors N(0, 1) on steps 1-5 and N(0, 4) on steps 6-10, 400 origins of a 10-step horizon (40
+    independent windows) against a calibration from 4 backtest origins: where the empirical half-width is
+    the wider, the result moves 40 / 44 of the way to it (not all the way: two estimates' maximum
+    over-covers); where the calibrated one is wider, it stands."""
+    from promv5_lab.analysis.forecast_errors import floor_half_widths
+
+    rng = np.random.default_rng(3)
+    errors = rng.normal(0, 1, (400, 10)) * np.r_[np.ones(5), 4 * np.ones(5)]
+    cal = np.r_[np.full(5, 3.0), np.full(5, 1.0)]  # wide enough on steps 1-5, calm backtests on 6-10
+    vol = np.ones(10)
+    _, old_a, k, _ = floor_half_widths(cal, cal, errors, 0.8, vol)  # the floor whole
+    new_b, new_a, k2, raised = floor_half_widths(cal, cal, errors, 0.8, vol, backtest_origins=4)
+    assert k == k2 == 10
+    e_b, e_a, _ = empirical_half_widths(errors, 0.8)
+    np.testing.assert_allclose(old_a, np.maximum(cal, e_a))
+    np.testing.assert_allclose(new_a[:5], cal[:5])
+    np.testing.assert_allclose(new_b[:5], cal[:5])
+    w = 40 / 44
+    np.testing.assert_allclose(new_a[5:], cal[5:] + w * (e_a[5:] - cal[5:]))
+    np.testing.assert_allclose(new_b[5:], cal[5:] + w * (e_b[5:] - cal[5:]))
+    assert np.all((new_a[5:] > cal[5:]) & (new_a[5:] < old_a[5:])) and raised == 0.5
