@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["DATA_UNIT_WORDS", "NAME_UNIT_WORDS", "POWER_UNIT_WORDS", "TIME_UNIT_WORDS", "Unit", "axis_scale", "format_duration",
+__all__ = ["DATA_UNIT_WORDS", "FREQUENCY_UNIT_WORDS", "NAME_UNIT_WORDS", "POWER_UNIT_WORDS", "TIME_UNIT_WORDS", "Unit", "axis_scale", "format_duration",
            "format_value", "infer_unit", "unit_of_metric", "unit_word"]
 
 # ---- unit words: one table for every reader (a question's "in GB" / "above 100ms", a metric's own unit) ----
@@ -37,20 +37,27 @@ TIME_UNIT_WORDS: dict[str, float] = {  # seconds in one unit
     "ns": 1e-9, "nanoseconds": 1e-9}
 POWER_UNIT_WORDS: dict[str, float] = {  # watts in one unit
     "watts": 1.0, "watt": 1.0, "kilowatts": 1e3, "kilowatt": 1e3, "kw": 1e3, "megawatts": 1e6, "mw": 1e6}
+FREQUENCY_UNIT_WORDS: dict[str, float] = {  # hertz in one unit
+    "hz": 1.0, "hertz": 1.0, "khz": 1e3, "mhz": 1e6, "megahertz": 1e6, "ghz": 1e9, "gigahertz": 1e9}
 # a unit word inside a metric name (``x_latency_ms``, ``x_kbytes_total``) -> (kind, size in bytes or seconds)
 NAME_UNIT_WORDS: dict[str, tuple[str, float]] = {
     "bytes": ("data", 1.0), "byte": ("data", 1.0), "octets": ("data", 1.0), "kbytes": ("data", 1024.0),
     "seconds": ("time", 1.0), "milliseconds": ("time", 1e-3), "ms": ("time", 1e-3), "microseconds": ("time", 1e-6),
     "us": ("time", 1e-6), "minutes": ("time", 60.0), "nanoseconds": ("time", 1e-9), "ns": ("time", 1e-9),
-    "watts": ("power", 1.0), "watt": ("power", 1.0)}
+    "watts": ("power", 1.0), "watt": ("power", 1.0), "w": ("power", 1.0), "hz": ("frequency", 1.0), "hertz": ("frequency", 1.0),
+    "mhz": ("frequency", 1e6), "kb": ("data", 1024.0), "kib": ("data", 1024.0), "mib": ("data", 2.0 ** 20)}
+# a metric's own "KB" (a name's ``_kb``, HELP's "in KB") is the kibibyte of /proc and Windows counters; a question's
+# "in KB" keeps its SI reading (DATA_UNIT_WORDS)
 
 
 def unit_word(word: str) -> tuple[str, float] | None:
-    """``("data", bytes)``, ``("time", seconds)`` or ``("power", watts)`` for a unit word ("GiB", "ms", "minutes",
-    "kW"), else None."""
+    """``("data", bytes)``, ``("time", seconds)``, ``("power", watts)`` or ``("frequency", hertz)`` for a unit word
+    ("GiB", "ms", "minutes", "kW", "MHz"), else None."""
     w = word.lower()
     if w in POWER_UNIT_WORDS:
         return "power", POWER_UNIT_WORDS[w]
+    if w in FREQUENCY_UNIT_WORDS:
+        return "frequency", FREQUENCY_UNIT_WORDS[w]
     if w in DATA_UNIT_WORDS:
         return "data", DATA_UNIT_WORDS[w]
     if w in TIME_UNIT_WORDS:

@@ -32,12 +32,16 @@ def one_per_group(info: MetricInfo, by: list[str], matchers: dict[str, LabelMatc
     return True
 
 
-def grouped_already(info: MetricInfo, by: list[str], matchers: dict[str, LabelMatcher], ratio: Ratio | None) -> bool:
+def grouped_already(info: MetricInfo, by: list[str], matchers: dict[str, LabelMatcher], ratio: Ratio | None,
+                    ranked: bool = False, timestamp: bool = False) -> bool:
     """A share, a percentage or an age kept as one gauge, asked "per X" when each X already has its own series:
     adding up would group nothing (and such values do not add up), so the series keep their own labels. Not for
-    amounts (threads, connections, bytes per instance) nor for shares the plan forms by dividing two of them."""
+    amounts (threads, connections, bytes per instance) nor for shares the plan forms by dividing two of them,
+    unless the series are ``ranked`` ("top 3 queues by backlog": the queues' own series, the largest first)."""
     if info.type not in ("gauge", "unknown") or not one_per_group(info, by, matchers):
         return False
+    if ratio is None and (timestamp or ranked and _identified_beyond(info, by, matchers)):
+        return True  # a Unix time never adds up
     # amounts add up ("goroutines per instance" is a sum by instance), and a share formed of two amounts is the
     # sum of the parts over the sum of the wholes per group ("memory usage per node"); a share kept as one gauge
     # does not add up
@@ -48,6 +52,23 @@ _NON_ADDITIVE = frozenset({"ratio", "percent", "percentage", "pct", "utilization
                            "latency", "temperature", "celsius", "normalized"})
 
 
+def _identified_beyond(info: MetricInfo, by: list[str], matchers: dict[str, LabelMatcher]) -> bool:
+    """Whether a series says more than its group: a label besides the grouping, the matchers and the target
+    (``queue`` with ``vhost``/``address``), or targets not one per group (two servers' ``world``). Then the ranked
+    series are the answer; a service's one series on its one target is the service (summed by it, the convention)."""
+    groups = 1
+    for lab in by:
+        groups *= len(info.values.get(lab, ())) or 1
+    pinned = _pinned(matchers)
+    for lab in info.labels:
+        if lab in by or lab in pinned or lab in ("le", "quantile"):
+            continue
+        n = len(info.values.get(lab, ()))
+        if lab not in ("job", "instance") or 1 < n != groups:
+            return True
+    return False
+
+
 def in_percent(info: MetricInfo) -> bool:
     """A gauge whose values are percentages (0-100): its name says percent, or its HELP says "%"/"percent". A name
     that ends in a share word (``x_utilization``, ``x_ratio``) is a fraction (0-1) unless HELP gives the unit
@@ -55,8 +76,8 @@ def in_percent(info: MetricInfo) -> bool:
     name_t = set(tokens(info.name))
     if name_t & {"percent", "percentage", "pct"}:
         return True
-    if info.type not in ("gauge", "unknown"):
-        return False
+    if info.type not in ("gauge", "unknown") or tokens(info.name)[-1] == "ratio":
+        return False  # x_ratio is 0-1 by Prometheus' naming rules, whatever unit HELP copied ("utilization [%]")
     help_ = info.help.lower()
     if re.search(r"%|\b(?:in|expressed\s+in)\s+percent", help_):
         return True
@@ -71,7 +92,11 @@ _FRACTION_WORDS = frozenset({"utilization", "utilisation", "ratio", "fraction"})
 
 def is_fraction(info: MetricInfo) -> bool:
     """A gauge of a share kept as 0-1 (``x_utilization`` without a percent unit)."""
-    return info.type in ("gauge", "unknown") and tokens(info.name)[-1] in _FRACTION_WORDS and not in_percent(info)
+    if info.type not in ("gauge", "unknown") or in_percent(info):
+        return False
+    # x_utilization, x_ratio; or HELP that says so ("Fraction of total disk store used", "ratio (0-1)")
+    return tokens(info.name)[-1] in _FRACTION_WORDS or bool(re.match(r"\s*(?:the\s+)?(?:fraction|ratio)\s+of\b|.*\(0\s*-\s*1\)",
+                                                                    info.help, re.IGNORECASE))
 
 
 def _pinned(matchers: dict[str, LabelMatcher]) -> set[str]:

@@ -166,7 +166,8 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
                                       weak=True))
             continue  # "node" is a label word ("per node"), "error" a concept, unless a label word names it
         score = 1.0
-        strict = w in name_tokens or w in cat.label_values  # "by state": a label's name, not kube-state-...
+        strict = w in name_tokens or w in cat.label_values or w.endswith("s") and w[:-1] in cat.label_values
+        # "by state", "all worlds": a label's name, not kube-state-... nor the value "world"
         if cands is None and not w.startswith("/") and "/" + w in index and hint:
             cands = index["/" + w]
         alts: tuple[ValueMatch, ...] = ()
@@ -181,7 +182,7 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
                     alts = (alt,)
         if cands is None and len(w) >= 5 and w.endswith("s"):  # "misses" names status="miss" (exactly, so strict too)
             sing = w[:-2] if w.endswith("es") and w[:-2] in index else w[:-1]
-            cands = index.get(sing)
+            cands = None if sing in cat.label_values else index.get(sing)  # "all worlds": the label world's values
         if cands is None and not strict and w in parts and (len(w) >= 5 or w not in known):
             cands = parts[w]
         if cands is None and not strict and hint and hint != w and w not in known and w in (short := _short_parts(cat)):
@@ -264,9 +265,11 @@ def value_matcher(m: ValueMatch, available: tuple[str, ...], info: MetricInfo | 
     order = ("service", "job", "app", "route", "instance", "pod")
     labs.sort(key=lambda lab: order.index(lab) if lab in order else len(order))
     lab = labs[0]
+    own = info.values.get(lab, frozenset()) if info is not None else frozenset()
+    if not m.prefix and own and m.value not in own and any(v.startswith(m.value + ":") for v in own):
+        m = replace(m, prefix=True)  # "apisix-gw-0" is a hostname elsewhere, and here the host of instance host:port
     if m.prefix:
         return LabelMatcher(lab, "=~", re.sub(r"([.+*?()\[\]{}|^$\\])", r"\\\1", m.value) + ":.*")
-    own = info.values.get(lab, frozenset()) if info is not None else frozenset()
     if m.value not in own:  # "kustomization" is controller="kustomization" but kind="Kustomization" here
         m = next((replace(m, value=v) for v in sorted(own) if v.lower() == m.value.lower()), m)
     return LabelMatcher(lab, "=", m.value)

@@ -8,26 +8,40 @@ error ratios divide failing by all, "usage" of a free/used gauge divides by its 
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
 from ..errors import InputError
-from ..types import Clarification, Comparison, QueryPlan, TimeRange, as_utc, parse_duration
-from ..units import DATA_UNIT_WORDS, TIME_UNIT_WORDS
+from ..types import Clarification, Comparison, QueryPlan, as_utc, parse_duration
+from ..units import TIME_UNIT_WORDS
 from . import embed
-from .catalogue import Catalogue, MetricInfo, stem, tokens
+from .catalogue import Catalogue, stem, tokens
 from .clarify import unknown_value_of, vague_of
-from .labels import ValueMatch, find_values
-from .readings import Reading, read_phrases
+from .intent import (
+    _CMP,
+    _IDIOM_WORDS,
+    _IDIOMS,
+    _ONGOING,
+    _PREAMBLE,
+    _QUANT,
+    _SIZE,
+    _THE_MOST,
+    Intent,
+    _typo_fix,
+    chatter_words,
+    default_step,
+    time_of,
+)
+from .labels import find_values
+from .readings import read_phrases
 from .scoring import MetricIndex
 from .shapes import shape_plan
-from .timeexpr import TimeSpec, parse_time, zone
+from .timeexpr import parse_time, zone
 from .vocab import (
     CONCEPTS,
     COUNT_PHRASES,
@@ -39,83 +53,18 @@ from .vocab import (
     SYNONYMS,
 )
 
-__all__ = ["Intent", "OfflinePlanner", "Planner", "default_step"]
+__all__ = ["Intent", "OfflinePlanner", "Planner", "chatter_words", "default_step", "time_of"]
 
 log = logging.getLogger(__name__)
 
 MIN_SCORE = 0.30
 DECISIVE_SCORE, DECISIVE_MARGIN = 1.0, 0.3  # lexical + bonuses: above both, no embedding is computed
 _WHO_LABELS = frozenset({"job", "service", "app", "application", "namespace", "container", "pod"})
-_NAMED_STOPWORDS = frozenset({"average", "avg", "current", "has", "have"})  # "average response time": the metric's own word  # below this the best metric is not a credible answer: ask instead of guessing
+_NAMED_STOPWORDS = frozenset({"average", "avg", "current", "has", "have", "used", "percentage", "percent"})  # "average response time": the metric's own word  # below this the best metric is not a credible answer: ask instead of guessing
 
 
 class Planner(Protocol):
     def plan(self, question: str, context: QueryPlan | None = None) -> QueryPlan | Clarification: ...
-
-
-def default_step(seconds: float) -> float:
-    """About 240 points per series, at least 1 s (the rule of ``TimeRange.last``)."""
-    return float(max(1, round(seconds / 240)))
-
-
-@dataclass
-class Intent:
-    """What the words of a question ask for, before choosing a metric."""
-
-    text: str
-    words: list[str]
-    concepts: set[str] = field(default_factory=set)
-    quantile: float | None = None
-    mean: bool = False
-    aggregation: str | None = None
-    by_words: list[str] = field(default_factory=list)
-    topk: int | None = None
-    bottomk: int | None = None
-    ratio: bool = False
-    count: bool = False
-    comparison: Comparison | None = None
-    comparison_unit: tuple[str, float] | None = None  # the threshold's unit ("100ms"), its value then in s or bytes
-    percent: bool = False
-    down: bool = False
-    values: list[ValueMatch] = field(default_factory=list)
-    time: TimeSpec = field(default_factory=TimeSpec)
-    window_s: float | None = None
-    by_which: bool = False
-    unknown: list[str] = field(default_factory=list)
-    rate: bool = False  # "per second", "rate": a counter is meant
-    none: bool = False  # "with no consumers", "without a leader": the gauge is 0
-    which: bool = False  # "which member is the leader": the series for which a 0/1 gauge holds
-    reading: Reading = field(default_factory=lambda: Reading(""))  # bits, time until/since (.readings)
-    ongoing: bool = False  # "queries currently running", "requests in flight": a gauge of what is under way
-
-
-_CMP = re.compile(r"\b(above|over|greater than|more than|exceeds?|exceeding|higher than|at least|below|under|"
-                  r"less than|fewer than|lower than|at most|beyond|longer than|slower than|hotter than|warmer than|"
-                  r"bigger than|larger than|shorter than|smaller than|colder than|faster than)\s+(-?\d+(?:\.\d+)?)\s*(%|percent|gib|gb|mib|"
-                  r"mb|kib|kb|bytes|b|k|ms|milliseconds?|minutes?|m|seconds?|s)?(?:\b|(?<=%))")
-_ONGOING = re.compile(r"\b(?:(?:currently|now)\s+(?:running|executing|active|open|in\s+progress|processing)|"
-                      r"running\s+(?:right\s+)?now|in[- ]flight|in\s+progress|concurrent(?:ly)?|executing|ongoing)\b")
-_SIZE = {**DATA_UNIT_WORDS, "k": 1e3}  # a threshold's unit ("above 2 GiB", "above 10k"), from units' one table
-_QUANT = re.compile(r"\bp(\d{2,3}(?:\.\d+)?)\b|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?\s*(?:percentile|pct)\b")
-
-
-# "quick sanity check - top 3 ...", "sorry, dumb question: how many ...", "morning! how many ...": a preamble
-_PREAMBLE = re.compile(r"^(.*?)(?:\s[-\u2013\u2014]+\s|:\s|!\s|,\s+but\s)(?=(?:\S+\s+){2,}\S)")
-
-
-def chatter_words(question: str) -> frozenset[str]:
-    """Words of a chatty preamble before the question proper: never "unknown" words that make the planner ask."""
-    m = _PREAMBLE.match(question.lower())
-    return frozenset(re.findall(r"[a-z]+", m.group(1))) if m else frozenset()
-
-
-def _typo_fix(word: str, vocab: set[str], targets: list[str]) -> str:
-    """A misspelt content word -> the vocabulary word it is close to (never to a stop word)."""
-    if len(word) < 4 or word in vocab or word.isdigit():
-        return word
-    # short words need a closer match: "file" is not a misspelt "failed"
-    close = difflib.get_close_matches(word, targets, n=1, cutoff=0.8 if len(word) > 4 else 0.86)
-    return close[0] if close else word
 
 
 class OfflinePlanner:
@@ -176,7 +125,7 @@ class OfflinePlanner:
             return False
         if word in LABEL_WORDS or word in names or (word.endswith("s") and word[:-1] in names):
             return True
-        base = word[:-1] if word.endswith("s") and len(word) > 3 else word
+        base = word[:-1] if word.endswith("s") and len(word) > 3 and not word.endswith(("ss", "us", "is")) else word
         if len(word) >= 4 and any(base in n.split("_") for n in names):  # grpc_method, envoy_cluster_name
             return True
         return word in self._value_words and not any(word == v.lower() for vals in names.values() for v in vals)
@@ -222,6 +171,7 @@ class OfflinePlanner:
         text = re.sub(r"[?!,;]", " ", raw)
         per_second = re.search(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", text)
         text = re.sub(r"\b(?:per|a|each|every|/)\s*(?:second|sec|minute|min)\b|/s\b", " ", text)
+        text = _IDIOMS.sub(lambda m: _IDIOM_WORDS[m.group(0).split()[0]], text.lower())
         words: list[str] = []
         extra: list[str] = []  # words that a word implies, added after the phrase patterns below
         for w in re.findall(r"[a-z0-9_%./{}:-]+", text):
@@ -242,12 +192,17 @@ class OfflinePlanner:
             words.append(w)
             if w.endswith("est") and (base := stem(w)) in self._vocab and base != w:
                 extra.append(base)  # "fullest" -> also "full"
+        for i in range(len(words) - 1):  # "page views" of x_pageviews_total: the name's own compound
+            pair = words[i] + words[i + 1]
+            if pair in self._name_tokens and not {words[i], words[i + 1]} <= self._name_tokens | STOPWORDS:
+                words[i:i + 2] = [pair, ""]
+        words = [w for w in words if w]
         it = Intent(text=" ".join(words), words=words, time=spec, reading=reading)
         joined = f" {it.text} "
         words = it.words = words + extra
         # "response code", "response status": an outcome label, not the time to respond
-        concept_words = set(words) - ({"response"} if re.search(r"\bresponse\s+(?:codes?|status\w*|class\w*)\b",
-                                                                 joined) else set())
+        concept_words = set(words) - ({"response", "responses"} if re.search(
+            r"\bresponse\s+(?:codes?|status\w*|class\w*)\b|\b[1-5]xx\s+responses?\b", joined) else set())
         for concept, (trig, _) in CONCEPTS.items():
             if trig & concept_words:
                 it.concepts.add(concept)
@@ -297,6 +252,9 @@ class OfflinePlanner:
             # balancer instance": a label word two words later (the words between name no label)
             if m.group(0).startswith("by ") and re.search(r"\b(?:made|sent|issued|called)\s+$", joined[:m.start()]):
                 continue  # "calls made by productpage": who made them, not a grouping
+            if m.group(0).startswith("across ") and m.group(1) in ("all", "both"):
+                it.aggregation = it.aggregation or "sum"  # "across all worlds", "across both piholes": one total
+                continue
             first = m.group(1)
             agent = m.group(2) if first in ("the", "a", "an") else first
             if m.group(0).startswith("by ") and agent and self._names_agent(agent):
@@ -309,6 +267,9 @@ class OfflinePlanner:
                     if w and self._groupable(w):
                         it.by_words.append(w)
                         break
+        for concept in list(it.concepts):  # "free bytes in each of its pools": "pool" groups, it asks no saturation
+            if (hit := CONCEPTS[concept][0] & set(words)) and hit <= set(it.by_words):
+                it.concepts.discard(concept)
         m = re.search(r"\b(?:biggest|largest|busiest|fullest|heaviest|slowest|highest)((?:\s+[a-z_]+){1,3})", joined)
         last = m.group(1).split()[-1] if m else ""
         if m and not it.topk and not it.bottomk and (
@@ -317,6 +278,8 @@ class OfflinePlanner:
                 and any(last in n.split("_") for n in self.catalogue.label_values)
                 and m.end() == len(joined.rstrip())):
             it.topk = 1  # "biggest bucket in minio", "fullest ebpf map": the one series that is the largest
+        elif not it.topk and not it.bottomk and (m := _THE_MOST.match(joined)) and not m.group(2).endswith("s"):
+            it.topk, it.bottomk = (None, 1) if m.group(1) in LOW_WORDS else (1, None)  # "the hottest gpu right now"
         m = re.search(r"\b(?:which|what)\s+([a-z_]+)", joined)
         m2 = re.search(r"\b(?:which|what)\s+[a-z_]+\s+([a-z_]+)", joined)
         if m and m2 and m.group(1) not in LABEL_WORDS and m.group(1) not in self.catalogue.label_values \
@@ -343,6 +306,7 @@ class OfflinePlanner:
         it.count = any(p in joined for p in COUNT_PHRASES) and not per_second
         if it.count and it.quantile is None and not it.mean and not re.search(r"\b(latency|duration|how long)\b", joined):
             it.concepts.discard("latency")  # "how many slow queries": a count of slow things
+        it.per_second = bool(per_second)
         it.rate = bool(per_second) or bool(re.search(r"\b(rate|throughput|per sec\w*|/s|ops|qps|rps)\b", f" {raw} "))
         it.none = bool(re.search(r"\b(with no|without|with zero|having no|has no|have no)\b", joined))
         it.which = bool(re.match(r"\s*(which|what)\b", joined)) and not it.count
@@ -359,8 +323,9 @@ class OfflinePlanner:
             v, unit = float(m.group(2)), (m.group(3) or "").lower()
             if unit in ("%", "percent"):
                 v, it.percent, it.ratio = v / 100.0, True, True
-            elif unit in ("m", "minute", "s", "second") or unit in TIME_UNIT_WORDS:
-                v *= TIME_UNIT_WORDS.get(unit, 60.0 if unit in ("m", "minute") else 1.0)
+            elif unit in ("m", "minute", "s", "second", "hour", "h", "day", "d") or unit in TIME_UNIT_WORDS:
+                v *= TIME_UNIT_WORDS.get(unit, {"m": 60.0, "minute": 60.0, "hour": 3600.0, "h": 3600.0, "day": 86400.0,
+                                                "d": 86400.0}.get(unit, 1.0))
                 it.comparison_unit = ("time", 1.0)
             elif unit in _SIZE:
                 v, it.comparison_unit = v * _SIZE[unit], ("data", 1.0)
@@ -389,7 +354,8 @@ class OfflinePlanner:
         # chooses the metric; so do numbers that names carry ("15 minute load") and label words that are
         # not a grouping ("which backend servers are down")
         names = self._name_tokens
-        value_words = {v.word.lower() for v in it.values if not v.weak} - names
+        value_words = {w for w in (v.word.lower() for v in it.values if not v.weak)
+                       if w not in names and not (w.endswith("s") and w[:-1] in names)}  # "consumers": x_consumer_count
         value_words |= {p for v in it.values if " " in v.word for p in v.word.lower().split()  # "disk pressure"
                         if not (p in names and set(v.labels) <= _WHO_LABELS)}  # job="argo-workflows": still words
         content = [w for w in it.words if (w not in STOPWORDS or w in _NAMED_STOPWORDS and (
@@ -493,21 +459,3 @@ class OfflinePlanner:
                        notes=plan.notes + self.notes)
         log.debug("planned %r in %.1f ms", question, (time.perf_counter() - t0) * 1000)
         return plan
-
-
-def _sibling(info: MetricInfo, cat: Catalogue) -> tuple[str, bool] | None:
-    from .siblings import capacity_sibling
-
-    return capacity_sibling(info, cat)
-
-
-def time_of(it: Intent, now: datetime) -> tuple[str, datetime | None, TimeRange | None]:
-    """(kind, instant time, range) for the intent's time phrases."""
-    spec = it.time
-    if spec.kind == "range" and spec.start is not None and spec.end is not None:
-        secs = (spec.end - spec.start).total_seconds()
-        return "range", None, TimeRange(spec.start, spec.end, default_step(secs))
-    return "instant", spec.at or now, None
-
-
-__all__ += ["time_of"]

@@ -14,7 +14,14 @@ import re
 from dataclasses import dataclass
 
 from ..types import Comparison
-from ..units import DATA_UNIT_WORDS, NAME_UNIT_WORDS, POWER_UNIT_WORDS, TIME_UNIT_WORDS, unit_word
+from ..units import (
+    DATA_UNIT_WORDS,
+    FREQUENCY_UNIT_WORDS,
+    NAME_UNIT_WORDS,
+    POWER_UNIT_WORDS,
+    TIME_UNIT_WORDS,
+    unit_word,
+)
 from .catalogue import MetricInfo, tokens
 
 __all__ = ["Reading", "byte_size", "enum_states", "is_timestamp", "read_phrases", "unit_scale"]
@@ -34,12 +41,13 @@ _BITS = re.compile(r"\b(?:in\s+|as\s+)?(?:(kilo|mega|giga|k|m|g)\s*bits?|(k|m|g)
 _PREFIX = {"": 1.0, "k": 1e-3, "kilo": 1e-3, "m": 1e-6, "mega": 1e-6, "g": 1e-9, "giga": 1e-9}
 
 # "in GB", "in MiB", "in MB/s", "in minutes", "as ms": the unit the user wants the value shown in
-_IN_UNIT = re.compile(r"\b(?:in|as|into)\s+(" + "|".join(sorted([*DATA_UNIT_WORDS, *TIME_UNIT_WORDS, *POWER_UNIT_WORDS],
+_IN_UNIT = re.compile(r"\b(?:in|as|into)\s+(" + "|".join(sorted([*DATA_UNIT_WORDS, *TIME_UNIT_WORDS, *POWER_UNIT_WORDS,
+                                                                  *FREQUENCY_UNIT_WORDS],
                                                                  key=len, reverse=True))
                       + r")(\s*/\s*s(?:ec)?|\s*ps|\s+(?:per|a)\s+(?:second|sec))?(?=\W|$)")
 # the unit a metric is kept in: its name's unit word (units.NAME_UNIT_WORDS), else its HELP's "(MiB)" / "in ms"
-_HELP_UNIT = re.compile(r"(?:\(|\bin\s+)(bytes|kib|mib|gib|kb|mb|gb|milliseconds|ms|seconds|microseconds|nanoseconds|ns|"
-                        r"watts)\b", re.IGNORECASE)
+_HELP_UNIT = re.compile(r"(?:[(\[]|\bin\s+)(bytes|kib|mib|gib|kb|mb|gb|milliseconds|ms|seconds|microseconds|nanoseconds|ns|"
+                        r"watts|w|hz|khz|mhz|ghz)\b", re.IGNORECASE)
 
 _EXPIRE = r"(?:expir\w*|run(?:s|ning)?\s+out|due|lapse\w*|end(?:s|ing)?)"
 # "expiring in the next 14 days", "expires within a week", "expiring in less than 30 days"
@@ -51,7 +59,10 @@ _UNTIL_HOW_LONG = re.compile(r"\b(?:how\s+long|how\s+much\s+time|time|days?|hour
 # "backups older than 2 days", "last success more than 1 hour ago", "how long since the last backup"
 _SINCE_CMP = re.compile(r"\b(older\s+than|more\s+than|over|longer\s+than|at\s+least)\s+" + _NUM + r"?\s*" + _UNIT
                         + r"(?:\s+ago|\s+old)?\b")
-_SINCE = re.compile(r"\b(?:how\s+long\s+(?:ago|since)|time\s+since|since\s+the\s+last|age\s+of|how\s+old)\b")
+_SINCE = re.compile(r"\b(?:how\s+long\s+(?:ago|since)|(?:time|seconds|minutes|hours|days)\s+since|since\s+the\s+last|"
+                    r"age\s+of|how\s+old)\b")
+# "peers that haven't done a handshake in over an hour": the last time is longer ago than the bound
+_NOT_IN = re.compile(r"\b(?:haven't|hasn't|have\s+not|has\s+not|not|no)\b.*\bin\s+(?:over|more\s+than)\b")
 # "as a percentage", "in percent" (not "as a percentage of the limit": that names the whole, not the scale)
 _AS_PERCENT = re.compile(r"\b(?:as\s+(?:a\s+)?|in\s+)(?:percent(?:age)?|%)(?:s)?(?!\s+of\b)(?=\W|$)")
 SOON_S = 30 * 86400.0  # "expiring soon": the usual warning bound for certificates
@@ -106,7 +117,8 @@ def read_phrases(question: str) -> Reading:
         timestamp = "until"
         if not m.group(0).startswith("when"):  # "how long until": the words of the reading, not of a metric
             q = q[: m.start()] + " " + q[m.end():]
-    elif (m := _SINCE_CMP.search(low)) is not None and re.search(r"\b(?:last|latest|older|ago|old|since)\b", low):
+    elif (m := _SINCE_CMP.search(low)) is not None and (
+            re.search(r"\b(?:last|latest|older|ago|old|since)\b", low) or _NOT_IN.search(low)):
         op = ">=" if m.group(1).startswith("at least") else ">"
         timestamp, comparison = "since", Comparison(op, _secs(m.group(2), m.group(3)))  # type: ignore[arg-type]
         q = q[: m.start()] + " " + q[m.end():]
@@ -127,10 +139,15 @@ def unit_scale(info: MetricInfo, unit: tuple[str, float]) -> float | None:
             own = NAME_UNIT_WORDS[t]
             break
     if own is None and (m := _HELP_UNIT.search(info.help)) is not None:
-        own = unit_word(m.group(1))
+        own = NAME_UNIT_WORDS.get(m.group(1).lower()) or unit_word(m.group(1))
+    if own is None and kind == "data" and (set(tokens(info.name)) | set(tokens(info.help))) & _DATA_WORDS:
+        own = ("data", 1.0)  # "persistent size", "memory used" with no unit: Prometheus' base unit, bytes
     if own is None or own[0] != kind:
         return None
     return own[1] / size
+
+
+_DATA_WORDS = frozenset({"size", "memory", "mem", "heap", "space", "storage"})
 
 
 _TIMESTAMP_TOKENS = frozenset({"timestamp", "expiry", "expiration", "expires", "after", "unixtime", "epoch"})
@@ -146,7 +163,13 @@ def is_timestamp(info: MetricInfo) -> bool:
     help_ = info.help.lower()
     if re.search(r"\b(?:unix\s*(?:epoch|time)|unixtime|epoch|timestamp)\b", help_):
         return True
+    if name_t & {"last", "latest"} and tokens(info.name)[-1] == "seconds" and not name_t & _SPAN_TOKENS \
+            and not re.search(r"\b(?:duration|took|how\s+long|elapsed)\b", help_):
+        return True  # x_latest_handshake_seconds: when the last one happened (a span would say duration/took)
     return bool(name_t & _TIMESTAMP_TOKENS) and not name_t & {"total", "count", "bytes"}
+
+
+_SPAN_TOKENS = frozenset({"duration", "latency", "time", "age", "uptime", "elapsed", "took", "total", "count", "sum"})
 
 
 def byte_size(info: MetricInfo) -> float | None:
@@ -158,7 +181,11 @@ def byte_size(info: MetricInfo) -> float | None:
             return own[1]
         if t.endswith(("bytes", "octets")):
             return 1.0
-    return None
+        if NAME_UNIT_WORDS.get(t) is not None:
+            return None  # a name that gives another unit (``x_seconds``): not bytes whatever HELP says
+    m = _HELP_UNIT.search(info.help)  # "Total bandwidth in bytes", "memory.used [MiB]": the unit HELP gives
+    own = NAME_UNIT_WORDS.get(m.group(1).lower()) or unit_word(m.group(1)) if m else None
+    return own[1] if own is not None and own[0] == "data" else None
 
 
 def is_byte_counter(info: MetricInfo) -> bool:

@@ -92,6 +92,9 @@ class MetricIndex:
         self.is_histogram = np.array([t == "histogram" for t in types], dtype=bool)
         self.is_counter = np.array([t == "counter" for t in types], dtype=bool)
         self.is_gauge = np.array([t in ("gauge", "unknown") for t in types], dtype=bool)  # no TYPE: not a counter
+        from .shapes import status_code_label
+
+        self.coded = np.array([status_code_label(catalogue.metrics[nm]) is not None for nm in self.names], dtype=bool)
         self.concept = {c: np.array([bool(toks & (self.name_tokens[i] | self.help_tokens[i])) for i in range(n)],
                                     dtype=bool) for c, (_, toks) in CONCEPTS.items()}
         self.request = np.array([bool(nt & REQUEST_TOKENS) for nt in self.name_tokens], dtype=bool)
@@ -250,6 +253,8 @@ class MetricIndex:
             for lab in {w, w.removesuffix("s")}:
                 if lab in self.label_idx:
                     b[self.label_idx[lab]] += 0.06
+        if it.ratio and any(len(w) == 3 and w[0] in "12345" and w[1:] == "xx" for w in it.words):
+            b += 0.15 * self.coded  # "share of 4xx responses": a metric with a label of HTTP codes
         if not ({"free"} & set(it.words)):  # MemAvailable/avail (what can be used) before MemFree/free
             b += 0.02 * self.avail
         named_states = set(it.words) - {"up"} if it.down or "down" not in it.words else set(it.words) - {"up", "down"}

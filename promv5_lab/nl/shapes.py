@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..types import Comparison, LabelMatcher, QueryPlan, Ratio
 from .catalogue import Catalogue, MetricInfo, tokens
+from .conditions import boolean_gauge, denied, enum_test, idle_test, rate_of_gauge
 from .grouping import COUNTER_HELP, grouped_already, in_percent, is_fraction, varies
 from .labels import resolve_label_word, value_matcher
 from .readings import byte_size, enum_states, is_byte_counter, is_timestamp, unit_scale
@@ -24,7 +25,7 @@ from .siblings import (
     used_gauge,
     whole_counter,
 )
-from .vocab import ERROR_VALUES, OUTCOME_LABELS
+from .vocab import ERROR_VALUES, OUTCOME_LABELS, RATIO_WORDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .planner import Intent, OfflinePlanner
@@ -34,6 +35,12 @@ __all__ = ["capacity_sibling", "error_matchers", "shape_plan"]
 _FREE_WORDS = {"free", "available", "left", "remaining", "avail", "headroom", "spare"}
 _BUSY_WORDS = {"usage", "used", "busy", "utilisation", "utilization", "saturation", "load", "%", "percent",
                "percentage", "ratio", "full"}
+
+
+def status_code_label(info: MetricInfo) -> str | None:
+    """The label of ``info`` whose known values are all three-digit HTTP codes (``code``, ``status``...)."""
+    return next((lab for lab in info.labels if info.values.get(lab) and all(
+        re.fullmatch(r"\d{3}", v) for v in info.values[lab])), None)
 
 
 def error_matchers(info: MetricInfo, cat: Catalogue) -> tuple[LabelMatcher, ...]:
@@ -122,8 +129,9 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     from .planner import time_of
 
     cat = planner.catalogue
-    if info.type in ("gauge", "unknown") and (it.rate or it.ratio) and COUNTER_HELP.search(info.help):
-        info = replace(info, type="counter")  # "commits per second" of a gauge whose HELP says it is a counter
+    if info.type in ("gauge", "unknown") and ((it.rate or it.ratio) and COUNTER_HELP.search(info.help)
+                                              or rate_of_gauge(it, info)):
+        info = replace(info, type="counter")  # "commits per second" of a gauge that counts (HELP says counter)
     labels = info.labels
     words = set(it.words)
     matchers: dict[str, LabelMatcher] = {}
@@ -134,9 +142,15 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             continue
         if v.word.lower() in name_words and mt.op == "=" and info.values.get(mt.label) == frozenset({mt.value}):
             continue
+        if mt.op == "=" and info.values.get(mt.label) and mt.value not in info.values[mt.label] \
+                and v.word.lower() in name_words | set(tokens(info.help)):
+            continue  # "active connections" of a gauge whose HELP says "active connections" (state="current")
         if tokens(info.name)[0] in (v.word.lower(), v.value.lower()) and mt.op == "=":
             continue  # "celery queue length": the system's own word (the name's prefix), not its queue "celery"  # "mysql replication lag": the exporter's word, and job="mysql" would select every series
         matchers[mt.label] = mt
+    for w in words:  # "share of 4xx responses": the class on the metric's own label of three-digit codes
+        if re.fullmatch(r"[1-5]xx", w) and (lab := status_code_label(info)) and lab not in matchers:
+            matchers[lab] = LabelMatcher(lab, "=~", f"{w[0]}..")
     if re.search(r"\brate[- ]?limit\w*|\bthrottl\w*|\btoo many requests\b", it.time.rest.lower()):
         for lab in labels:  # "rate limited requests": HTTP 429 on the metric's status/code label
             if ("code" in lab or "status" in lab) and "429" in info.values.get(lab, ()) and lab not in matchers:
@@ -145,8 +159,8 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     if matchers:  # "nodes with disk pressure": a named condition is the one that holds (status="true")
         for lab in labels:
             true = _boolean_values(info, lab)
-            if lab not in matchers and true:
-                matchers[lab] = LabelMatcher(lab, "=", true[0])
+            if lab not in matchers and true and (lab in _STATE_LABELS or any(p in lab for p in _OUTCOME_PARTS)):
+                matchers[lab] = LabelMatcher(lab, "=", true[0])  # a condition's status, not paused="true"
     by: list[str] = []
     for w in it.by_words:
         if it.by_which and info.type not in ("counter", "histogram", "summary") and not (it.topk or it.bottomk) \
@@ -159,13 +173,17 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     for v in it.values:  # "per destination workload": a word of the grouped label, not reporter="destination"
         for lab in v.labels:
             mt = matchers.get(lab)
-            if mt is not None and lab not in by and v.word.lower() in by_parts and mt.value == v.value:
+            if mt is not None and (lab not in by or v.word.lower() in it.by_words) and v.word.lower() in by_parts \
+                    and mt.value == v.value:  # "per world" on world="world": the grouping word, not that value
                 del matchers[lab]
     for v in it.values:  # "kv secrets per mount": a loose match ("secrets" ~ "secret/") on the grouped label
         mt = matchers.get(by[0]) if len(by) == 1 else None
         if mt is not None and v.score < 1.0 and mt.value in (v.value, f"{v.value}:.*"):
             del matchers[by[0]]
     kind, at, rng = time_of(it, now)
+    if kind == "range" and re.search(r"\btoday\b", it.reading.rest.lower()) and (
+            "today" in name_words or re.search(r"\b(?:right\s+now|currently|at\s+the\s+moment)\b", it.reading.rest.lower())):
+        kind, at, rng = "instant", now, None  # x_queries_today already counts today; "running right now" is now
     window = planner.window_s
     notes: list[str] = []
     metric, mtype = info.name, info.type
@@ -181,7 +199,7 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
     counted_share = mtype == "histogram" and it.ratio and it.quantile is None and not it.mean and bool(
         _state_share(it, matchers))  # "502 ratio" of a request histogram: its _count by code over all
     if mtype in ("histogram", "summary"):
-        if (latency or not ({"throughput", "errors"} & it.concepts)) and not counted_share:
+        if (latency or not ({"throughput", "errors"} & it.concepts or it.per_second)) and not counted_share:
             # a summary without quantile series only has _sum/_count: its mean is all it can say
             transform = "mean" if it.mean or not info.has_quantiles else "quantile"
             quantile = None if transform == "mean" else (it.quantile if it.quantile is not None else 0.95)
@@ -251,13 +269,15 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         matchers = {k: v for k, v in matchers.items() if v not in share}
         aggregation = aggregation or "sum"
     elif mtype not in ("histogram", "summary"):
+        # "used space per dataset" of a gauge named used: the amount; "used" alone asks no share of it
+        share = it.ratio and not (words & RATIO_WORDS <= {"used"} and "used" in name_words and not it.percent)
         amount = not it.ratio and it.reading.unit and words & {"used", "usage"}  # "disk used in GB": an amount
-        user = used_gauge(info, cat, words, planner._index.capacity_users) if amount or it.ratio else None
+        user = used_gauge(info, cat, words, planner._index.capacity_users) if amount or share else None
         if amount and user is not None:  # found the disk's size: the amount used is its sibling
             metric, info = user, cat.metrics[user]
             matchers = {k: v for k, v in matchers.items() if k in info.labels}
-        sib = capacity_sibling(info, cat) if it.ratio else None
-        if it.ratio and sib is None:
+        sib = capacity_sibling(info, cat) if share else None
+        if share and sib is None:
             if user is not None:  # "pool usage" found the pool's max: divide what is used by it
                 metric = user
                 held = cat.metrics[user].labels
@@ -274,12 +294,18 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
                 aggregation = "sum"
         elif by and not aggregation:
             aggregation = "sum"
-        health = is_health_gauge(info)
-        down = it.down or bool(words & _DOWN_WORDS) or it.none or _negated_state(it, info)
+        boolean = boolean_gauge(info)  # "1 if enabled", "0 is unreachable": a condition, like a health gauge
+        named_health = is_health_gauge(info)
+        health = named_health or boolean
+        down = it.down or bool(words & _DOWN_WORDS) or it.none or _negated_state(it, info) or (
+            boolean and denied(it))
         states = enum_states(info)  # "which ports are down" on IF-MIB OperStatus: down is 2, not 0
         named = [w for w in it.words if w in states and (w != "down" or it.down)]
-        if comparison is None and _negated_state(it, info) and not health and 0 in states.values():
+        state_test = enum_test(it, states) or idle_test(it, info) if comparison is None else None
+        if comparison is None and _negated_state(it, info) and not named_health and 0 in states.values():
             comparison = _eq(0.0)  # "inactive" on a gauge whose HELP says "active (1), or not (0)"
+        elif state_test is not None:  # "databases not online" on "0=online, 1=restoring": != 0
+            comparison = state_test
         elif named and comparison is None:
             comparison = _eq(float(states[named[0]]))
         elif health and down or (it.none and not health and comparison is None):
@@ -306,6 +332,12 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
             aggregation = "count"  # "how many gpus are above 60 degrees": count(temp > 60)
         if aggregation == "avg" and _names_average(info):
             aggregation = None  # "load average" is the metric's own word, not an aggregation
+        elif aggregation in ("max", "min") and it.aggregation == aggregation and not by \
+                and aggregation in tokens(info.name):
+            aggregation = None  # "max tick duration" of x_tick_duration_max: the metric's own word
+        elif aggregation == "sum" and it.aggregation == "sum" and not by and ratio is None and comparison is None \
+                and "total" in tokens(info.name) + tokens(info.help) and not varies(info, matchers):
+            aggregation = None  # "total number of builds" of one gauge whose HELP says "Total number of builds"
     if it.percent and ratio is None and comparison is not None:
         if in_percent(info):  # "above 90% utilization" of a gauge kept in percent (0-100)
             comparison = Comparison(comparison.op, round(comparison.value * 100.0, 9))
@@ -331,7 +363,8 @@ def shape_plan(it: Intent, info: MetricInfo, planner: OfflinePlanner, now: datet
         elif factor != 1.0:
             scale *= factor
     if by and aggregation == "sum" and it.aggregation is None and transform == "value" and not it.count \
-            and grouped_already(cat.metrics.get(metric, info), by, matchers, ratio):
+            and grouped_already(cat.metrics.get(metric, info), by, matchers, ratio,
+                                          ranked=bool(it.topk or it.bottomk), timestamp=timestamp is not None):
         aggregation, by = None, []  # "puma threads per web node": one series per node already, keep its labels
     return QueryPlan(
         metric=metric, metric_type=mtype, transform=transform, matchers=tuple(matchers.values()),  # type: ignore[arg-type]
@@ -355,7 +388,7 @@ def _state_share(it: Intent, matchers: dict[str, LabelMatcher]) -> tuple[LabelMa
     busy", "success rate"; "busy workers" is a count). Labels that say where (instance, pod...) are not outcomes."""
     if not (set(it.words) & _SHARE_WORDS or "%" in it.time.rest or _SHARE_RATE.search(it.text)):
         return ()
-    return tuple(m for lab, m in matchers.items() if m.op == "=" and (
+    return tuple(m for lab, m in matchers.items() if (m.op == "=" or m.op == "=~" and m.value.endswith("..")) and (
         lab in _STATE_LABELS or any(w in lab.lower() for w in _OUTCOME_PARTS)))
 
 
@@ -461,7 +494,8 @@ def _target_labels(info: MetricInfo) -> frozenset[str]:
 def _names_one(matchers: dict[str, LabelMatcher]) -> bool:
     """A matcher that names one thing ("on the invoices topic"), not only the system (job) or a target."""
     return any(m.op == "=" and lab not in ("job", "instance") for lab, m in matchers.items())
-_DOWN_WORDS = frozenset({"down", "dead", "offline", "unreachable", "failing", "failed", "unhealthy", "broken"})
+_DOWN_WORDS = frozenset({"down", "dead", "offline", "unreachable", "failing", "failed", "unhealthy", "broken", "fail",
+                         "fails", "disabled"})
 
 
 def _names_average(info: MetricInfo) -> bool:

@@ -21,6 +21,7 @@ _EVENT_TOKENS = frozenset({"total", "count", "ops", "requests", "calls", "querie
                            "accesses", "hits", "tasks", "commands"})
 _HEALTH_TOKENS = frozenset({"up", "success", "successful", "healthy", "live", "alive", "leader", "ok"})
 _UNITS = frozenset({"bytes", "seconds", "total", "ratio", "percent", "count"})
+_COUNT_WORDS = frozenset({"count"})
 
 
 # (pattern in the name, replacement that names its capacity, 1 - x/capacity is "used")
@@ -45,7 +46,7 @@ def group_label(word: str, info: MetricInfo) -> str | None:
     the metric's own name carries the word ("workqueue ... per queue"), its only varying label."""
     w = word.lower().strip(".,?!")
     labels = info.labels
-    base = w[:-1] if w.endswith("s") and len(w) > 3 else w
+    base = w[:-1] if w.endswith("s") and len(w) > 3 and not w.endswith(("ss", "us", "is")) else w
     named = [w, *LABEL_WORDS.get(w, ()), base, *LABEL_WORDS.get(base, ())]
     present = [lab for lab in dict.fromkeys(named) if lab in labels]
     present += [lab for lab in labels if lab not in present and base in lab.split("_")]  # grpc_method
@@ -120,8 +121,8 @@ def _partner_by(info: MetricInfo, cat: Catalogue, words: set[str], want_capacity
         if jobs and m.values.get("job") is not None and not jobs & m.values["job"]:
             continue  # a capacity is on the same targets as what it bounds
         other_t = set(tokens(m.name))
-        if bool(other_t & cap_tokens) != want_capacity or (other_t & _UNITS) != unit:
-            continue
+        if bool(other_t & cap_tokens) != want_capacity or (other_t & _UNITS) - _COUNT_WORDS != unit - _COUNT_WORDS:
+            continue  # x_process_count is bounded by x_process_limit: "count" names what the limit bounds
         score = _pair_score(core, _stems(m.name) - _CAPACITY_TOKENS, wstems, family)
         if score is not None and (best is None or score > best[0]):
             best = (score, m.name)
@@ -217,7 +218,7 @@ def total_of_free(info: MetricInfo, cat: Catalogue) -> str | None:
 _TAILS = ("count", "time", "sent", "received", "busy")
 _PART_TOKENS = frozenset({"hits", "hit", "errors", "error", "failures", "failure", "failed", "rejected", "rejects",
                           "dropped", "drops", "misses", "miss", "refused", "denied", "timeouts", "retries",
-                          "retried", "expired", "evicted", "deferred"})
+                          "retried", "expired", "evicted", "deferred", "cached"})
 _WHOLE_TOKENS = frozenset({"requests", "request", "processed", "queries", "calls", "accesses", "attempts",
                            "lookups", "ops", "operations", "all", "handled"})
 
@@ -249,7 +250,8 @@ def whole_counter(info: MetricInfo, cat: Catalogue) -> str | None:
             continue
         other = set(name_parts(m.name))
         extra = other - own - {"total", "count"}
-        if core <= other and extra and extra <= _WHOLE_TOKENS and not other & _PART_TOKENS:
+        whole = extra and extra <= _WHOLE_TOKENS or not extra and "total" in other - own and other - {"total"} == core
+        if core <= other and whole and not other & _PART_TOKENS:  # x_requests_cached over x_requests_total too
             key = (len(extra), m.name)
             if best is None or key < best:
                 best = key

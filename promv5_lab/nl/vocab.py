@@ -36,6 +36,8 @@ CONCEPTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "latency": ("duration", "latency", "seconds"), "slow": ("duration", "latency"),
     "hot": ("temperature", "temp"), "hotter": ("temperature", "temp"), "warmer": ("temperature", "temp"),
+    "hottest": ("temperature", "temp"), "warmest": ("temperature", "temp"), "coldest": ("temperature", "temp"),
+    "idle": ("idle", "utilization", "utilisation", "busy"), "use": ("used", "usage"), "uses": ("used", "usage"),
     "degrees": ("temperature", "temp", "celsius"), "temperature": ("temp", "temperature", "celsius"),
     "response": ("duration", "latency"), "errors": ("error", "errors", "failed"), "error": ("errors", "failed"),
     "failures": ("failed", "errors", "error", "failure"), "failed": ("failed", "errors", "failure"),
@@ -112,6 +114,8 @@ LABEL_WORDS: dict[str, tuple[str, ...]] = {
     "version": ("version",), "versions": ("version",), "region": ("region",), "zone": ("zone",),
     "command": ("command", "cmd", "operation", "op"), "commands": ("command", "cmd", "operation", "op"),
     "deployment": ("deployment",), "deployments": ("deployment",), "database": ("datname", "database", "db"),
+    # network appliances are scrape targets: "per router" is per instance
+    "router": ("instance", "router", "host"), "routers": ("instance", "router", "host"),
 }
 
 # label names whose values are outcomes, and which of their values mean failure
@@ -136,7 +140,7 @@ STOPWORDS = frozenset(_words(
     "serving serve doing looks wondering seeing having gets get going want need know check think should "
     "been has happen happened happens whether still yet maybe really quite very much lot lots bit "
     "moment times time quick one okay thanks thank hello hey when where why whose whom will shall might must "
-    "may cannot until while into onto upon within close near"))
+    "may cannot until while into onto upon within close near across both"))
 
 # words in metric names that qualify a subsystem: a metric carrying one the question does not mention is
 # a worse match for an unqualified question ("latency of cart" is the service's requests, not its db queries)
@@ -146,8 +150,8 @@ QUALIFIERS = frozenset({"db", "database", "sql", "cache", "queue", "node", "kube
 REQUEST_TOKENS = frozenset({"request", "requests", "http", "server", "rpc", "handler"})
 
 HIGH_WORDS = frozenset({"most", "highest", "worst", "top", "biggest", "largest", "busiest", "slowest", "heaviest", "max",
-                        "fullest"})
-LOW_WORDS = frozenset({"least", "lowest", "bottom", "smallest", "fastest", "quietest", "min"})
+                        "fullest", "hottest", "warmest"})
+LOW_WORDS = frozenset({"least", "lowest", "bottom", "smallest", "fastest", "quietest", "min", "coldest"})
 RATIO_WORDS = frozenset({"busy", "ratio", "percentage", "percent", "fraction", "share", "proportion", "%", "pct",
                          "usage", "utilisation", "utilization", "saturation", "saturated", "full", "used"})
 COUNT_PHRASES = ("how many", "number of", "count of", "total number", "how often")
