@@ -110,11 +110,66 @@ def test_overview_and_backend_status(app_url, page):
     status.wait_for(timeout=30_000)
     shown = text(status)
     assert "metrics" in shown and "embedded" in shown
+    # typed, then 'Connect' at once: the click must see the new value (with Panel's thread pool it could run
+    # before the value was applied, connect to the old backend, and show no error)
     page.locator(".promv5-backend-target input").first.fill("http://127.0.0.1:1")
     page.locator("button", has_text="Connect").first.click()
     err = page.locator(".promv5-error").first
-    err.wait_for(timeout=30_000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        err.wait_for(timeout=30_000)
+    except PlaywrightTimeout:  # say what the tab showed instead (a success for another backend, or nothing)
+        ok = page.locator(".promv5-connected")
+        shown = text(ok.first)[-200:] if ok.count() else "no message"
+        raise AssertionError(f"no error for the dead URL within 30 s; the Backend tab shows: {shown}") from None
     assert "127.0.0.1:1" in text(err)
+
+
+def test_connect_uses_the_url_typed_just_before_the_click(app_url, page, monkeypatch):
+    """Typing a URL and clicking Connect at once connects to the typed URL, also when applying the typed value
+    is slow (here delayed 0.2 s, as a descheduled thread is under load). With Panel's thread pool the click ran
+    beside the value change: 'Connect' used the previous backend and showed no error for a dead URL (the
+    once-seen failure of test_overview_and_backend_status; 7 of 8 clicks stale with this delay)."""
+    import panel as pn
+
+    real = pn.widgets.TextInput._process_events
+
+    def slow(self, events):
+        time.sleep(0.2)
+        return real(self, events)
+
+    monkeypatch.setattr(pn.widgets.TextInput, "_process_events", slow)
+    page.goto(app_url)
+    page.locator(".bk-tab", has_text="Backend").first.click()
+    box = page.locator(".promv5-backend-target input").first
+    box.wait_for(timeout=60_000)
+    shown_before = ""
+    for port in (1, 2):
+        url = f"http://127.0.0.1:{port}"
+        box.fill(url)
+        page.locator("button", has_text="Connect").first.click()
+        deadline, shown = time.monotonic() + 30, shown_before
+        while time.monotonic() < deadline:  # a new message (the previous one stays until it is replaced)
+            err, ok = page.locator(".promv5-error"), page.locator(".promv5-connected")
+            shown = (text(err.first) if err.count() else "") + (text(ok.first) if ok.count() else "")
+            if shown != shown_before and shown:
+                break
+            page.wait_for_timeout(50)
+        assert f"{url}" in shown and page.locator(".promv5-connected").count() == 0, (url, shown[-300:])
+        shown_before = shown
+
+
+def test_events_are_handled_on_panel_loop_in_the_order_sent(app_url):
+    """The app leaves Panel without its own thread pool: Panel then applies a typed value before the click that
+    follows it, and takes two questions in the order sent (with ``nthreads=4`` both went to pool threads that ran
+    at once). The slow work runs on the app's own workers instead (``ui/app/work.py``)."""
+    import panel as pn
+
+    from promv5_lab.ui.app.work import WORKERS
+
+    assert pn.config.nthreads is None and pn.state._thread_pool is None, pn.config.nthreads
+    assert WORKERS >= 2  # a scan or a report does not hold up another session's callbacks
 
 
 def test_api_ask_answers_and_refuses_bad_input(app_url):
@@ -294,4 +349,72 @@ def test_routed_answer_chart_and_nothing_loaded_from_outside(app_url, page):
     page.wait_for_timeout(1_000)
     assert outside == [], sorted(set(outside))
     assert icons and all(s == 200 for s in icons), icons  # the chat's icons came from the app itself
+    assert not page.errors, page.errors
+
+
+def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url, page, monkeypatch):
+    """A question sent while the previous answer is still running is not lost: each one is answered, in the
+    order asked, and the page says it is still answering with questions queued. (Panel's ChatInterface ignored a
+    send while its callback ran: the question vanished.)
+
+    The first answer is held (the app runs in this process: its session's ``ask`` waits on an event, then answers
+    for real) until the page shows both follow-ups and the queued status, so "still running" does not depend on
+    how fast the machine answers. The follow-ups are sent as fast as a user can type them."""
+    import threading
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    from promv5_lab.ui.app.state import SessionState
+
+    slow = "any spikes in checkout latency in the last hour?"
+    follow = ["error ratio by service", "requests per second by service"]
+    held, release = threading.Event(), threading.Event()
+    real_ask = SessionState.ask
+
+    def ask(self, question):
+        if question.strip() == slow:
+            held.set()
+            release.wait(120)  # bounded: a test that fails below must not leave the answer hanging
+        return real_ask(self, question)
+
+    monkeypatch.setattr(SessionState, "ask", ask)
+    try:
+        page.goto(app_url)
+        box = page.locator(".promv5-chat textarea").first
+        box.wait_for(state="visible", timeout=30_000)
+        box.fill(slow)
+        box.press("Enter")
+        assert held.wait(30), "the first question never reached the server's answer"
+        for q in follow:
+            box.fill(q)
+            box.press("Enter")
+        for q in follow:  # both shown in the conversation while the first is still being answered
+            try:
+                page.get_by_text(q).first.wait_for(timeout=30_000)
+            except PlaywrightTimeout:
+                raise AssertionError(f"{q!r}, sent while an answer was running, never showed: lost") from None
+        status = page.locator(".promv5-chat-status").first
+        status.wait_for(timeout=30_000)
+        deadline, seen = time.monotonic() + 30, ""
+        while "2 more queued" not in seen and time.monotonic() < deadline:
+            seen = text(status)
+            page.wait_for_timeout(50)
+        assert f"Still answering: {slow} (2 more queued, answered in order)" in seen, seen
+    finally:
+        release.set()
+    promql = page.locator(".promv5-promql")
+    promql.nth(2).wait_for(timeout=120_000)
+    page.wait_for_timeout(500)  # a fourth answer (a question answered twice) would show up by now
+    shown = [text(promql.nth(i)) for i in range(promql.count())]
+    assert len(shown) == 3, f"3 asked, answers with PromQL: {shown}"
+    assert "histogram_quantile" in shown[0] and "checkout" in shown[0], shown
+    assert 'code=~"5.."' in shown[1] and " / " in shown[1], shown
+    assert "sum by (service) (rate(http_requests_total[5m]))" in shown[2] and "5.." not in shown[2], shown
+    labels = page.locator(".promv5-answer-to")  # the queued questions' answers name their question
+    named = [text(labels.nth(i)) for i in range(labels.count())]
+    assert len(named) == 2 and all(f"Answer to: {q}" in t for q, t in zip(follow, named)), named
+    status_gone = time.monotonic() + 30  # idle again: the status line is hidden
+    while status.is_visible() and time.monotonic() < status_gone:
+        page.wait_for_timeout(50)
+    assert not status.is_visible(), text(status)
     assert not page.errors, page.errors

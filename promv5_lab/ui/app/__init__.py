@@ -106,11 +106,12 @@ def start(*, backend_url: str | None = None, data_dir: str | None = None, host: 
     """Start the app in a background thread: returns (server, base URL, context). Stop with ``server.stop()``."""
     pn = require("panel", "app")
     from .layout import create_page
+    from .work import warn_if_panel_threads
 
     ctx = _context(backend_url, data_dir, now, audit_path)
     if warm:
         ctx.warm_up()
-    pn.config.nthreads = max(pn.config.nthreads or 0, 4)
+    warn_if_panel_threads(pn)  # the app keeps Panel's event order; slow work runs on its own threads
     if port == 0:
         from ...backends.harness import free_port
 
@@ -144,11 +145,12 @@ def serve(*, backend_url: str | None = None, data_dir: str | None = None, host: 
     """Serve the app until interrupted."""
     pn = require("panel", "app")
     from .layout import create_page
+    from .work import warn_if_panel_threads
 
     ctx = _context(backend_url, data_dir, now, audit_path)
     log.info("warming up (backend, catalogue, embeddings)")
     ctx.warm_up()
-    pn.config.nthreads = max(pn.config.nthreads or 0, 4)
+    warn_if_panel_threads(pn)  # the app keeps Panel's event order; slow work runs on its own threads
     kw = _server_kwargs(host, port, basic_auth, oauth_provider)
     kw["static_dirs"] = _offline(pn)
     if not (basic_auth or oauth_provider):

@@ -1,6 +1,8 @@
 """The Panel app's page: a conversation, the fleet overview, and the backend selector with its status.
 
-Every callback turns errors into a message in the page (``pn.pane.Alert``), never a dead page: a
+Callbacks are called on Panel's event loop in the order the browser sent its events; slow ones run on the app's
+worker threads (``work.in_background``). Every callback turns errors into a message in the page
+(``pn.pane.Alert``), never a dead page: a
 ``Promv5Error`` shows its message and hint; anything else is logged and shown as a short internal error.
 Text from the backend (label values, answers) goes into Markdown panes escaped.
 """
@@ -14,12 +16,13 @@ from typing import Any
 from ..._deps import require
 from ...errors import Promv5Error
 from .state import AppContext, Overview, SessionState, capabilities
+from .work import in_background, on_page
 
 __all__ = ["create_page"]
 
 log = logging.getLogger(__name__)
 
-QUESTION_NAME = "promv5-question"  # stable model names: tests and the load benchmark find widgets by them
+QUESTION_NAME = "promv5-question"  # the question box's CSS class: tests find it by this stable name
 
 
 def md_escape(text: str) -> str:
@@ -140,6 +143,67 @@ def status_view(session: SessionState) -> Any:
     return pn.pane.Markdown(table, css_classes=["promv5-status"])
 
 
+def chat_box(session: SessionState) -> Any:
+    """The conversation: a feed, a status line and the question box.
+
+    Every question is shown and queued the moment it is sent, and answered in the order asked, one at a time
+    (:class:`~promv5_lab.ui.app.queue.AskQueue`), also while an earlier answer is still running; the status line
+    says what is being answered and how many wait. (Panel's ``ChatInterface`` dropped a question sent while
+    its callback was busy.) Questions are taken on the page's event loop in the order the browser sent them
+    (Panel handles events there: :mod:`~promv5_lab.ui.app.work`), and every change to the feed runs there too, so
+    a question arriving and an answer from the queue's thread cannot overwrite each other's message.
+    """
+    pn = require("panel", "app")
+    from .queue import AskQueue, QueueState
+
+    doc = pn.state.curdoc
+    feed = pn.chat.ChatFeed(
+        # a string message (the user's own question) is shown as text, never as HTML/Markdown that could run
+        renderers=[lambda value: pn.pane.Markdown(md_escape(value)) if isinstance(value, str) else value],
+        sizing_mode="stretch_both", min_height=450)
+    status = pn.pane.Markdown("", visible=False, css_classes=["promv5-chat-status"], sizing_mode="stretch_width")
+    box = pn.chat.ChatAreaInput(placeholder="Ask, e.g. 'p95 latency by service'", css_classes=[QUESTION_NAME],
+                                sizing_mode="stretch_width")
+    send = pn.widgets.Button(label="Send", icon="send", width=90, align="center")
+
+    def work(question: str) -> Any:
+        return answer_view(session.ask(question))
+
+    def deliver(question: str, shown: Any, waited: bool) -> None:
+        view = error_pane(shown) if isinstance(shown, BaseException) else shown
+        if waited:  # other messages came in between: say which question this answers
+            view = pn.Column(pn.pane.Markdown(f"Answer to: *{md_escape(question)}*", css_classes=["promv5-answer-to"]),
+                             view, sizing_mode="stretch_width")
+        on_page(doc, lambda: feed.send(view, user="promv5-lab", respond=False, trigger_post_hook=False))
+
+    def notify(state: QueueState) -> None:
+        text = state.describe()
+        on_page(doc, lambda: status.param.update(object=md_escape(text), visible=bool(text)))
+
+    queue = AskQueue(work, deliver, notify)
+    if doc is not None:
+        pn.state.on_session_destroyed(lambda _ctx: queue.close())
+
+    def take(question: str) -> None:  # on the event loop: shown, then queued, in the order sent
+        feed.send(question, user="You", respond=False, trigger_post_hook=False)
+        queue.submit(question)
+
+    def entered(event: Any) -> None:
+        if event.new:
+            on_page(doc, lambda: take(str(event.new)))
+
+    def clicked(_event: Any) -> None:
+        text = box.value_input or box.value
+        if text:
+            box.param.update(value_input="")
+            on_page(doc, lambda: take(str(text)))
+
+    box.param.watch(entered, "value")
+    send.on_click(clicked)
+    return pn.Column(status, feed, pn.Row(box, send, sizing_mode="stretch_width"),
+                     sizing_mode="stretch_both", css_classes=["promv5-chat"])
+
+
 def create_page(ctx: AppContext) -> Any:
     """The whole page for one browser session."""
     pn = require("panel", "app")
@@ -147,21 +211,9 @@ def create_page(ctx: AppContext) -> Any:
     from .remediation import remediation_tab
 
     session = SessionState(ctx)
+    ask_box = chat_box(session)  # registers its queue's end first: no question is answered on a closed session
     if pn.state.curdoc is not None:
         pn.state.on_session_destroyed(lambda _ctx: session.close())
-
-    def respond(contents: Any, user: str, instance: Any) -> Any:
-        try:
-            return answer_view(session.ask(str(contents)))
-        except Exception as exc:  # noqa: BLE001 - the page must survive anything a question triggers
-            return error_pane(exc)
-
-    chat = pn.chat.ChatInterface(
-        callback=respond, callback_user="promv5-lab", show_rerun=False, show_undo=False,
-        # a string message (the user's own question) is shown as text, never as HTML/Markdown that could run
-        renderers=[lambda value: pn.pane.Markdown(md_escape(value)) if isinstance(value, str) else value],
-        widgets=[pn.chat.ChatAreaInput(label=QUESTION_NAME, placeholder="Ask, e.g. 'p95 latency by service'")],
-        sizing_mode="stretch_both", min_height=500)
 
     overview_box = pn.Column(pn.pane.Markdown("Scanning the fleet for anomalies..."), sizing_mode="stretch_width")
     refresh = pn.widgets.Button(label="Refresh overview")
@@ -172,7 +224,7 @@ def create_page(ctx: AppContext) -> Any:
         except Exception as exc:  # noqa: BLE001
             overview_box.objects = [error_pane(exc)]
 
-    refresh.on_click(lambda _e: load_overview(True))
+    refresh.on_click(in_background(lambda _e: load_overview(True), what="overview refresh"))
 
     target = pn.widgets.TextInput(label="Backend (Prometheus URL, data directory, or 'demo')",
                                   value=session.backend_label if session.backend_label != "default" else "demo",
@@ -184,15 +236,15 @@ def create_page(ctx: AppContext) -> Any:
     def do_connect(_e: Any) -> None:
         try:
             msg = session.connect(target.value)
-            backend_msg.objects = [pn.pane.Alert(md_escape(msg), alert_type="success")]
+            backend_msg.objects = [pn.pane.Alert(md_escape(msg), alert_type="success", css_classes=["promv5-connected"])]
         except Exception as exc:  # noqa: BLE001
             backend_msg.objects = [error_pane(exc)]
         status_box.objects = [status_view(session)]
         load_overview(False)
 
-    connect.on_click(do_connect)
+    connect.on_click(in_background(do_connect, what="backend connect"))
     tabs = pn.Tabs(
-        ("Ask", pn.Column(chat, sizing_mode="stretch_both", css_classes=["promv5-chat"])),
+        ("Ask", ask_box),
         ("Overview", pn.Column(refresh, overview_box, sizing_mode="stretch_width")),
         ("Diagnose", diagnosis_tab(session)),
         ("Remediate", remediation_tab(session, ctx.audit_path)),
@@ -201,7 +253,7 @@ def create_page(ctx: AppContext) -> Any:
         ("Backend", pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")),
         dynamic=True, sizing_mode="stretch_both")  # only the open tab is rendered: a faster first render
     if pn.state.curdoc is not None:
-        pn.state.onload(lambda: load_overview(False))
+        pn.state.onload(in_background(lambda: load_overview(False), what="first overview"))
     else:  # pragma: no cover - used outside a server (e.g. a notebook preview)
         load_overview(False)
     header = pn.pane.Markdown("## promv5-lab", margin=(0, 10))

@@ -16,6 +16,7 @@ from ..._deps import require
 from ...errors import InputError
 from .layout import answer_view, error_pane, md_escape
 from .state import SessionState
+from .work import in_background
 
 __all__ = ["diagnosis_tab", "media_tab", "report_tab", "signals_for"]
 
@@ -120,7 +121,7 @@ def diagnosis_tab(session: SessionState) -> Any:
         except Exception as exc:  # noqa: BLE001 - an error is a message in the page
             out.objects = [error_pane(exc)]
 
-    go.on_click(run)
+    go.on_click(in_background(run, what="diagnosis"))
     return pn.Column(pn.Row(when, go), out, sizing_mode="stretch_width")
 
 
@@ -178,7 +179,7 @@ def report_tab(session: SessionState) -> Any:
         except Exception as exc:  # noqa: BLE001
             msg.objects = [error_pane(exc)]
 
-    build.on_click(make)
+    build.on_click(in_background(make, what="report build"))
     return pn.Column(pn.Row(kind, fmt, when), build, msg, sizing_mode="stretch_width")
 
 
@@ -236,8 +237,8 @@ def media_tab(session: SessionState) -> Any:
         except Exception as exc:  # noqa: BLE001
             out.objects = [error_pane(exc)]
 
-    audio_in.param.watch(on_audio, "value")
-    image_in.param.watch(on_image, "value")
+    audio_in.param.watch(in_background(on_audio, what="spoken question"), "value")
+    image_in.param.watch(in_background(on_image, what="screenshot"), "value")
     return pn.Column(pn.pane.Markdown("Ask by voice (a recording), or find what looks wrong in a dashboard "
                                       "screenshot."), pn.Row(pn.pane.Markdown("Spoken question:"), audio_in),
                      pn.Row(pn.pane.Markdown("Screenshot:"), image_in), out, sizing_mode="stretch_width")

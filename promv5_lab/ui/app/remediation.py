@@ -18,6 +18,7 @@ from typing import Any
 from ..._deps import require
 from ...errors import InputError
 from .layout import error_pane
+from .work import in_background
 
 __all__ = ["DEFAULT_POLICIES", "remediation_tab"]
 
@@ -168,8 +169,10 @@ def remediation_tab(session: Any, audit_path: str | Path) -> Any:
                                             disabled=not plan.runnable)
                 reject = pn.widgets.Button(label="Reject", css_classes=["promv5-reject"], disabled=not plan.runnable)
                 buttons = [approve, reject]
-                approve.on_click(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, True, s, b))
-                reject.on_click(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, False, s, b))
+                approve.on_click(in_background(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, True, s, b),
+                                               what="approval"))
+                reject.on_click(in_background(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, False, s, b),
+                                              what="rejection"))
                 cards.append(pn.Column(pn.pane.HTML("<br>".join(plan_lines(plan, frozenset(policies.secrets))),
                                                     css_classes=["promv5-plan"]),
                                        pn.Row(approve, reject), status, sizing_mode="stretch_width"))
@@ -177,7 +180,7 @@ def remediation_tab(session: Any, audit_path: str | Path) -> Any:
         except Exception as exc:  # noqa: BLE001
             plans_box.objects = [error_pane(exc)]
 
-    check.on_click(run_check)
+    check.on_click(in_background(run_check, what="policy check"))
     try:
         refresh_audit()
     except Exception as exc:  # noqa: BLE001 - an unreadable audit log is a message, not a dead tab
