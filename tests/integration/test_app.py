@@ -352,19 +352,36 @@ def test_routed_answer_chart_and_nothing_loaded_from_outside(app_url, page):
     assert not page.errors, page.errors
 
 
-def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url, page, monkeypatch):
+def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url, page, monkeypatch, caplog):
     """A question sent while the previous answer is still running is not lost: each one is answered, in the
     order asked, and the page says it is still answering with questions queued. (Panel's ChatInterface ignored a
     send while its callback ran: the question vanished.)
 
     The first answer is held (the app runs in this process: its session's ``ask`` waits on an event, then answers
     for real) until the page shows both follow-ups and the queued status, so "still running" does not depend on
-    how fast the machine answers. The follow-ups are sent as fast as a user can type them."""
+    how fast the machine answers. The follow-ups are sent as fast as a user can type them.
+
+    Two hooks make the races that once swapped the follow-ups (1 of 4 fresh-clone CI runs) happen every time:
+    Panel handles the first follow-up's Enter 0.5 s late (Panel defers an event that arrives while a typed
+    value's update is pending, and runs a later one at once: the app took questions from Panel's handling, so
+    the second follow-up was taken first), and after the release the wake-ups of the page's changes wait until
+    the queue is idle and then run newest first (a later answer's wake-up before an earlier one's, as Bokeh's
+    held document events could make it). The app takes a question when its message arrives and shows its changes
+    from one FIFO, so neither reorders anything; the answers' numbers are checked where they are shown (the log
+    says "out of order" if one had to wait for its turn). With the old intake (Panel's handling) this test failed
+    as on CI (the follow-ups' answers swapped); with a page consumer that runs only its own wake-up's change, the
+    status line was left stale."""
+    import asyncio
     import threading
 
+    import panel as pn
+    from panel.io.state import set_curdoc
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from tornado.ioloop import IOLoop
 
+    from promv5_lab.ui.app.queue import AskQueue
     from promv5_lab.ui.app.state import SessionState
+    from promv5_lab.ui.app.work import PageUpdates
 
     slow = "any spikes in checkout latency in the last hour?"
     follow = ["error ratio by service", "requests per second by service"]
@@ -377,7 +394,47 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
             release.wait(120)  # bounded: a test that fails below must not leave the answer hanging
         return real_ask(self, question)
 
+    real_event = pn.chat.ChatAreaInput._server_event
+    late: list[str] = []
+
+    def late_event(self, doc, event):  # on the loop, as the Enter's message arrives
+        if getattr(event, "value", None) != follow[0]:
+            return real_event(self, doc, event)
+        late.append(event.value)
+
+        async def handle(_doc):  # under the document's lock, like Panel's own deferred events
+            with set_curdoc(doc):
+                real_event(self, doc, event)
+
+        IOLoop.current().call_later(0.5, lambda: asyncio.ensure_future(doc.session_context.with_locked_document(handle)))
+
+    captured, flushed, hook_lock = [], threading.Event(), threading.Lock()
+    real_schedule, real_tell = PageUpdates._schedule, AskQueue._tell
+
+    def held_wakeups(self, number):  # after the release, the page's wake-ups wait until the queue is idle
+        with hook_lock:
+            if release.is_set() and not flushed.is_set():
+                captured.append((self, number))
+                return
+        real_schedule(self, number)
+
+    def flush():  # ... and then run newest first
+        with hook_lock:
+            if flushed.is_set():
+                return
+            flushed.set()
+        for updates, number in reversed(captured):
+            real_schedule(updates, number)
+
+    def tell(self, state):
+        real_tell(self, state)
+        if release.is_set() and state.answering is None:  # the last change (the idle status) is queued
+            flush()
+
     monkeypatch.setattr(SessionState, "ask", ask)
+    monkeypatch.setattr(pn.chat.ChatAreaInput, "_server_event", late_event)
+    monkeypatch.setattr(PageUpdates, "_schedule", held_wakeups)
+    monkeypatch.setattr(AskQueue, "_tell", tell)
     try:
         page.goto(app_url)
         box = page.locator(".promv5-chat textarea").first
@@ -400,8 +457,10 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
             seen = text(status)
             page.wait_for_timeout(50)
         assert f"Still answering: {slow} (2 more queued, answered in order)" in seen, seen
+        assert late == [follow[0]], late  # the hook did delay Panel's handling of the first follow-up
     finally:
         release.set()
+        threading.Timer(90, flush).start()  # bounded: the page gets its changes even if the queue never idles
     promql = page.locator(".promv5-promql")
     promql.nth(2).wait_for(timeout=120_000)
     page.wait_for_timeout(500)  # a fourth answer (a question answered twice) would show up by now
@@ -410,11 +469,16 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
     assert "histogram_quantile" in shown[0] and "checkout" in shown[0], shown
     assert 'code=~"5.."' in shown[1] and " / " in shown[1], shown
     assert "sum by (service) (rate(http_requests_total[5m]))" in shown[2] and "5.." not in shown[2], shown
+    tops = [promql.nth(i).bounding_box()["y"] for i in range(3)]  # on screen in that order too, not only in the DOM
+    assert tops == sorted(tops), tops
     labels = page.locator(".promv5-answer-to")  # the queued questions' answers name their question
     named = [text(labels.nth(i)) for i in range(labels.count())]
     assert len(named) == 2 and all(f"Answer to: {q}" in t for q, t in zip(follow, named)), named
+    asked = [page.get_by_text(q, exact=True).first.bounding_box()["y"] for q in follow]  # the questions' messages
+    assert asked == sorted(asked) and asked[1] < tops[1], (asked, tops)  # in the order sent, before the answers
     status_gone = time.monotonic() + 30  # idle again: the status line is hidden
     while status.is_visible() and time.monotonic() < status_gone:
         page.wait_for_timeout(50)
     assert not status.is_visible(), text(status)
     assert not page.errors, page.errors
+    assert "out of order" not in caplog.text, caplog.text[-2000:]  # no answer had to be held back for its turn

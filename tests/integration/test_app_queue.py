@@ -10,7 +10,7 @@ import time
 import pytest
 
 from promv5_lab.errors import InputError
-from promv5_lab.ui.app.queue import AskQueue, QueueState
+from promv5_lab.ui.app.queue import Asked, AskQueue, QueueState
 
 
 class Recorder:
@@ -19,6 +19,8 @@ class Recorder:
         self.running = 0
         self.max_running = 0
         self.delivered: list[tuple[str, object, bool]] = []
+        self.numbers: list[int] = []  # each delivered question's number
+        self.shown_first: list[Asked] = []  # what ``before`` heard, in order
         self.states: list[QueueState] = []
         self.lock = threading.Lock()
         self.started = threading.Event()
@@ -38,11 +40,12 @@ class Recorder:
             raise InputError(f"cannot answer {question}")
         return f"answer to {question}"
 
-    def deliver(self, question: str, shown: object, waited: bool) -> None:
-        self.delivered.append((question, shown, waited))
+    def deliver(self, asked: Asked, shown: object) -> None:
+        self.delivered.append((asked.text, shown, asked.waited))
+        self.numbers.append(asked.number)
 
     def queue(self) -> AskQueue:
-        return AskQueue(self.work, self.deliver, self.states.append)
+        return AskQueue(self.work, self.deliver, self.states.append, before=self.shown_first.append)
 
 
 def test_questions_sent_while_busy_are_answered_once_each_in_order():
@@ -58,6 +61,8 @@ def test_questions_sent_while_busy_are_answered_once_each_in_order():
     assert [d[0] for d in rec.delivered] == [f"q{i}" for i in range(6)]
     assert [d[1] for d in rec.delivered] == [f"answer to q{i}" for i in range(6)]
     assert [d[2] for d in rec.delivered] == [False] + [True] * 5  # the queued ones say which question they answer
+    assert rec.numbers == [1, 2, 3, 4, 5, 6]
+    assert [(a.number, a.text) for a in rec.shown_first] == [(i + 1, f"q{i}") for i in range(6)]
     assert rec.max_running == 1  # one at a time: a conversation's follow-ups see the turn before them
     assert rec.states[0].describe() == "Answering: q0"
     assert "Still answering: q0 (1 more queued, answered in order)" in rec.states[1].describe()
@@ -77,6 +82,8 @@ def test_questions_from_many_threads_are_all_answered():
     assert q.join(30)
     asked = sorted(f"t{i}-{k}" for i in range(4) for k in range(10))
     assert sorted(d[0] for d in rec.delivered) == asked and len(rec.delivered) == 40
+    assert rec.numbers == list(range(1, 41))  # answered in the order the queue took them, whichever thread sent
+    assert [a.text for a in rec.shown_first] == [d[0] for d in rec.delivered]  # shown in that order too
     for i in range(4):  # each sender's own questions keep their order
         mine = [d[0] for d in rec.delivered if d[0].startswith(f"t{i}-")]
         assert mine == [f"t{i}-{k}" for k in range(10)]
@@ -98,10 +105,10 @@ def test_a_failing_question_is_delivered_as_its_error_and_the_next_still_runs():
 def test_an_answer_that_cannot_be_shown_does_not_stop_the_rest(caplog):
     shown: list[str] = []
 
-    def deliver(question: str, answer: object, waited: bool) -> None:
-        if question == "first":
+    def deliver(asked: Asked, answer: object) -> None:
+        if asked.text == "first":
             raise RuntimeError("page gone")
-        shown.append(question)
+        shown.append(asked.text)
 
     q = AskQueue(lambda s: s.upper(), deliver)
     q.submit("first")

@@ -16,7 +16,7 @@ from typing import Any
 from ..._deps import require
 from ...errors import Promv5Error
 from .state import AppContext, Overview, SessionState, capabilities
-from .work import in_background, on_page
+from .work import in_background
 
 __all__ = ["create_page"]
 
@@ -143,63 +143,149 @@ def status_view(session: SessionState) -> Any:
     return pn.pane.Markdown(table, css_classes=["promv5-status"])
 
 
+_INTAKE: tuple[type, type] | None = None
+
+
+def intake_classes() -> tuple[type, type]:
+    """``(QuestionBox, SendButton)``: Panel's chat input and button that hand a question over the moment its
+    message arrives from the browser (classes built on first use: Panel is imported lazily).
+
+    Panel runs a browser event either at once or, when a typed value's update is still pending, on a later
+    tick; a question sent after another could so be taken first (a follow-up answered before the one asked
+    before it). Bokeh calls a model's own event handlers while it applies the message, and it applies one
+    page's messages one after the other in the order the browser sent them, so questions taken there keep the
+    order they were sent in. ``on_send(text)`` must be quick and thread-safe (it queues; see :func:`chat_box`).
+    """
+    global _INTAKE
+    if _INTAKE is None:
+        pn = require("panel", "app")
+
+        class QuestionBox(pn.chat.ChatAreaInput):
+            """The question box: Enter sends the text (the browser's event carries it, not a separate value)."""
+
+            def __init__(self, on_send: Any = None, **params: Any) -> None:
+                super().__init__(**params)
+                self._on_send = on_send
+                self._served: list[Any] = []  # its Bokeh models in served pages (a click reads the typed text there)
+
+            def _get_model(self, doc: Any, root: Any = None, parent: Any = None, comm: Any = None) -> Any:
+                model = super()._get_model(doc, root, parent, comm)
+                if comm is None and doc is not None and doc.session_context is not None and self._on_send:
+                    model.on_event("chat_message_event", lambda event: self._on_send(str(event.value or "")))
+                    self._served.append(model)
+                return model
+
+            def take_typed(self, doc: Any) -> str:
+                """The text typed in the page ``doc`` (its latest update has arrived: it was sent before the
+                click that asks for it), and empty the box there."""
+                for model in reversed(self._served):
+                    if model.document is doc:
+                        text = str(model.value_input or "")
+                        model.value_input = ""
+                        return text
+                return ""
+
+        class SendButton(pn.widgets.Button):
+            """The Send button: a click is taken when it arrives, like an Enter in the box."""
+
+            def __init__(self, on_click_arrived: Any = None, **params: Any) -> None:
+                super().__init__(**params)
+                self._on_arrived = on_click_arrived
+
+            def _get_model(self, doc: Any, root: Any = None, parent: Any = None, comm: Any = None) -> Any:
+                model = super()._get_model(doc, root, parent, comm)
+                if comm is None and doc is not None and doc.session_context is not None and self._on_arrived:
+                    model.on_event("button_click", lambda _event: self._on_arrived(doc))
+                return model
+
+        _INTAKE = (QuestionBox, SendButton)
+    return _INTAKE
+
+
 def chat_box(session: SessionState) -> Any:
     """The conversation: a feed, a status line and the question box.
 
     Every question is shown and queued the moment it is sent, and answered in the order asked, one at a time
     (:class:`~promv5_lab.ui.app.queue.AskQueue`), also while an earlier answer is still running; the status line
     says what is being answered and how many wait. (Panel's ``ChatInterface`` dropped a question sent while
-    its callback was busy.) Questions are taken on the page's event loop in the order the browser sent them
-    (Panel handles events there: :mod:`~promv5_lab.ui.app.work`), and every change to the feed runs there too, so
-    a question arriving and an answer from the queue's thread cannot overwrite each other's message.
+    its callback was busy.) The order is kept by construction, at each step:
+
+    - taken: in the order the browser sent them, when each message arrives (:func:`intake_classes`);
+    - queued: one FIFO with one worker; each question gets the next number;
+    - shown: every change to the feed and the status line goes through the page's one FIFO of changes
+      (:class:`~promv5_lab.ui.app.work.PageUpdates`), a question's own message before it is queued (so before
+      its answer), and an answer is shown only after every answer numbered before it (held back otherwise,
+      with an error in the log: that would be a bug).
     """
     pn = require("panel", "app")
-    from .queue import AskQueue, QueueState
+    from .queue import Asked, AskQueue, QueueState
+    from .work import PageUpdates
 
+    QuestionBox, SendButton = intake_classes()
     doc = pn.state.curdoc
+    page = PageUpdates(doc)
     feed = pn.chat.ChatFeed(
         # a string message (the user's own question) is shown as text, never as HTML/Markdown that could run
         renderers=[lambda value: pn.pane.Markdown(md_escape(value)) if isinstance(value, str) else value],
         sizing_mode="stretch_both", min_height=450)
     status = pn.pane.Markdown("", visible=False, css_classes=["promv5-chat-status"], sizing_mode="stretch_width")
-    box = pn.chat.ChatAreaInput(placeholder="Ask, e.g. 'p95 latency by service'", css_classes=[QUESTION_NAME],
-                                sizing_mode="stretch_width")
-    send = pn.widgets.Button(label="Send", icon="send", width=90, align="center")
+    shown = {"questions": 0, "answers": 0}
+    held_back: dict[int, Any] = {}
+
+    def show_question(question: str) -> None:  # a page change
+        feed.send(question, user="You", respond=False, trigger_post_hook=False)
+        shown["questions"] += 1
+        show_answers()
+
+    def show_answers() -> None:  # a page change: every answer whose turn has come
+        while shown["answers"] + 1 in held_back and shown["answers"] < shown["questions"]:
+            view = held_back.pop(shown["answers"] + 1)
+            feed.send(view, user="promv5-lab", respond=False, trigger_post_hook=False)
+            shown["answers"] += 1
+        if held_back:
+            log.error("answers %s wait for answer %d: the chat's answers arrived out of order",
+                      sorted(held_back), shown["answers"] + 1)
 
     def work(question: str) -> Any:
         return answer_view(session.ask(question))
 
-    def deliver(question: str, shown: Any, waited: bool) -> None:
-        view = error_pane(shown) if isinstance(shown, BaseException) else shown
-        if waited:  # other messages came in between: say which question this answers
-            view = pn.Column(pn.pane.Markdown(f"Answer to: *{md_escape(question)}*", css_classes=["promv5-answer-to"]),
+    def deliver(asked: Asked, result: Any) -> None:  # on the queue's worker, in the questions' order
+        view = error_pane(result) if isinstance(result, BaseException) else result
+        if asked.waited:  # other messages came in between: say which question this answers
+            view = pn.Column(pn.pane.Markdown(f"Answer to: *{md_escape(asked.text)}*", css_classes=["promv5-answer-to"]),
                              view, sizing_mode="stretch_width")
-        on_page(doc, lambda: feed.send(view, user="promv5-lab", respond=False, trigger_post_hook=False))
 
-    def notify(state: QueueState) -> None:
+        def show() -> None:
+            held_back[asked.number] = view
+            show_answers()
+
+        page(show)
+
+    def notify(state: QueueState) -> None:  # under the queue's lock: the states reach the page in their order
         text = state.describe()
-        on_page(doc, lambda: status.param.update(object=md_escape(text), visible=bool(text)))
+        page(lambda: status.param.update(object=md_escape(text), visible=bool(text)))
 
-    queue = AskQueue(work, deliver, notify)
+    queue = AskQueue(work, deliver, notify, before=lambda asked: page(lambda: show_question(asked.text)))
     if doc is not None:
         pn.state.on_session_destroyed(lambda _ctx: queue.close())
 
-    def take(question: str) -> None:  # on the event loop: shown, then queued, in the order sent
-        feed.send(question, user="You", respond=False, trigger_post_hook=False)
-        queue.submit(question)
+    def take(question: str) -> None:  # in the order sent; quick: shown and queued, answered on the queue's worker
+        if question:
+            queue.submit(question)
 
-    def entered(event: Any) -> None:
-        if event.new:
-            on_page(doc, lambda: take(str(event.new)))
+    box = QuestionBox(on_send=take, placeholder="Ask, e.g. 'p95 latency by service'", css_classes=[QUESTION_NAME],
+                      sizing_mode="stretch_width")
+    send = SendButton(on_click_arrived=lambda page_doc: take(box.take_typed(page_doc)), label="Send", icon="send",
+                      width=90, align="center")
+    if page.served is False:  # no server (a notebook preview, a test): Panel's own events, in the caller's order
+        box.param.watch(lambda event: take(str(event.new or "")), "value")
 
-    def clicked(_event: Any) -> None:
-        text = box.value_input or box.value
-        if text:
+        def clicked(_event: Any) -> None:
+            text = box.value_input or box.value
             box.param.update(value_input="")
-            on_page(doc, lambda: take(str(text)))
+            take(str(text or ""))
 
-    box.param.watch(entered, "value")
-    send.on_click(clicked)
+        send.on_click(clicked)
     return pn.Column(status, feed, pn.Row(box, send, sizing_mode="stretch_width"),
                      sizing_mode="stretch_both", css_classes=["promv5-chat"])
 

@@ -3,14 +3,16 @@
 Panel's ``ChatInterface`` ignores a message sent while its callback is still answering the previous one: the
 question vanished from the input and was never answered. The app therefore takes every question as it comes
 (``submit`` returns at once) and answers them here, on one worker thread per browser session, first in first
-out. ``work(question)`` does the slow part (plan, query, chart) and returns what to show; ``deliver(question,
-shown, waited)`` puts it in the page; ``notify(state)`` hears what is being answered and what waits, so the page
-can say "still answering ..., 2 queued". An exception from ``work`` is delivered as the result (the page turns
-it into a message), so a failing question never stops the ones behind it.
+out. Each question gets the next number (:class:`Asked`). ``work(question)`` does the slow part (plan, query,
+chart) and returns what to show; ``deliver(asked, shown)`` puts it in the page, in the numbers' order (one
+worker); ``before(asked)`` shows the question itself, before the worker can take it; ``notify(state)`` hears
+what is being answered and what waits, so the page can say "still answering ..., 2 queued". An exception from
+``work`` is delivered as the result (the page turns it into a message), so a failing question never stops the
+ones behind it.
 
-``notify`` is called with the queue's lock held, so the states it hears come in the order they happened (a
-submit on one thread and the worker's next question on another cannot report out of order and leave a stale
-line); it must only schedule the page change (the app's ``on_page``), never wait on the queue.
+``before`` and ``notify`` are called with the queue's lock held, so what they hear comes in the order it
+happened (a submit on one thread and the worker's next question on another cannot report out of order and leave
+a stale line); they must only queue the page change (the app's ``PageUpdates``), never wait on the queue.
 """
 
 from __future__ import annotations
@@ -22,9 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AskQueue", "QueueState"]
+__all__ = ["AskQueue", "Asked", "QueueState"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question as queued: its number (1, 2, ... in the order submitted), its text, and whether it had to
+    wait for an earlier one (its answer then says which question it answers)."""
+
+    number: int
+    text: str
+    waited: bool
 
 
 @dataclass(frozen=True)
@@ -46,21 +58,25 @@ class QueueState:
 class AskQueue:
     """A FIFO of questions with one worker thread, started on the first question and ended by ``close``."""
 
-    def __init__(self, work: Callable[[str], Any], deliver: Callable[[str, Any, bool], None],
-                 notify: Callable[[QueueState], None] | None = None, *, name: str = "promv5-ask") -> None:
+    def __init__(self, work: Callable[[str], Any], deliver: Callable[[Asked, Any], None],
+                 notify: Callable[[QueueState], None] | None = None, *,
+                 before: Callable[[Asked], None] | None = None, name: str = "promv5-ask") -> None:
         self._work = work
         self._deliver = deliver
         self._notify = notify
+        self._before = before
         self._name = name
         self._cond = threading.Condition()
-        self._waiting: deque[tuple[str, bool]] = deque()  # (question, whether it had to wait)
+        self._waiting: deque[Asked] = deque()
+        self._submitted = 0  # numbers given
+        self._delivered = 0  # the last number delivered (checked: one worker, one FIFO)
         self._answering: str | None = None
         self._unfinished = 0  # queued or being answered, until its answer is delivered
         self._closed = False
         self._thread: threading.Thread | None = None
 
     def _snapshot(self) -> QueueState:
-        return QueueState(self._answering, tuple(q for q, _ in self._waiting))
+        return QueueState(self._answering, tuple(a.text for a in self._waiting))
 
     @property
     def state(self) -> QueueState:
@@ -73,7 +89,14 @@ class AskQueue:
             if self._closed:
                 raise RuntimeError("the question queue is closed (the browser session ended)")
             ahead = self._unfinished
-            self._waiting.append((question, ahead > 0))
+            self._submitted += 1
+            asked = Asked(self._submitted, question, ahead > 0)
+            if self._before is not None:
+                try:
+                    self._before(asked)
+                except Exception:  # the question is still answered; its own message is what failed
+                    log.exception("could not show a question")
+            self._waiting.append(asked)
             self._unfinished += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
@@ -98,19 +121,22 @@ class AskQueue:
                     self._cond.wait()
                 if self._closed:
                     return
-                question, waited = self._waiting.popleft()
-                self._answering = question
+                asked = self._waiting.popleft()
+                self._answering = asked.text
                 self._tell(self._snapshot())
             try:
-                shown: Any = self._work(question)
+                shown: Any = self._work(asked.text)
             except Exception as exc:  # noqa: BLE001 - delivered as the answer: the page shows it as a message
                 shown = exc
             with self._cond:
                 self._answering = None
                 if self._closed:
                     return
+            if asked.number != self._delivered + 1:  # cannot happen (one FIFO, one worker): say so if it does
+                log.error("question %d answered after %d: the queue is out of order", asked.number, self._delivered)
+            self._delivered = asked.number
             try:
-                self._deliver(question, shown, waited)
+                self._deliver(asked, shown)
             except Exception:  # one undeliverable answer must not stop the questions behind it
                 log.exception("could not show the answer to a queued question")
             with self._cond:
