@@ -29,6 +29,7 @@ MIN_CHROMA = 55          # max(RGB) - min(RGB) of a line pixel
 WEAK_CHROMA = 20         # ... of an anti-aliased edge pixel kept when it touches the line
 CROSSING = 5             # pixels: another line crossing over this one joins its pieces within this reach
 HUE_GAP = 7              # OpenCV hue units (0..179) between two series' colours
+BLEND_NEAR = 0.75        # a "series" this much along other lines is their blend (anti-aliased edges, fills)
 MIN_SPAN = 0.10          # a series spans at least this fraction of the plot width (legend swatches do not)
 GREY_CHROMA = 45         # a grey or black line pixel has less chroma than this (fills drawn over it tint it)
 GREY_STRONG = 80         # ... and differs from the background by this much (its anti-aliased edges: GREY_WEAK)
@@ -129,6 +130,7 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         yy, thick, kept = s
         col = np.median(crop[kept], axis=0).astype(int)
         out.append(ExtractedSeries(f"#{col[2]:02x}{col[1]:02x}{col[0]:02x}", p, x, yy, kept, thick))
+    out = _drop_blends(np, cv2, out)
     taken = colourful.copy()  # the coloured lines' pixels and their anti-aliased edges are not grey
     for s in out:
         taken |= s.mask
@@ -145,6 +147,28 @@ def extract_series(img: np.ndarray, plot: Box, background: tuple[int, int, int] 
         end = max(int(np.flatnonzero(np.isfinite(s.y))[-1]) for s in out) if out else 0
         out = [_bridge(np, s, None, legend, end) for s in out]
     out.sort(key=lambda s: -int(np.isfinite(s.y).sum()))
+    return out
+
+
+def _drop_blends(np, cv2, out: list[ExtractedSeries]) -> list[ExtractedSeries]:
+    """Without the "series" that are the blend of two lines: where two lines overlap or run side by side, their
+    anti-aliased edges (or a fill over one) mix into a hue between theirs, a hue peak of its own. Such a piece lies
+    along the other lines (:data:`BLEND_NEAR` of its pixels within 2 px of theirs; a real line, 0-28% on the tuning
+    seeds, only where it crosses them) and, broken where they part, read as a drop-out or a spike. The most
+    blended one goes first, then the shares are measured again (a real line next to a blend looked blended too)."""
+    while len(out) > 1:
+        near = []
+        for s in out:
+            others = np.zeros_like(s.mask)
+            for o in out:
+                if o is not s:
+                    others |= o.mask
+            around = cv2.dilate(others.astype(np.uint8), np.ones((5, 5), np.uint8)).view(bool)
+            near.append(float((s.mask & around).sum()) / max(1, int(s.mask.sum())))
+        worst = int(np.argmax(near))
+        if near[worst] < BLEND_NEAR:
+            break
+        out = out[:worst] + out[worst + 1:]
     return out
 
 

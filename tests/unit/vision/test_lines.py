@@ -186,3 +186,26 @@ def test_a_jagged_lines_drop_out_is_not_bridged_through_a_line_running_near_it()
     edges = np.flatnonzero(np.diff(np.r_[0, inner.astype(int), 0]))
     gap = int((edges[1::2] - edges[::2]).max()) if edges.size else 0
     assert gap >= 0.8 * int(np.isnan(truth).sum()), (gap, int(np.isnan(truth).sum()))
+
+
+def test_the_blend_of_two_lines_is_no_series_of_its_own():
+    """Where two lines run side by side their anti-aliased edges mix into a hue between theirs: a hue peak of its
+    own, broken where the lines part, that read as a drop-out or a spike (false panels on seeds 31/8080). A piece
+    lying along the other lines goes; lines that cross each other stay."""
+    from promv5_lab.vision.series import ExtractedSeries, _drop_blends
+
+    h, w = 100, 300
+
+    def series(rows, hue, cols=slice(0, w)):
+        mask = np.zeros((h, w), bool)
+        for c in range(w)[cols]:
+            mask[max(0, rows[c] - 1):rows[c] + 2, c] = True
+        return ExtractedSeries(f"#{hue:06x}", hue, 0, np.full(w, 0.5), mask, 3.0)
+
+    flat = np.full(w, 40)
+    rising = np.linspace(90, 10, w).round().astype(int)  # crosses the flat line
+    yellow, green, blue = series(flat, 25), series(flat + 4, 60), series(rising, 108)
+    blend = series(flat + 2, 40, slice(50, 120))  # between yellow and green for a stretch
+    kept = _drop_blends(np, cv2, [yellow, green, blue, blend])
+    assert [s.hue for s in kept] == [25, 60, 108]
+    assert [s.hue for s in _drop_blends(np, cv2, [yellow, blue])] == [25, 108]
