@@ -16,7 +16,8 @@ centre lies inside the other), anomalous-panel detection rate and false panels (
 flagged), anomaly-kind accuracy on detected anomalous panels, and seconds per screenshot on CPU
 (wall and CPU time, without OCR; and with Tesseract on a sample). On a shared machine the CPU
 time (``time.process_time``, this process and its threads) is the fairer figure. Targets: F1 >= 0.95, detection >= 90%, false < 5%,
-< 1 s per screenshot. The first call (imports, model load) is timed apart from the warm ones.
+< 1 s per screenshot. The first call (imports, model load) is timed apart from the warm ones. A last line
+gives CPU/wall seconds per stage on the OCR sample (decode, panels, lines, model, detector, OCR), each run alone.
 
 ``--ocr-program`` reads text the way it was read before the long-lived Tesseract worker (one ``tesseract``
 program run per screenshot), to compare OCR time and accuracy on the same screenshots. ``--torch-threads N`` sets the intra-op threads used during inference (default 1, what the library uses;
@@ -142,6 +143,50 @@ def _cpu_with_ocr() -> float:
         except (OSError, ValueError, IndexError):
             pass
     return total
+
+
+def stage_times(shots: list[bytes]) -> str:
+    """CPU and wall seconds per stage of one analysis (median over ``shots``), each stage run on its own in this
+    process: decode, panels, lines, model, detector, and OCR (this process cutting out the text plus the worker's
+    CPU, both readings: titles and value axes of every panel, time axes of every other panel)."""
+    import importlib
+
+    from promv5_lab.vision import ocr
+    from promv5_lab.vision.image import load_image
+    from promv5_lab.vision.model import analysis_threads, load_classifier
+    from promv5_lab.vision.panels import find_panels
+    from promv5_lab.vision.pipeline import panel_pictures, panel_series
+
+    analyze_mod = importlib.import_module("promv5_lab.vision.analyze")
+    clf = load_classifier()
+    rows: dict[str, list[tuple[float, float]]] = {}
+
+    def timed(name, cpu, fn, *args, **kw):
+        t, c = time.perf_counter(), cpu()
+        out = fn(*args, **kw)
+        rows.setdefault(name, []).append((cpu() - c, time.perf_counter() - t))
+        return out
+
+    def lines(img, found):
+        return [panel_series(img, p) for p in found]
+
+    def both_readings(img, found):  # titles and value axes; then every other panel's time axis
+        ocr.read_words(img, found, time_axes=[False] * len(found))
+        ocr.read_words(img, found, time_axes=[i % 2 == 0 for i in range(len(found))], labels=False)
+
+    cpu = time.process_time
+    with analysis_threads():
+        for png in shots:
+            img = timed("decode", cpu, load_image, png)
+            found = timed("panels", cpu, find_panels, img)
+            series = timed("lines", cpu, lines, img, found)
+            pics = [pic for p, s in zip(found, series) for _, pic in panel_pictures(img, p, s)]
+            timed("model", cpu, clf.predict, pics)
+            timed("detector", cpu, analyze_mod._detector_peaks, [x.y for s in series for x in s])
+            if ocr.ocr_available() is None:
+                timed("ocr", _cpu_with_ocr, both_readings, img, found)
+    return "; ".join(f"{k} {statistics.median(c for c, _ in v):.3f}/{statistics.median(w for _, w in v):.3f}"
+                     for k, v in rows.items())
 
 
 def cold_start(sets) -> float | None:
@@ -286,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         ocr_times.append(time.perf_counter() - t)
         ocr_cpu.append(_cpu_with_ocr() - c)
         ocr_score(report, truth, ocr_tally)
+    stages = stage_times([png for png, _ in sample]) if sample else None
     cold = cold_start(sets)
     print("\n".join(lines))
     print(f"first screenshot of the process: model load {load_s:.2f}s (imports included), then the first analysis "
@@ -303,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
               f"max {max(ocr_times):.2f}s on {len(ocr_times)} screenshots; titles right {t['title_ok']}/{t['panels']}, "
               f"value axis read {t['yaxis']}/{t['panels']} (at the true level: {t['yaxis_ok']}), anomalies given a "
               f"clock time {t['taxis']}/{t['flagged']}")
+    if stages:
+        print(f"per stage on the OCR sample, CPU/wall s median (each stage alone, one after the other): {stages}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} cores, load average {load_start:.1f} at the start, {load:.1f} at the end")
     print("reproduce: python benchmarks/vision_eval.py " + " ".join(argv if argv is not None else sys.argv[1:]))
