@@ -44,6 +44,8 @@ _LABEL_WORDS = ["service", "services", "node", "nodes", "route", "routes", "inst
                 "endpoints", "pod", "pods", "code", "status code", "method", "mode", "device", "queue", "job"]
 _UNITS = ["percent", "milliseconds", "seconds", "per second", "requests per second", "megabytes", "gigabytes"]
 _DUR_UNITS = ["seconds", "minutes", "hours", "days", "weeks"]
+# the remediation verbs (<act>): their dictionary words get espeak-ng's pronunciation too (_alternatives)
+COMMAND_WORDS = ("restart", "rollback", "roll", "scale", "fix", "reboot", "drain", "fail")
 _STATES = ["slow", "so slow", "down", "failing", "erroring", "broken", "timing out", "crashing", "restarting",
            "unhealthy", "high", "so high", "spiking", "degraded", "throwing errors", "out of memory", "full",
            "saturated", "overloaded"]
@@ -64,7 +66,9 @@ class Grammar:
     def key(self) -> str:
         h = hashlib.sha1(self.jsgf.encode())
         for word, phones in sorted(self.new_words.items()):
-            h.update(f"\n{word} {phones} {'|'.join(self.alt_prons.get(word, ()))}".encode())
+            h.update(f"\n{word} {phones}".encode())
+        for word, alts in sorted(self.alt_prons.items()):  # taught words' and dictionary words' added ones
+            h.update(f"\n{word} = {'|'.join(alts)}".encode())
         return h.hexdigest()[:16]
 
     @functools.cached_property
@@ -195,42 +199,53 @@ def build_grammar(catalogue: Any | None = None) -> Grammar:
                 new[w] = ph
     value_words = sorted({w for said in values for w in said.split()})
     grammar = Grammar(text, new, {k: tuple(v) for k, v in values.items()}, metric_phrases,
-                      _alternatives(new, value_words))
+                      _alternatives(new, value_words, COMMAND_WORDS))
     log.info("grammar %s: %d values, %d metric phrases, %d words taught", grammar.key, len(values),
              len(metric_phrases), len(new))
     return grammar
 
 
-def _alternatives(taught: dict[str, str], value_words: list[str]) -> dict[str, tuple[str, ...]]:
+def _alternatives(taught: dict[str, str], value_words: list[str],
+                  command_words: list[str] | tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
     """More ways to say a word, beyond the one the decoder's dictionary (or ``taught``) holds.
 
+    - Words of the catalogue's values (the names people say: services, queues, nodes) and the command verbs
+      (``command_words``: restart, reboot, investigate...) that the dictionary holds get espeak-ng's American
+      pronunciation too when it is none of the dictionary's. Names are where a speaker and a dictionary
+      disagree most ("catalog": the dictionary has K AE T AH L AO G only, most Americans say ...L AA G); the
+      remediation verbs decide the kind of command, and an unstressed first syllable is usually reduced
+      ("restart" said R IH S T AA R T, the dictionary has R IY... only: the command was heard as "debug",
+      "why are" or "restarts by" in 8 of the misses on seeds 1-6). Other dictionary words keep the
+      dictionary's pronunciations.
     - A taught word made of a dictionary stem and a suffix (``restarts``) is said as its stem is: one
-      alternative per further dictionary pronunciation of the stem, and nothing else. Giving it espeak-ng's
-      pronunciation (R IH S T AA R T S) while its stem ``restart`` kept only the dictionary's (R IY S T AA R T)
-      made the concept a better match than the command for speech like espeak-ng's: "restart the payments"
-      was heard as "restarts by routes".
+      alternative per further pronunciation of the stem (the dictionary's, and the one added above), and
+      nothing else. Giving it espeak-ng's pronunciation (R IH S T AA R T S) while its stem ``restart`` kept
+      only the dictionary's (R IY S T AA R T) made the concept a better match than the command for speech like
+      espeak-ng's: "restart the payments" was heard as "restarts by routes".
     - Other taught words (product names) get espeak-ng's letter-to-sound pronunciation where it differs.
-    - Words of the catalogue's values (the names people say: services, queues, nodes) that the dictionary
-      holds get espeak-ng's American pronunciation too when it is none of the dictionary's ("catalog": the
-      dictionary has K AE T AH L AO G only, most Americans say ...L AA G). Names are where a speaker and a
-      dictionary disagree most; other dictionary words keep the dictionary's pronunciations.
     Bias to name: the benchmark's speech is espeak-ng's, so its pronunciations are a perfect match there.
     """
     from .g2p import espeak_phones
-    from .lexicon import pronunciations, stem_pronunciations
+    from .lexicon import pronunciations, stem_of, with_suffix
 
     out: dict[str, tuple[str, ...]] = {}
-    derived = {w: stem_pronunciations(w) for w in taught}
-    rules = espeak_phones(sorted({w for w in taught if not derived[w]} | set(value_words)))
-    for w in sorted(taught):
-        alts = derived[w][1:] if derived[w] else ((rules[w],) if rules.get(w) else ())
-        alts = tuple(dict.fromkeys(a for a in alts if a != taught[w]))
-        if alts:
-            out[w] = alts
-    for w in value_words:
+    stems = {w: stem_of(w) for w in taught}
+    said = sorted(set(value_words) | set(command_words))
+    rules = espeak_phones(sorted({w for w in taught if not stems[w]} | set(said) |
+                                 {st[0] for st in stems.values() if st}))
+    for w in said:
         known = pronunciations(w)
         if w not in taught and known and rules.get(w) and rules[w] not in known:
             out[w] = (rules[w],)
+    for w in sorted(taught):
+        if stems[w]:
+            stem, add = stems[w]
+            alts = tuple(with_suffix(p, add) for p in (*pronunciations(stem), *out.get(stem, ())))[1:]
+        else:
+            alts = (rules[w],) if rules.get(w) else ()
+        alts = tuple(dict.fromkeys(a for a in alts if a != taught[w]))
+        if alts:
+            out[w] = alts
     return out
 
 

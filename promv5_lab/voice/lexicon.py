@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .._deps import require
 
-__all__ = ["cmudict", "number_words", "pronounce", "pronunciations", "spoken_tokens", "stem_pronunciations"]
+__all__ = ["cmudict", "number_words", "pronounce", "pronunciations", "spoken_tokens", "stem_of",
+           "stem_pronunciations", "with_suffix"]
 
 # product names people say as words, not letters (ARPAbet, CMU phone set)
 _KNOWN: dict[str, str] = {
@@ -70,16 +71,31 @@ def _suffix_phones(stem_phones: str, add: str | None) -> str:
     return f"{stem_phones} {add}"
 
 
-def stem_pronunciations(word: str) -> tuple[str, ...] | None:
-    """For a word the dictionary lacks but whose stem it holds (``restarts`` = restart + S): the word said after
-    each of the stem's pronunciations, in the dictionary's order; None for other words."""
+def stem_of(word: str) -> tuple[str, str | None] | None:
+    """(stem, phones the suffix adds; None: a plural's S or Z) for a word the dictionary lacks but whose stem it
+    holds (``restarts`` -> ("restart", None)); None for other words."""
     if not _WORD.match(word) or word in cmudict() or word in _KNOWN:
         return None
     for suffix, add in _SUFFIXES:
         stem = word[: -len(suffix)]
         if word.endswith(suffix) and len(stem) >= 3 and stem in cmudict():
-            return tuple(_suffix_phones(p, add) for p in pronunciations(stem))
+            return stem, add
     return None
+
+
+def with_suffix(stem_phones: str, add: str | None) -> str:
+    """A stem's phones with a suffix's (``add`` None: a plural's S after voiceless consonants, Z otherwise)."""
+    return _suffix_phones(stem_phones, add)
+
+
+def stem_pronunciations(word: str) -> tuple[str, ...] | None:
+    """For a word the dictionary lacks but whose stem it holds (``restarts`` = restart + S): the word said after
+    each of the stem's pronunciations, in the dictionary's order; None for other words."""
+    found = stem_of(word)
+    if found is None:
+        return None
+    stem, add = found
+    return tuple(_suffix_phones(p, add) for p in pronunciations(stem))
 
 
 def number_words(n: int) -> list[str]:

@@ -39,13 +39,15 @@ _FILLERS = ("<s>", "</s>", "<sil>", "[NOISE]", "(NULL)")
 # Search settings. bestpath=False: the answer is the Viterbi path through the grammar; the lattice's best path
 # (pocketsphinx's default) often stopped inside a command ("show me the error rate over the"): on our
 # development sentences 13 of 58 answers were such partial paths, 3 without it, and word accuracy rose 87% -> 90%.
-# topn=3 Gaussians per codebook: the same words as the default 4, ~10% faster. The beams stay at pocketsphinx's
+# topn=4 Gaussians per codebook (pocketsphinx's default): topn=3 was ~10% faster but lost commands whose words
+# scored better when decoded alone ("restart the checkout" heard as "total queue depth"; no beam width found
+# them): on seeds 1-6 of the benchmark, intent 693/720 with 3, 700/720 with 4. The beams stay at pocketsphinx's
 # defaults: every tighter beam tried (1e-30..1e-40, maxhmmpf 100-300) or frame skipping (ds=2) lost words for a
 # few percent of time, and wider ones (1e-80, 1e-120) cost 5-30x the time without finding the missed commands.
 # fsgusealtpron stays on: the dictionary's second pronunciations ("the(2)", "an(2)": 461 extra arcs for the demo
 # grammar) cost ~5% of the time, and without them "an incident" (said AH N) was heard as "a incident". Taught
 # words' alternatives (redis(2)) are dictionary entries too, so pocketsphinx adds their arcs itself.
-DECODER_OPTIONS: dict[str, Any] = {"topn": 3, "bestpath": False}
+DECODER_OPTIONS: dict[str, Any] = {"topn": 4, "bestpath": False}
 # A second grammar pass with wide beams, only when the first is doubtful (no path reached the end of a command, or
 # confidence < RETRY_CONFIDENCE, see _confidence): most such failures are the right command pruned early ("alert
 # me if redis latency..." heard as nothing, or as a shorter command with the rest taken for silence). On

@@ -21,7 +21,7 @@ import functools
 import re
 from typing import Any
 
-__all__ = ["N_BEST", "TIE_GAP", "value_rivals"]
+__all__ = ["N_BEST", "TIE_GAP", "scored_rivals", "value_rivals"]
 
 TIE_GAP = 200  # n-best score units (pocketsphinx's log base 1.0001, as LogMath.log gives them)
 N_BEST = 10  # n-best entries looked at (each costs a lattice path search)
@@ -48,17 +48,23 @@ def value_rivals(decoder: Any, best: str, grammar: Any, *, gap: float = TIE_GAP,
     """Readings of the decoder's last utterance that differ from ``best`` only in the named values and score
     within ``gap`` of the n-best list's top (best first; at most MAX_RIVALS). Call it with the decoder's lock
     held, right after the decode whose answer is ``best`` (cleaned of pronunciation marks)."""
+    return tuple(text for text, _ in scored_rivals(decoder, best, grammar, gap=gap, n_best=n_best))
+
+
+def scored_rivals(decoder: Any, best: str, grammar: Any, *, gap: float = TIE_GAP,
+                  n_best: int = N_BEST) -> list[tuple[str, float]]:
+    """:func:`value_rivals` with each reading's distance behind the n-best list's top (score units)."""
     from .recognize import _clean
 
     rx = _value_pattern(tuple(sorted(grammar.values)))
     if rx is None or not best:
-        return ()
+        return []
     shape, values = _shape(best, rx)
     if not values:
-        return ()
+        return []
     logmath = decoder.get_logmath()
     top: float | None = None
-    out: list[str] = []
+    out: list[tuple[str, float]] = []
     seen_values = {values}
     for i, hyp in enumerate(decoder.nbest()):
         if i >= n_best or len(out) >= MAX_RIVALS:
@@ -74,5 +80,5 @@ def value_rivals(decoder: Any, best: str, grammar: Any, *, gap: float = TIE_GAP,
         if other_shape != shape or other_values in seen_values or not grammar.graph.accepts(text):
             continue
         seen_values.add(other_values)
-        out.append(text)
-    return tuple(out)
+        out.append((text, top - score))
+    return out

@@ -3,7 +3,7 @@
 import pytest
 
 from promv5_lab.voice.g2p import espeak_phones, ipa_to_arpabet
-from promv5_lab.voice.grammar import build_grammar
+from promv5_lab.voice.grammar import COMMAND_WORDS, build_grammar
 from promv5_lab.voice.lexicon import cmudict
 from promv5_lab.voice.recognize import _with_alternatives
 
@@ -39,7 +39,8 @@ def test_espeak_phones_for_words_the_dictionary_lacks():
 def test_taught_words_get_espeak_alternatives_as_extra_arcs(catalogue):
     g = build_grammar(catalogue)
     assert "postgres" in g.alt_prons and g.alt_prons["postgres"][0] != g.new_words["postgres"]
-    assert set(g.alt_prons) <= set(g.new_words)  # here espeak-ng agrees with the dictionary on every value word
+    # here espeak-ng agrees with the dictionary on every value word (the remediation verbs are another matter)
+    assert set(g.alt_prons) - set(COMMAND_WORDS) <= set(g.new_words)
     graph = g.graph
     arcs = _with_alternatives(graph, g.alt_prons)
     base = [t for t in graph.transitions if len(t) == 4 and t[3] == "postgres"]
