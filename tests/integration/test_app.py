@@ -359,7 +359,8 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
 
     The first answer is held (the app runs in this process: its session's ``ask`` waits on an event, then answers
     for real) until the page shows both follow-ups and the queued status, so "still running" does not depend on
-    how fast the machine answers. The follow-ups are sent as fast as a user can type them.
+    how fast the machine answers. The follow-ups are sent as fast as a user can type them (the first by Enter, the
+    second by the Send button).
 
     Two hooks make the races that once swapped the follow-ups (1 of 4 fresh-clone CI runs) happen every time:
     Panel handles the first follow-up's Enter 0.5 s late (Panel defers an event that arrives while a typed
@@ -442,9 +443,10 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
         box.fill(slow)
         box.press("Enter")
         assert held.wait(30), "the first question never reached the server's answer"
-        for q in follow:
-            box.fill(q)
-            box.press("Enter")
+        box.fill(follow[0])
+        box.press("Enter")
+        box.fill(follow[1])  # the second by the Send button: a click is taken as it arrives, like an Enter
+        page.locator("button", has_text="Send").first.click()
         for q in follow:  # both shown in the conversation while the first is still being answered
             try:
                 page.get_by_text(q).first.wait_for(timeout=30_000)
@@ -458,6 +460,7 @@ def test_questions_sent_while_answering_are_queued_and_answered_in_order(app_url
             page.wait_for_timeout(50)
         assert f"Still answering: {slow} (2 more queued, answered in order)" in seen, seen
         assert late == [follow[0]], late  # the hook did delay Panel's handling of the first follow-up
+        assert box.input_value() == "", box.input_value()  # the Send button emptied the box
     finally:
         release.set()
         threading.Timer(90, flush).start()  # bounded: the page gets its changes even if the queue never idles
