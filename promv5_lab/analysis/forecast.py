@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 
 MAX_MISSING = 0.2
 MIN_POINTS = 10
+PATH_ELEMENTS = 4_000_000  # memory budget of the history's error paths (origins x steps floats, 32 MB)
 
 
 def step_seconds(index: pd.DatetimeIndex) -> float:
@@ -132,6 +133,7 @@ class Forecaster:
         index = series.index[np.isfinite(series.to_numpy(dtype=float))]
         last = index[-1]
         period_steps, strength = self._period(y, step, label)
+        from .forecast_errors import MIN_ORIGINS as MIN_PATH_ORIGINS
         from .forecast_errors import floor_half_widths, history_paths, multi_step_errors
         from .forecast_models import (
             CANDIDATES,
@@ -173,9 +175,17 @@ class Forecaster:
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise InputError(f"{label}: the {chosen} model could not be fitted ({exc})",
                              hint="Use a longer --history or check the series for constant/degenerate values") from exc
-        errors = (multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
-                                    params=cand.params, vol=vol) if (self.calibrate and self.floor) or error_paths
-                  else np.empty((0, steps)))
+        errors = np.empty((0, steps))
+        if self.calibrate and self.floor:
+            errors = multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
+                                       params=cand.params, vol=vol)
+        elif error_paths:
+            # only the latest origins, within a memory budget (origins x steps floats); a horizon too long
+            # for MIN_ORIGINS whole paths within it gets none (capacity falls back to simulated paths)
+            first = max(period_steps, 10, len(y) - PATH_ELEMENTS // steps)
+            if len(y) - steps + 1 - first >= MIN_PATH_ORIGINS:
+                errors = multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
+                                           params=cand.params, vol=vol, first=first)
         cand = scaled(cand, vol, len(y))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
         mean = cand.mean
