@@ -128,6 +128,16 @@ def find_values(text: str, cat: Catalogue, reserved: frozenset[str] = frozenset(
                 and (cands := index.get(w + ":")):
             out.append(ValueMatch(words[i], cands[0][1], tuple(dict.fromkeys(c[0] for c in cands)), 1.0))
             used.add(i)
+    for i, w in enumerate(lowered):  # "ipv6 prefixes": ip_version="6" (or a family label holding ipv6/inet6)
+        if (m := re.fullmatch(r"ip\s*v?([46])", w)) is not None:
+            for lab, vals in cat.label_values.items():
+                if "ip" in lab.lower() and any(k in lab.lower() for k in ("version", "family", "proto")):
+                    hit = next((v for v in vals if v.lower() in (m.group(1), f"ipv{m.group(1)}", f"inet{m.group(1)}"
+                                                                 if m.group(1) == "6" else "inet")), None)
+                    if hit is not None:
+                        out.append(ValueMatch(words[i], hit, (lab,), 1.0))
+                        used.add(i)
+                        break
     for n in (3, 2):  # "disk pressure" names DiskPressure, "crash loop back off" CrashLoopBackOff
         for i in range(len(lowered) - n + 1):
             span = lowered[i:i + n]

@@ -244,6 +244,8 @@ class MetricIndex:
             b += 0.12 * (self.is_counter | self.is_histogram) - 0.08 * self.is_gauge
             if not it.concepts & {"latency", "cpu"} and not {"time", "seconds", "spent"} & set(it.words):
                 b -= 0.1 * self.time_counter  # "commands per second": events, not seconds spent
+        if it.per_second and not it.concepts & {"latency"}:
+            b -= 0.05 * self.is_histogram  # "server errors per second": a counter of them before a histogram's _count
         if it.ongoing:  # "queries currently running": a gauge of what is under way, not a counter of all so far
             b += 0.15 * self.is_gauge - 0.15 * self.is_counter
         if "errors" in it.concepts and it.ratio:  # a ratio needs the outcome label to divide by all

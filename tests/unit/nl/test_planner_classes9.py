@@ -52,6 +52,10 @@ METRICS = [
     metric("cdnzone_lookups_cached", "counter", "Number of cached lookups for zone", zone=["a.example", "b.example"]),
     metric("cdnzone_lookups_total", "counter", "Number of lookups for zone", zone=["a.example", "b.example"]),
     metric("cistation_build_count", "gauge", "Total number of builds.", instance=["ci:80"]),
+    metric("webapp_request_duration_seconds", "histogram", "Request duration.",
+           status_class=["success", "server-error"], method=["GET", "POST"]),
+    metric("routed_protocol_prefixes_imported", "gauge", "Number of imported routes", ip_version=["4", "6"],
+           name=["transit_a", "ix_b"]),
     metric("mqd_queue_backlog", "gauge", "Messages waiting in this queue", queue=["a", "b", "c"], vhost=["/"],
            instance=["mq-0:15692"]),
     metric("svcproc_resident_memory_bytes", "gauge", "Resident memory of the service process",
@@ -151,4 +155,15 @@ def test_value_matcher_turns_a_bare_host_into_a_host_port_regex():
     ("top 2 services by svcproc resident memory", "topk(2, sum by (service) (svcproc_resident_memory_bytes))"),
 ])
 def test_ranked_gauges_keep_series_that_say_more_than_their_group(planner, question, expected):
+    assert promql(planner, question) == expected
+
+
+@pytest.mark.parametrize("question, expected", [
+    # errors counted per second: the counter of requests by class, not the duration histogram's _count
+    ("webapp server errors per second", 'sum(rate(webapp_requests_total{status_class="server-error"}[5m]))'),
+    # "ipv6" names the IP version label's value
+    ("ipv6 prefixes imported from transit_a",
+     'routed_protocol_prefixes_imported{ip_version="6",name="transit_a"}'),
+])
+def test_counters_before_histograms_per_second_and_ip_versions(planner, question, expected):
     assert promql(planner, question) == expected
