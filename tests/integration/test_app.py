@@ -6,17 +6,24 @@ its end. Bokeh renders over the websocket after load, so the test waits for cont
 
 from __future__ import annotations
 
+import faulthandler
 import shutil
+import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# The app's own setup (the demo backend, planner and embeddings warmed, the first overview, the first page in a
+# browser) has its bound below (SETUP_S); each test's own time keeps the suite's 300 s (setup is not counted against
+# the first test, which under heavy load left it little of its 300 s).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300, func_only=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SETUP_S = 600  # the module's setup, all steps together; a hang fails here with the step and every thread's stack
 
 
 def text(locator) -> str:
@@ -24,28 +31,72 @@ def text(locator) -> str:
     return locator.evaluate("el => (el.shadowRoot ? el.shadowRoot.textContent : '') + el.textContent")
 
 
+def _chromium() -> str:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail("Debian's chromium is missing: apt-get install chromium (CI's .ci/run installs it)")
+    return CHROMIUM
+
+
+@contextmanager
+def bounded(seconds: float, what: str):
+    """Fail (not hang) when the steps inside take over ``seconds``: the message names the step it was in (set
+    ``step["now"]``) and every thread's stack goes to stderr. A SIGALRM like pytest-timeout's own, for setup."""
+    step = {"now": "starting"}
+
+    def on_alarm(_signum, _frame):
+        faulthandler.dump_traceback(all_threads=True)
+        pytest.fail(f"{what} took over {seconds:.0f} s, stuck in: {step['now']} (every thread's stack is on stderr)")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield step
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 @pytest.fixture(scope="module")
-def app_url(demo_history, tmp_path_factory):
+def app_url(request, tmp_path_factory):
+    """The app on the demo history, started and its first page loaded in a browser, within SETUP_S."""
+    from playwright.sync_api import sync_playwright
+
     from promv5_lab.ui.app import start
 
     audit = tmp_path_factory.mktemp("app-audit") / "audit.db"
-    server, url, ctx = start(data_dir=str(demo_history.out_dir), now=demo_history.end, audit_path=str(audit))
+    server = ctx = None
     try:
+        with bounded(SETUP_S, "the app's setup") as step:
+            step["now"] = "the demo history (session fixture)"
+            demo_history = request.getfixturevalue("demo_history")
+            step["now"] = "starting the app (backend, planner, embeddings, first overview)"
+            server, url, ctx = start(data_dir=str(demo_history.out_dir), now=demo_history.end, audit_path=str(audit))
+            step["now"] = "the first page in Chromium"
+            profile = tmp_path_factory.mktemp("app-first-page")
+            with sync_playwright() as p:
+                browser = p.chromium.launch_persistent_context(str(profile), executable_path=_chromium(),
+                                                               headless=True, args=ARGS, timeout=120_000)
+                try:
+                    first = browser.new_page()
+                    first.goto(url, timeout=120_000)
+                    first.locator(".promv5-chat textarea").first.wait_for(state="visible", timeout=240_000)
+                finally:
+                    browser.close()
         yield url
     finally:
-        server.stop()
-        ctx.close()
+        if server is not None:
+            server.stop()
+        if ctx is not None:
+            ctx.close()
 
 
 @pytest.fixture()
 def page(tmp_path: Path):
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.fail("Debian's chromium is missing: apt-get install chromium (CI's .ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
-                                                   headless=True, args=ARGS)
+        ctx = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=_chromium(),
+                                                   headless=True, args=ARGS, timeout=120_000)
         pg = ctx.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
@@ -158,6 +209,190 @@ def test_connect_uses_the_url_typed_just_before_the_click(app_url, page, monkeyp
             page.wait_for_timeout(50)
         assert f"{url}" in shown and page.locator(".promv5-connected").count() == 0, (url, shown[-300:])
         shown_before = shown
+
+
+def _record_sessions(monkeypatch) -> list[tuple[object, int]]:
+    """Each page built from now on: (its Bokeh document, the thread serving it), recorded as the page is built."""
+    import threading
+
+    import panel as pn
+
+    from promv5_lab.ui.app.state import SessionState
+
+    pages: list[tuple[object, int]] = []
+    real = SessionState.__init__
+
+    def init(self, ctx):
+        real(self, ctx)
+        if pn.state.curdoc is not None:
+            pages.append((pn.state.curdoc, threading.get_ident()))
+
+    monkeypatch.setattr(SessionState, "__init__", init)
+    return pages
+
+
+def _message(page, selectors=(".promv5-error", ".promv5-connected")) -> str:
+    return " | ".join(text(page.locator(sel).first) for sel in selectors if page.locator(sel).count())
+
+
+def test_two_connects_end_with_the_last_ones_result(app_url, page, monkeypatch):
+    """'Connect' to the demo, then at once to a dead URL: the page ends with the dead URL's error, also when the
+    first Connect is slow (held 3 s, or until the second one has ended if it runs meanwhile).
+    Every Connect is a job of the page's "backend" lane (one at a time, results shown in click order). On the old
+    path each click ran on its own worker thread and changed the page from there: the dead URL's error came first
+    and the slow first Connect's "Using the default backend" replaced it (the page said connected, with no error
+    for the URL typed last)."""
+    import threading
+
+    from promv5_lab.ui.app.state import SessionState
+
+    calls: list[tuple[str, str]] = []
+    second_called, second_done = threading.Event(), threading.Event()
+    real = SessionState.connect
+
+    def connect(self, target):
+        calls.append(("start", target))
+        if target == "demo" and second_called.wait(3):  # the old path ran the second Connect meanwhile:
+            second_done.wait(30)  # this one then ends after it (the lane runs the second one after this one)
+            time.sleep(0.5)
+        elif target != "demo":
+            second_called.set()
+        try:
+            return real(self, target)
+        finally:
+            calls.append(("end", target))
+            if target != "demo":
+                second_done.set()
+
+    monkeypatch.setattr(SessionState, "connect", connect)
+    page.goto(app_url)
+    page.locator(".bk-tab", has_text="Backend").first.click()
+    box = page.locator(".promv5-backend-target input").first
+    box.wait_for(timeout=60_000)
+    dead = "http://127.0.0.1:1"
+    box.fill("demo")
+    page.locator("button", has_text="Connect").first.click()
+    deadline = time.monotonic() + 30
+    while not calls and time.monotonic() < deadline:  # the first Connect has started
+        page.wait_for_timeout(20)
+    assert calls == [("start", "demo")], calls
+    progress = []  # what the progress line said while the Connects ran
+    box.fill(dead)
+    page.locator("button", has_text="Connect").first.click()
+    deadline = time.monotonic() + 60
+    while len([c for c in calls if c[0] == "end"]) < 2 and time.monotonic() < deadline:
+        busy = page.locator(".promv5-busy")
+        progress += [text(busy.first)] if busy.count() else []
+        page.wait_for_timeout(50)
+    deadline, shown = time.monotonic() + 30, ""
+    while time.monotonic() < deadline and not (dead in shown and page.locator(".promv5-busy").count() == 0):
+        page.wait_for_timeout(100)  # both results are in: the page settles on the last one's
+        shown = _message(page)
+    page.wait_for_timeout(1_000)  # a late result would show up by now
+    shown = _message(page)
+    assert dead in shown and page.locator(".promv5-connected").count() == 0, (calls, shown[-300:])
+    assert [c[1] for c in calls] == ["demo", "demo", dead, dead], calls  # one at a time, in click order
+    assert page.locator(".promv5-busy").count() == 0, "the progress line is still shown"
+    assert any("Connecting to" in p for p in progress), progress[-5:]  # a progress line was shown meanwhile
+
+
+def test_the_report_clicked_last_is_the_one_offered(app_url, page, monkeypatch, demo_history, tmp_path):
+    """'Build report' with a time that cannot be read, then at once with a good one: the page ends with the good
+    one's download link, also when the first build is slow to fail (held 3 s, or until 1 s after the second one is
+    built if it runs meanwhile) and when the page's own wake-ups come late and in reverse (held until the link's change is
+    queued, then run newest first). Builds are jobs of the page's "report" lane, shown in click order through one
+    FIFO. On the old path each click built on its own worker thread and changed the page from there: the good
+    report's link came first and the first click's late error replaced it (a built report with no link)."""
+    import threading
+
+    from promv5_lab.ui.app import panes
+    from promv5_lab.ui.app.work import PageUpdates
+
+    pages = _record_sessions(monkeypatch)
+    bad = "not a time"
+    armed, second_called, built = threading.Event(), threading.Event(), threading.Event()
+    hook_lock = threading.Lock()
+    held_wakes: list[tuple] = []  # the page FIFO's wake-ups held back
+    calls: list[str] = []
+    real_schedule, real_build = PageUpdates._schedule, panes.build_report_file
+
+    def build(session, kind, fmt, at_text, out_dir):
+        calls.append(at_text)
+        if at_text == bad:
+            if second_called.wait(3):  # the old path ran the second build meanwhile: this one then fails after it
+                built.wait(180)  # (the lane runs the second build after this one)
+                time.sleep(1)
+            return real_build(session, kind, fmt, at_text, out_dir)
+        second_called.set()
+        try:
+            return real_build(session, kind, fmt, at_text, out_dir)
+        finally:
+            built.set()
+
+    def late_wake(self, number):
+        if not (armed.is_set() and pages and self.doc is pages[-1][0]):
+            return real_schedule(self, number)
+        with hook_lock:
+            held_wakes.append((self, number))
+            if not built.is_set():
+                return None
+            wakes = list(reversed(held_wakes))  # the good report is built (its change is queued): newest first
+            held_wakes.clear()
+        for updates, n in wakes:
+            real_schedule(updates, n)
+        return None
+
+    def flush():  # bounded: whatever is still held is woken after 120 s (a failing test must not hang)
+        with hook_lock:
+            wakes = list(held_wakes)
+            held_wakes.clear()
+        for updates, n in wakes:
+            real_schedule(updates, n)
+
+    monkeypatch.setattr(PageUpdates, "_schedule", late_wake)
+    monkeypatch.setattr(panes, "build_report_file", build)
+    timer = threading.Timer(120, flush)
+    try:
+        page.goto(app_url)
+        page.locator(".bk-tab", has_text="Reports").first.click()
+        when = page.locator(".promv5-report-at input").first
+        when.wait_for(timeout=60_000)
+        button = page.locator(".promv5-build-report button, button.promv5-build-report").first
+        armed.set()
+        timer.start()
+        when.fill(bad)
+        when.press("Enter")
+        button.click()
+        deadline = time.monotonic() + 30
+        while not calls and time.monotonic() < deadline:  # the first build has started
+            page.wait_for_timeout(20)
+        assert calls == [bad], calls
+        when.fill(demo_history.end.isoformat())
+        when.press("Enter")
+        button.click()
+        assert built.wait(180), f"no report built within 180 s; the Reports tab shows: {_message(page, ('.promv5-report-busy', '.promv5-error'))}"
+        assert calls == [bad, demo_history.end.isoformat()], calls
+        link = page.locator(".promv5-download a").first
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            link.wait_for(timeout=60_000)
+        except PlaywrightTimeout:
+            shown = _message(page, (".promv5-report-busy", ".promv5-error", ".promv5-report-ok"))
+            raise AssertionError(f"the report was built but no link to download it shows: {shown or 'no message'}") from None
+        page.wait_for_timeout(1_000)  # a late change (the first click's error, a progress line) would show by now
+        shown = _message(page, (".promv5-report-busy", ".promv5-error", ".promv5-report-ok"))
+        assert link.is_visible() and "Built postmortem.html" in shown and "Cannot read" not in shown, shown
+        with page.expect_download(timeout=30_000) as dl:  # the link carries the file
+            link.click()
+        target = tmp_path / "postmortem.html"
+        dl.value.save_as(target)
+        body = target.read_text()
+        assert body.lstrip().lower().startswith("<!doctype html") and "Root cause" in body
+    finally:
+        armed.clear()
+        timer.cancel()
+        flush()
 
 
 def test_events_are_handled_on_panel_loop_in_the_order_sent(app_url):

@@ -1,9 +1,10 @@
 """The Panel app's page: a conversation, the fleet overview, and the backend selector with its status.
 
-Callbacks are called on Panel's event loop in the order the browser sent its events; slow ones run on the app's
-worker threads (``work.in_background``). Every callback turns errors into a message in the page
-(``pn.pane.Alert``), never a dead page: a
-``Promv5Error`` shows its message and hint; anything else is logged and shown as a short internal error.
+Callbacks are called on Panel's event loop in the order the browser sent its events. A slow one is a job of the
+page (``work.PageJobs``): the handler reads its inputs, the work runs on the app's worker threads, and its progress
+line, result or error reach the page through the page's one FIFO of changes (``work.PageUpdates``), in order.
+Every error is a message in the page (``pn.pane.Alert``), never a dead page: a ``Promv5Error`` shows its message
+and hint; anything else is logged and shown as a short internal error.
 Text from the backend (label values, answers) goes into Markdown panes escaped.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 from ..._deps import require
 from ...errors import Promv5Error
 from .state import AppContext, Overview, SessionState, capabilities
-from .work import in_background
+from .work import PageJobs, PageUpdates
 
 __all__ = ["create_page"]
 
@@ -41,6 +42,13 @@ def error_pane(exc: BaseException) -> Any:
         log.exception("internal error in the app", exc_info=exc)
         text = f"**Something went wrong inside promv5-lab** ({type(exc).__name__}). The server log has details."
     return pn.pane.Alert(text, alert_type="danger", css_classes=["promv5-error"])
+
+
+def busy_line(text: str, css: str = "promv5-busy") -> Any:
+    """A job's progress: a spinner and what it is doing (shown until its result or error replaces it)."""
+    pn = require("panel", "app")
+    return pn.Row(pn.indicators.LoadingSpinner(value=True, size=24, margin=(5, 10)),
+                  pn.pane.Markdown(md_escape(text), css_classes=[css]), sizing_mode="stretch_width")
 
 
 def answer_view(ans: Any) -> Any:
@@ -202,7 +210,7 @@ def intake_classes() -> tuple[type, type]:
     return _INTAKE
 
 
-def chat_box(session: SessionState) -> Any:
+def chat_box(session: SessionState, page: PageUpdates | None = None) -> Any:
     """The conversation: a feed, a status line and the question box.
 
     Every question is shown and queued the moment it is sent, and answered in the order asked, one at a time
@@ -219,11 +227,10 @@ def chat_box(session: SessionState) -> Any:
     """
     pn = require("panel", "app")
     from .queue import Asked, AskQueue, QueueState
-    from .work import PageUpdates
 
     QuestionBox, SendButton = intake_classes()
     doc = pn.state.curdoc
-    page = PageUpdates(doc)
+    page = page if page is not None else PageUpdates(doc)
     feed = pn.chat.ChatFeed(
         # a string message (the user's own question) is shown as text, never as HTML/Markdown that could run
         renderers=[lambda value: pn.pane.Markdown(md_escape(value)) if isinstance(value, str) else value],
@@ -290,28 +297,19 @@ def chat_box(session: SessionState) -> Any:
                      sizing_mode="stretch_both", css_classes=["promv5-chat"])
 
 
-def create_page(ctx: AppContext) -> Any:
-    """The whole page for one browser session."""
+def page_jobs() -> PageJobs:
+    """The served page's changes (one FIFO) and its slow jobs; call where the page is built (on its loop)."""
     pn = require("panel", "app")
-    from .panes import diagnosis_tab, media_tab, report_tab
-    from .remediation import remediation_tab
+    jobs = PageJobs(PageUpdates(pn.state.curdoc))
+    if pn.state.curdoc is not None and jobs.page.served:
+        pn.state.on_session_destroyed(lambda _ctx: jobs.close())
+    return jobs
 
-    session = SessionState(ctx)
-    ask_box = chat_box(session)  # registers its queue's end first: no question is answered on a closed session
-    if pn.state.curdoc is not None:
-        pn.state.on_session_destroyed(lambda _ctx: session.close())
 
-    overview_box = pn.Column(pn.pane.Markdown("Scanning the fleet for anomalies..."), sizing_mode="stretch_width")
-    refresh = pn.widgets.Button(label="Refresh overview")
-
-    def load_overview(force: bool = False) -> None:
-        try:
-            overview_box.objects = [overview_view(ctx, session, refresh=force)]
-        except Exception as exc:  # noqa: BLE001
-            overview_box.objects = [error_pane(exc)]
-
-    refresh.on_click(in_background(lambda _e: load_overview(True), what="overview refresh"))
-
+def backend_tab(ctx: AppContext, session: SessionState, jobs: PageJobs, show_overview: Any) -> Any:
+    """The backend selector and its capability status. 'Connect' is a job of the "backend" lane (the overview's
+    lane too: a scan never runs on a backend that a Connect is replacing)."""
+    pn = require("panel", "app")
     target = pn.widgets.TextInput(label="Backend (Prometheus URL, data directory, or 'demo')",
                                   value=session.backend_label if session.backend_label != "default" else "demo",
                                   css_classes=["promv5-backend-target"])
@@ -319,28 +317,70 @@ def create_page(ctx: AppContext) -> Any:
     backend_msg = pn.Column(sizing_mode="stretch_width")
     status_box = pn.Column(status_view(session), sizing_mode="stretch_width")
 
-    def do_connect(_e: Any) -> None:
-        try:
-            msg = session.connect(target.value)
-            backend_msg.objects = [pn.pane.Alert(md_escape(msg), alert_type="success", css_classes=["promv5-connected"])]
-        except Exception as exc:  # noqa: BLE001
-            backend_msg.objects = [error_pane(exc)]
-        status_box.objects = [status_view(session)]
-        load_overview(False)
+    def clicked(_e: Any) -> None:  # on the loop: the typed value that came before the click is applied
+        url = str(target.value or "")
 
-    connect.on_click(in_background(do_connect, what="backend connect"))
+        def work() -> tuple[bool, Any, Any]:
+            try:
+                msg = session.connect(url)
+                note = pn.pane.Alert(md_escape(msg), alert_type="success", css_classes=["promv5-connected"])
+            except Exception as exc:  # noqa: BLE001 - the message for this URL; the status still refreshes
+                return False, error_pane(exc), status_view(session)
+            return True, note, status_view(session)
+
+        def show(result: tuple[bool, Any, Any]) -> None:
+            connected, note, status = result
+            backend_msg.objects = [note]
+            status_box.objects = [status]
+            if connected:  # a failed Connect left the session's backend as it was: its overview stands
+                show_overview(False)
+
+        def fail(exc: BaseException) -> None:
+            backend_msg.objects = [error_pane(exc)]
+
+        jobs.run("backend", work, show, fail=fail, what="backend connect",
+                 busy=lambda: setattr(backend_msg, "objects", [busy_line(f"Connecting to {url or 'demo'}...")]))
+
+    connect.on_click(clicked)
+    return pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")
+
+
+def create_page(ctx: AppContext) -> Any:
+    """The whole page for one browser session."""
+    pn = require("panel", "app")
+    from .panes import diagnosis_tab, media_tab, report_tab
+    from .remediation import remediation_tab
+
+    session = SessionState(ctx)
+    jobs = page_jobs()  # one FIFO of page changes: the chat's, every job's
+    ask_box = chat_box(session, jobs.page)  # registers its queue's end first: no question answered on a closed session
+    if pn.state.curdoc is not None:
+        pn.state.on_session_destroyed(lambda _ctx: session.close())
+
+    overview_box = pn.Column(pn.pane.Markdown("Scanning the fleet for anomalies..."), sizing_mode="stretch_width")
+    refresh = pn.widgets.Button(label="Refresh overview")
+
+    def show_overview(force: bool) -> None:  # a job of the "backend" lane (see backend_tab)
+        def show(view: Any) -> None:
+            overview_box.objects = [view]
+
+        jobs.run("backend", lambda: overview_view(ctx, session, refresh=force), show, what="overview",
+                 fail=lambda exc: setattr(overview_box, "objects", [error_pane(exc)]),
+                 busy=lambda: setattr(overview_box, "objects", [busy_line("Scanning the fleet for anomalies...")]))
+
+    refresh.on_click(lambda _e: show_overview(True))
     tabs = pn.Tabs(
         ("Ask", ask_box),
         ("Overview", pn.Column(refresh, overview_box, sizing_mode="stretch_width")),
-        ("Diagnose", diagnosis_tab(session)),
-        ("Remediate", remediation_tab(session, ctx.audit_path)),
-        ("Reports", report_tab(session)),
-        ("Voice & screenshots", media_tab(session)),
-        ("Backend", pn.Column(pn.Row(target, connect), backend_msg, status_box, sizing_mode="stretch_width")),
+        ("Diagnose", diagnosis_tab(session, jobs)),
+        ("Remediate", remediation_tab(session, ctx.audit_path, jobs)),
+        ("Reports", report_tab(session, jobs)),
+        ("Voice & screenshots", media_tab(session, jobs)),
+        ("Backend", backend_tab(ctx, session, jobs, show_overview)),
         dynamic=True, sizing_mode="stretch_both")  # only the open tab is rendered: a faster first render
-    if pn.state.curdoc is not None:
-        pn.state.onload(in_background(lambda: load_overview(False), what="first overview"))
-    else:  # pragma: no cover - used outside a server (e.g. a notebook preview)
-        load_overview(False)
+    if jobs.page.served:
+        pn.state.onload(lambda: show_overview(False))
+    else:  # used outside a server (e.g. a notebook preview, the warm-up): the job runs at once
+        show_overview(False)
     header = pn.pane.Markdown("## promv5-lab", margin=(0, 10))
     return pn.Column(header, tabs, sizing_mode="stretch_both")

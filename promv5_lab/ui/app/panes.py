@@ -14,9 +14,9 @@ from typing import Any
 
 from ..._deps import require
 from ...errors import InputError
-from .layout import answer_view, error_pane, md_escape
+from .layout import answer_view, busy_line, error_pane, md_escape, page_jobs
 from .state import SessionState
-from .work import in_background
+from .work import PageJobs
 
 __all__ = ["diagnosis_tab", "media_tab", "report_tab", "signals_for"]
 
@@ -103,25 +103,29 @@ def html_code(text: str) -> str:
     return html.escape(text).replace("`", "'")
 
 
-def diagnosis_tab(session: SessionState) -> Any:
+def diagnosis_tab(session: SessionState, jobs: PageJobs | None = None) -> Any:
     pn = require("panel", "app")
+    jobs = jobs or page_jobs()
     when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now", css_classes=["promv5-diag-at"])
     go = pn.widgets.Button(label="Diagnose")
     out = pn.Column(pn.pane.Markdown("Ask *why*: the ranked likely causes at a time, with their evidence."),
                     sizing_mode="stretch_width")
 
-    def run(_e: Any) -> None:
-        out.objects = [pn.indicators.LoadingSpinner(value=True, size=30)]
-        try:
+    def clicked(_e: Any) -> None:  # on the loop: read the time typed before the click, then queue the work
+        at_text = str(when.value or "")
+
+        def work() -> list[Any]:
             from ...analysis.rootcause import diagnose
 
             logs, traces = signals_for(session.backend)
-            diag = diagnose(session.backend, _at(session, when.value), logs=logs, traces=traces)
-            out.objects = [diagnosis_view(diag), *evidence_charts(session.backend, diag)]
-        except Exception as exc:  # noqa: BLE001 - an error is a message in the page
-            out.objects = [error_pane(exc)]
+            diag = diagnose(session.backend, _at(session, at_text), logs=logs, traces=traces)
+            return [diagnosis_view(diag), *evidence_charts(session.backend, diag)]
 
-    go.on_click(in_background(run, what="diagnosis"))
+        jobs.run("diagnose", work, lambda views: setattr(out, "objects", views), what="diagnosis",
+                 fail=lambda exc: setattr(out, "objects", [error_pane(exc)]),
+                 busy=lambda: setattr(out, "objects", [busy_line(f"Diagnosing at {at_text or 'now'}...")]))
+
+    go.on_click(clicked)
     return pn.Column(pn.Row(when, go), out, sizing_mode="stretch_width")
 
 
@@ -155,31 +159,36 @@ def build_report_file(session: SessionState, kind: str, fmt: str, at_text: str, 
     return bundle
 
 
-def report_tab(session: SessionState) -> Any:
+def report_tab(session: SessionState, jobs: PageJobs | None = None) -> Any:
     pn = require("panel", "app")
+    jobs = jobs or page_jobs()
     kind = pn.widgets.Select(label="Report", options=list(KINDS), value="postmortem")
-    fmt = pn.widgets.Select(label="Format", options=list(FORMATS), value="html")
+    fmt = pn.widgets.Select(label="Format", options=list(FORMATS), value="html", css_classes=["promv5-report-format"])
     when = pn.widgets.TextInput(label="At (ISO 8601 UTC, or 'now')", value="now", css_classes=["promv5-report-at"])
     msg = pn.Column(sizing_mode="stretch_width")
     build = pn.widgets.Button(label="Build report", button_type="primary", css_classes=["promv5-build-report"])
 
-    def make(_event: Any = None) -> None:
+    def clicked(_event: Any = None) -> None:
         """Build the file, then offer it as a link that carries the file itself: the download is a plain click in
         the browser. (Panel's callback FileDownload built the file on the server and then had the browser click
         a link by itself; in some sessions that second step never came, and the built report was lost.)"""
-        msg.objects = [pn.pane.Markdown("Building the report...", css_classes=["promv5-report-busy"])]
-        try:
-            tmp = Path(tempfile.mkdtemp(prefix="promv5-report-"))
-            path = build_report_file(session, kind.value, fmt.value, when.value, tmp)
+        what, how, at_text = str(kind.value), str(fmt.value), str(when.value or "")
+
+        def work() -> Path:
+            return build_report_file(session, what, how, at_text, Path(tempfile.mkdtemp(prefix="promv5-report-")))
+
+        def show(path: Path) -> None:
             size = f"{path.stat().st_size // 1024} KiB"
             link = pn.widgets.FileDownload(file=str(path), filename=path.name, embed=True, button_type="success",
                                            label=f"Download {path.name} ({size})", css_classes=["promv5-download"])
             msg.objects = [pn.pane.Alert(f"Built {md_escape(path.name)} ({size}).", alert_type="success",
                                          css_classes=["promv5-report-ok"]), link]
-        except Exception as exc:  # noqa: BLE001
-            msg.objects = [error_pane(exc)]
 
-    build.on_click(in_background(make, what="report build"))
+        jobs.run("report", work, show, what="report build", fail=lambda exc: setattr(msg, "objects", [error_pane(exc)]),
+                 busy=lambda: setattr(msg, "objects", [busy_line(f"Building the {what} report ({how})...",
+                                                                 "promv5-report-busy")]))
+
+    build.on_click(clicked)
     return pn.Column(pn.Row(kind, fmt, when), build, msg, sizing_mode="stretch_width")
 
 
@@ -200,45 +209,49 @@ def screenshot_result(session: SessionState, image: bytes) -> Any:
     return analyze(image, settings=session.ctx.settings)
 
 
-def media_tab(session: SessionState) -> Any:
+def media_tab(session: SessionState, jobs: PageJobs | None = None) -> Any:
     """Upload a spoken question or a dashboard screenshot."""
     pn = require("panel", "app")
+    jobs = jobs or page_jobs()
     audio_in = pn.widgets.FileInput(accept=".wav,.aiff,.aif,.flac", css_classes=["promv5-audio-in"])
     image_in = pn.widgets.FileInput(accept=".png,.jpg,.jpeg", css_classes=["promv5-image-in"])
     out = pn.Column(sizing_mode="stretch_width")
 
-    def on_audio(event: Any) -> None:
-        try:
-            res = voice_result(session, event.new or b"")
-            parts = [pn.pane.Markdown(f"Heard: *{md_escape(res.get('transcript', ''))}* "
-                                      f"(intent **{md_escape(res.get('intent', ''))}**)",
-                                      css_classes=["promv5-heard"])]
-            if res.get("proposal"):
-                parts.append(pn.pane.Markdown("Proposed only (voice never approves): "
-                                              + md_escape(str(res["proposal"])[:500])))
-            last = session.investigation.history[-1].answer if session.investigation.history else None
-            if last is not None and res.get("answer"):
-                session.answers.append(last)
-                parts.append(answer_view(last))
-            out.objects = parts
-        except Exception as exc:  # noqa: BLE001
-            out.objects = [error_pane(exc)]
+    def heard(audio: bytes) -> list[Any]:
+        res = voice_result(session, audio)
+        parts = [pn.pane.Markdown(f"Heard: *{md_escape(res.get('transcript', ''))}* "
+                                  f"(intent **{md_escape(res.get('intent', ''))}**)",
+                                  css_classes=["promv5-heard"])]
+        if res.get("proposal"):
+            parts.append(pn.pane.Markdown("Proposed only (voice never approves): "
+                                          + md_escape(str(res["proposal"])[:500])))
+        last = session.investigation.history[-1].answer if session.investigation.history else None
+        if last is not None and res.get("answer"):
+            session.answers.append(last)
+            parts.append(answer_view(last))
+        return parts
 
-    def on_image(event: Any) -> None:
-        try:
-            rep = screenshot_result(session, event.new or b"")
-            panels = rep.to_json()["panels"]
-            rows = "\n".join(f"| {i} | {md_escape(p.get('title') or '')} | {'yes' if p['anomalous'] else 'no'} | "
-                             f"{md_escape(p.get('kind') or '')} | {p['confidence']:.2f} |"
-                             for i, p in enumerate(panels, 1))
-            out.objects = [pn.pane.Markdown("| panel | title | anomalous | kind | confidence |\n|---|---|---|---|---|\n"
-                                            + rows, css_classes=["promv5-panels"]),
-                           pn.pane.PNG(rep.annotated_png(), sizing_mode="scale_width")]
-        except Exception as exc:  # noqa: BLE001
-            out.objects = [error_pane(exc)]
+    def seen(image: bytes) -> list[Any]:
+        rep = screenshot_result(session, image)
+        panels = rep.to_json()["panels"]
+        rows = "\n".join(f"| {i} | {md_escape(p.get('title') or '')} | {'yes' if p['anomalous'] else 'no'} | "
+                         f"{md_escape(p.get('kind') or '')} | {p['confidence']:.2f} |"
+                         for i, p in enumerate(panels, 1))
+        return [pn.pane.Markdown("| panel | title | anomalous | kind | confidence |\n|---|---|---|---|---|\n" + rows,
+                                 css_classes=["promv5-panels"]),
+                pn.pane.PNG(rep.annotated_png(), sizing_mode="scale_width")]
 
-    audio_in.param.watch(in_background(on_audio, what="spoken question"), "value")
-    image_in.param.watch(in_background(on_image, what="screenshot"), "value")
+    def uploaded(fn: Any, what: str, doing: str) -> Any:
+        def changed(event: Any) -> None:  # on the loop, as the upload arrives; the work runs as a job
+            data = event.new or b""
+            jobs.run("media", lambda: fn(data), lambda views: setattr(out, "objects", views), what=what,
+                     fail=lambda exc: setattr(out, "objects", [error_pane(exc)]),
+                     busy=lambda: setattr(out, "objects", [busy_line(doing)]))
+
+        return changed
+
+    audio_in.param.watch(uploaded(heard, "spoken question", "Listening to the recording..."), "value")
+    image_in.param.watch(uploaded(seen, "screenshot", "Looking at the screenshot..."), "value")
     return pn.Column(pn.pane.Markdown("Ask by voice (a recording), or find what looks wrong in a dashboard "
                                       "screenshot."), pn.Row(pn.pane.Markdown("Spoken question:"), audio_in),
                      pn.Row(pn.pane.Markdown("Screenshot:"), image_in), out, sizing_mode="stretch_width")

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..._deps import require
 from ...errors import InputError
-from .layout import error_pane
-from .work import in_background
+from .layout import busy_line, error_pane, page_jobs
+from .work import PageJobs
 
 __all__ = ["DEFAULT_POLICIES", "remediation_tab"]
 
@@ -86,8 +86,11 @@ def plan_lines(plan: Any, secrets: frozenset[str] = frozenset()) -> list[str]:
     return lines
 
 
-def remediation_tab(session: Any, audit_path: str | Path) -> Any:
+def remediation_tab(session: Any, audit_path: str | Path, jobs: PageJobs | None = None) -> Any:
+    """Policies checked, plans decided: both are jobs of the page's "remediate" lane (one at a time, in the order
+    clicked, so the audit trail shown is the one after the last click)."""
     pn = require("panel", "app")
+    jobs = jobs or page_jobs()
     policies_in = pn.widgets.TextInput(label="Policies (YAML file)", value=DEFAULT_POLICIES, width=520,
                                     css_classes=["promv5-policies"])
     vars_in = pn.widgets.TextAreaInput(label="Variables (NAME=VALUE per line)", value="ADMIN_URL=http://127.0.0.1:9464",
@@ -104,86 +107,109 @@ def remediation_tab(session: Any, audit_path: str | Path) -> Any:
         Path(audit_path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         return AuditLog(Path(audit_path).expanduser())
 
-    def refresh_audit() -> None:
-        a = audit()
+    def audit_html() -> str:
         try:
-            audit_box.object = audit_table(a)
-        finally:
-            a.close()
+            a = audit()
+            try:
+                return audit_table(a)
+            finally:
+                a.close()
+        except Exception as exc:  # noqa: BLE001 - an unreadable audit log is a message, not a dead tab
+            return f"<b>Cannot read the audit log:</b> {_e(getattr(exc, 'message', exc))}"
 
-    def decide(plan: Any, policies: Any, approved: bool, status: Any, buttons: list[Any]) -> None:
+    def decided(plan: Any, policies: Any, approved: bool, dry_run: bool, actor: str) -> tuple[str, str]:
+        """On a worker: record the click, run the plan (a dry run unless told otherwise); the outcome and the
+        audit trail after it, as HTML."""
         from ...remediate.healing import Decision, execute_recovery
 
-        for b in buttons:
-            b.disabled = True
-        a = audit()
         try:
-            actor = _user()
+            a = audit()
+        except Exception as exc:  # noqa: BLE001
+            return f"<b>failed:</b> {_e(getattr(exc, 'message', type(exc).__name__))}", audit_html()
+        try:
             cand = plan.runnable[0] if plan.runnable else None
             action = ",".join(x.type for x in cand.policy.actions) if cand else ""
-            if dry.value or not approved:
+            if dry_run or not approved:
                 # a dry run needs no approval to run, and a rejection runs nothing: the click itself is the record
                 a.append({"actor": actor, "kind": "approval" if approved else "rejection",
                           "policy": cand.policy.name if cand else "", "target": plan.issue.target, "action": action,
-                          "dry_run": bool(dry.value), "outcome": "approved" if approved else "rejected",
+                          "dry_run": bool(dry_run), "outcome": "approved" if approved else "rejected",
                           "detail": {"reason": "clicked Approve" if approved else "clicked Reject",
                                      "issue": plan.issue.kind, "evidence": plan.issue.evidence}})
             if not approved:
-                status.object = "<b class='promv5-outcome'>rejected</b> (nothing ran)"
-                return
-            out = execute_recovery(plan, session.backend, a, dry_run=dry.value,
-                                   approver=lambda req: Decision(True, actor, "clicked Approve"),
-                                   secrets=getattr(policies, "secrets", ()))
-            status.object = (f"<b class='promv5-outcome'>{_e(out.status)}</b> ({_e(out.run_id)}) "
-                             + "".join(f"<br><code>{_e(c)}</code>" for c in out.calls))
+                outcome = "<b class='promv5-outcome'>rejected</b> (nothing ran)"
+            else:
+                out = execute_recovery(plan, session.backend, a, dry_run=dry_run,
+                                       approver=lambda req: Decision(True, actor, "clicked Approve"),
+                                       secrets=getattr(policies, "secrets", ()))
+                outcome = (f"<b class='promv5-outcome'>{_e(out.status)}</b> ({_e(out.run_id)}) "
+                           + "".join(f"<br><code>{_e(c)}</code>" for c in out.calls))
         except Exception as exc:  # noqa: BLE001 - a message in the page
-            status.object = f"<b>failed:</b> {_e(getattr(exc, 'message', type(exc).__name__))}"
+            outcome = f"<b>failed:</b> {_e(getattr(exc, 'message', type(exc).__name__))}"
             log.warning("recovery from the app failed: %s", exc)
         finally:
             a.close()
-            refresh_audit()
+        return outcome, audit_html()
 
-    def run_check(_e_: Any) -> None:
-        plans_box.objects = []
-        try:
+    def decide(plan: Any, policies: Any, approved: bool, status: Any, buttons: list[Any]) -> None:
+        dry_run, actor = bool(dry.value), _user()  # on the loop: the box as it was at the click, the signed-in user
+
+        def busy() -> None:
+            for b in buttons:
+                b.disabled = True
+            status.object = "<i class='promv5-busy'>Recording the decision...</i>"
+
+        def show(result: tuple[str, str]) -> None:
+            status.object, audit_box.object = result
+
+        def fail(exc: BaseException) -> None:
+            status.object = f"<b>failed:</b> {_e(getattr(exc, 'message', type(exc).__name__))}"
+
+        jobs.run("remediate", lambda: decided(plan, policies, approved, dry_run, actor), show, fail=fail, busy=busy,
+                 what="approval" if approved else "rejection")
+
+    def checked(policies: Any, at: Any, plans: list[Any]) -> list[Any]:
+        """On the loop: one card per plan, with its exact dry-run calls and Approve/Reject."""
+        if not plans:
+            return [pn.pane.Markdown(f"No policy's trigger fires at {at:%Y-%m-%d %H:%M:%S} UTC.",
+                                     css_classes=["promv5-no-issue"])]
+        cards = []
+        for plan in plans:
+            status = pn.pane.HTML("")
+            approve = pn.widgets.Button(label="Approve", css_classes=["promv5-approve"], disabled=not plan.runnable)
+            reject = pn.widgets.Button(label="Reject", css_classes=["promv5-reject"], disabled=not plan.runnable)
+            buttons = [approve, reject]
+            approve.on_click(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, True, s, b))
+            reject.on_click(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, False, s, b))
+            cards.append(pn.Column(pn.pane.HTML("<br>".join(plan_lines(plan, frozenset(policies.secrets))),
+                                                css_classes=["promv5-plan"]),
+                                   pn.Row(approve, reject), status, sizing_mode="stretch_width"))
+        return cards
+
+    def check_clicked(_e_: Any) -> None:  # on the loop: the file, variables and time typed before the click
+        path, variables, at_text = str(policies_in.value or ""), str(vars_in.value or ""), str(when.value or "")
+
+        def work() -> tuple[Any, Any, list[Any]]:
             from ...remediate.healing import detect_issue, plan_recovery
             from ...remediate.policy import load_policies
             from .panes import _at
 
-            policies = load_policies(policies_in.value, parse_vars(vars_in.value))
-            at = _at(session, when.value)
+            policies = load_policies(path, parse_vars(variables))
+            at = _at(session, at_text)
             issues = detect_issue(session.backend, policies, at=at)
             if not issues:
-                plans_box.objects = [pn.pane.Markdown(f"No policy's trigger fires at {at:%Y-%m-%d %H:%M:%S} UTC.",
-                                                      css_classes=["promv5-no-issue"])]
-                return
+                return policies, at, []
             a = audit()
             try:
-                plans = [plan_recovery(i, policies, a, at=at) for i in issues]
+                return policies, at, [plan_recovery(i, policies, a, at=at) for i in issues]
             finally:
                 a.close()
-            cards = []
-            for plan in plans:
-                status = pn.pane.HTML("")
-                approve = pn.widgets.Button(label="Approve", css_classes=["promv5-approve"],
-                                            disabled=not plan.runnable)
-                reject = pn.widgets.Button(label="Reject", css_classes=["promv5-reject"], disabled=not plan.runnable)
-                buttons = [approve, reject]
-                approve.on_click(in_background(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, True, s, b),
-                                               what="approval"))
-                reject.on_click(in_background(lambda _e, p=plan, s=status, b=buttons: decide(p, policies, False, s, b),
-                                              what="rejection"))
-                cards.append(pn.Column(pn.pane.HTML("<br>".join(plan_lines(plan, frozenset(policies.secrets))),
-                                                    css_classes=["promv5-plan"]),
-                                       pn.Row(approve, reject), status, sizing_mode="stretch_width"))
-            plans_box.objects = cards
-        except Exception as exc:  # noqa: BLE001
-            plans_box.objects = [error_pane(exc)]
 
-    check.on_click(in_background(run_check, what="policy check"))
-    try:
-        refresh_audit()
-    except Exception as exc:  # noqa: BLE001 - an unreadable audit log is a message, not a dead tab
-        audit_box.object = f"<b>Cannot read the audit log:</b> {_e(getattr(exc, 'message', exc))}"
+        jobs.run("remediate", work, lambda r: setattr(plans_box, "objects", checked(*r)), what="policy check",
+                 fail=lambda exc: setattr(plans_box, "objects", [error_pane(exc)]),
+                 busy=lambda: setattr(plans_box, "objects", [busy_line("Checking the policies' triggers...")]))
+
+    check.on_click(check_clicked)
+    audit_box.object = audit_html()
     return pn.Column(pn.Row(policies_in, when), vars_in, pn.Row(dry, check), plans_box,
                      pn.pane.Markdown("### Audit trail (newest first)"), audit_box, sizing_mode="stretch_width")

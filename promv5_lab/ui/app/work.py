@@ -1,22 +1,25 @@
-"""Where the app's callbacks run: Panel's event loop for what the browser sent, the app's own threads for slow work.
+"""Where the app's callbacks run, and the one path by which the page changes: in order, on the page's loop.
 
 The browser sends its changes and clicks over one websocket, in order. Panel handles them on its event loop, a
 value change before the click that follows it, as long as Panel has no thread pool of its own
-(``pn.config.nthreads`` unset). With a pool (the app used ``nthreads=4`` until this module), Panel handed the
-change and the click to two pool threads that ran at the same time: a click could read an input's old value
-(Backend tab: 'Connect' after typing a dead URL connected to the previous backend and showed no error), and two
-questions sent one after the other could be taken in either order.
+(``pn.config.nthreads`` unset). With a pool (the app used ``nthreads=4`` once), Panel handed the change and the
+click to two pool threads that ran at the same time: a click could read an input's old value (Backend tab:
+'Connect' after typing a dead URL connected to the previous backend and showed no error).
 
-Even without a pool Panel does not promise that two events run in the order they came: an event that arrives
-while a typed value's update is pending is deferred to a later tick (through the document's held events, see
-:class:`PageUpdates`) and one that arrives later can run at once. So where the order matters the app takes an
-event when its message arrives (the chat box's questions: ``layout.QuestionBox``) and makes its page changes
-through :class:`PageUpdates` (one FIFO per page).
+The page is changed in one place only: :class:`PageUpdates`, one FIFO per page whose one consumer applies the
+changes on the page's loop with the document's lock held. A change made from a worker thread through Panel
+itself goes another way: Panel schedules it as a next-tick callback of the Bokeh document, and while another
+thread holds the document (Panel does while a callback on a thread builds panes) that callback is collected
+with the held events and registered only when the hold ends, after changes asked later. A slow job's
+"working..." line could so be applied after its result and hide it (a report built but no link to download),
+or two clicks' results could land in either order.
 
-So the app keeps Panel's own ordering and moves only the slow part off the loop: :func:`in_background` wraps a
-callback so that Panel calls it on the loop (where every earlier change is already applied) and it runs on one
-of the app's worker threads, with the page as Panel's current document; Panel schedules the page updates it
-makes onto the loop.
+So every slow callback is a job of :class:`PageJobs`: the click handler (on the loop, where every earlier change
+from the browser is already applied) reads the inputs and queues the job; its progress line, then its result
+or its error, are page changes through :class:`PageUpdates`; its work runs on one of the app's worker threads,
+one job at a time per *lane* (one output area, e.g. "report"), in the order clicked. The questions of the chat
+have their own queue (``queue.AskQueue``) and take their questions when the message arrives
+(``layout.QuestionBox``); their page changes go through the same :class:`PageUpdates`.
 """
 
 from __future__ import annotations
@@ -26,11 +29,10 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from ..._deps import require
-
-__all__ = ["WORKERS", "PageUpdates", "in_background", "warn_if_panel_threads"]
+__all__ = ["WORKERS", "PageJobs", "PageUpdates", "warn_if_panel_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,11 @@ class PageUpdates:
     def served(self) -> bool:
         """True when the page is served (changes run on its loop), False without a server."""
         return self._doc is not None
+
+    @property
+    def doc(self) -> Any:
+        """The served page's Bokeh document (None without a server)."""
+        return self._doc
 
     @property
     def done(self) -> int:
@@ -155,31 +162,126 @@ def _loop_of(doc: Any) -> Any:
     return loop if loop is not None else IOLoop.current()
 
 
-def in_background(fn: Callable[..., None], *, what: str = "a callback") -> Callable[..., None]:
-    """``fn`` as a Panel callback that runs on the app's worker threads with this page as the current document.
+@dataclass(frozen=True)
+class _Job:
+    number: int
+    what: str
+    work: Callable[[], Any]
+    show: Callable[[Any], None]
+    fail: Callable[[BaseException], None]
+    busy: Callable[[], None] | None
 
-    Wrap it where the page is built (``pn.state.curdoc`` is the session's document there). Outside a server it
-    runs ``fn`` directly. ``fn`` shows its own errors in the page; anything it lets escape is logged.
+
+class PageJobs:
+    """The slow callbacks of one page: work on the app's worker threads, page changes through :class:`PageUpdates`.
+
+    ``run(lane, work, show, fail=..., busy=..., what=...)`` is called by a click handler (any thread; the inputs
+    it needs are read before, on the loop). The jobs of one lane run one at a time, in the order asked; when a
+    job starts, ``busy()`` shows its progress; ``work()`` runs on a worker thread (with the page as Panel's
+    current document) and must not change the page; then ``show(result)``, or ``fail(exc)`` when ``work`` or
+    ``show`` raised, changes the page. ``busy``, ``show`` and ``fail`` are page changes: they run in the order
+    they were queued, on the page's loop. A job's changes are queued before the next job of its lane starts, so
+    a lane's output always ends with its last job's result. Lanes run side by side (a report being built does
+    not hold up a diagnosis); :data:`WORKERS` jobs at most run at once over all pages.
+
+    Without a server (a notebook preview, a test) a job runs at once in the caller's thread.
     """
-    pn = require("panel", "app")
-    doc = pn.state.curdoc
 
-    def run(*args: Any) -> None:
+    def __init__(self, page: PageUpdates) -> None:
+        self._page = page
+        self._lock = threading.Lock()
+        self._lanes: dict[str, deque[_Job]] = {}
+        self._running: set[str] = set()  # lanes with a job on a worker
+        self._asked = 0
+        self._closed = False
+
+    @property
+    def page(self) -> PageUpdates:
+        return self._page
+
+    def run(self, lane: str, work: Callable[[], Any], show: Callable[[Any], None], *,
+            fail: Callable[[BaseException], None], busy: Callable[[], None] | None = None,
+            what: str = "a job") -> int:
+        """Queue a job on ``lane``; returns its number (1, 2, ... over the page's jobs)."""
+        with self._lock:
+            if self._closed:
+                log.info("the page is gone: %s not started", what)
+                return 0
+            self._asked += 1
+            job = _Job(self._asked, what, work, show, fail, busy)
+            if self._page.served:
+                self._lanes.setdefault(lane, deque()).append(job)
+                if lane in self._running:  # it starts when the lane's running job has queued its result
+                    return job.number
+                self._running.add(lane)
+        if self._page.served:
+            self._start_next(lane)
+        else:
+            self._run_here(job)
+        return job.number
+
+    def close(self) -> None:
+        """Drop the jobs not started yet (the browser session ended); a running one's changes go nowhere."""
+        with self._lock:
+            self._closed = True
+            self._lanes.clear()
+
+    def idle(self) -> bool:
+        """True when no job waits or runs (for tests and logs)."""
+        with self._lock:
+            return not self._running and not any(self._lanes.values())
+
+    def _run_here(self, job: _Job) -> None:
+        if job.busy is not None:
+            self._page(job.busy)
+        ok, result = self._work(job)
+        self._page(lambda: self._finish(job, ok, result))
+
+    def _start_next(self, lane: str) -> None:
+        with self._lock:
+            waiting = self._lanes.get(lane)
+            if self._closed or not waiting:
+                self._running.discard(lane)
+                return
+            job = waiting.popleft()
+        if job.busy is not None:
+            self._page(job.busy)  # progress, after every change the lane's earlier jobs queued
+        try:
+            _executor().submit(self._execute, lane, job)
+        except RuntimeError as exc:  # the pool is shut down (the process is exiting): say so in the page
+            self._page(lambda err=exc: self._finish(job, False, err))
+            self._start_next(lane)
+
+    def _execute(self, lane: str, job: _Job) -> None:
+        ok, result = self._work(job)
+        self._page(lambda: self._finish(job, ok, result))
+        self._start_next(lane)  # the next job's progress comes after this one's result
+
+    def _work(self, job: _Job) -> tuple[bool, Any]:
         from panel.io.state import set_curdoc
 
-        with set_curdoc(doc):
-            try:
-                fn(*args)
-            except Exception:  # the callback shows its errors itself; this is a bug to see in the log
-                log.exception("the app's %s failed", what)
+        try:
+            if self._page.doc is None:
+                return True, job.work()
+            with set_curdoc(self._page.doc):
+                return True, job.work()
+        except Exception as exc:  # noqa: BLE001 - shown in the page by the job's ``fail``
+            return False, exc
 
-    def callback(*args: Any) -> None:
-        if doc is None or doc.session_context is None:
-            fn(*args)
-            return
-        _executor().submit(run, *args)
+    @staticmethod
+    def _finish(job: _Job, ok: bool, result: Any) -> None:
+        """On the page's loop: the job's result or its error into the page; never a silent drop."""
+        try:
+            if ok:
+                job.show(result)
+                return
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be shown is shown as an error
+            result = exc
+        try:
+            job.fail(result)
+        except Exception:  # the error could not be shown either: the log is all that is left
+            log.exception("%s failed and its error could not be shown: %r", job.what, result)
 
-    return callback
 
 
 def warn_if_panel_threads(pn: Any) -> None:
