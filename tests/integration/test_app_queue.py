@@ -195,3 +195,140 @@ def test_answer_view_survives_details_it_cannot_show(caplog):
     shown = _text(view)
     assert "checkout is slow because of payments" in shown and "details could not be shown" in shown
     assert "could not show the answer's details" in caplog.text
+
+
+class _ServedPage:
+    """A served page without a browser: a real Tornado loop on its own thread, and a document stand-in with what
+    ``PageUpdates`` uses of Bokeh's (the session's loop and ``with_locked_document``, here one lock)."""
+
+    def __init__(self) -> None:
+        import asyncio
+        from types import SimpleNamespace
+
+        from tornado.ioloop import IOLoop
+
+        ready = threading.Event()
+        self.lock = threading.Lock()
+        self.loop = None
+
+        def serve() -> None:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            self.loop = IOLoop.current()
+            self.thread = threading.get_ident()
+            ready.set()
+            self.loop.start()
+
+        threading.Thread(target=serve, daemon=True, name="fake-page-loop").start()
+        assert ready.wait(10)
+        page = self
+
+        class Session:
+            destroyed = False
+            server_context = SimpleNamespace(application_context=SimpleNamespace(io_loop=self.loop))
+
+            async def with_locked_document(self, fn):
+                with page.lock:
+                    await fn(None)
+
+        self.doc = SimpleNamespace(session_context=Session())
+
+    def stop(self) -> None:
+        self.loop.add_callback(self.loop.stop)
+
+
+def test_page_jobs_run_one_at_a_time_per_lane_and_change_the_page_in_order_on_its_loop(caplog):
+    """``work.PageJobs`` on a served page: a lane's jobs run one after the other in the order asked, each one's
+    progress line before its result; another lane runs beside it; every page change runs on the page's loop; a
+    failing job, a result that cannot be shown and an error that cannot be shown are messages or log lines, and
+    the jobs behind them still run."""
+    from promv5_lab.ui.app.work import PageJobs, PageUpdates
+
+    served = _ServedPage()
+    try:
+        updates = PageUpdates(served.doc)
+        assert updates.served
+        jobs = PageJobs(updates)
+        changes: list[str] = []
+        threads: set[bool] = set()
+        gate = threading.Event()
+        running = {"a": 0, "max": 0}
+        lock = threading.Lock()
+
+        def change(what: str):
+            def fn(*_args) -> None:
+                threads.add(threading.get_ident() == served.thread and served.lock.locked())
+                changes.append(what)
+            return fn
+
+        a1_started = threading.Event()
+
+        def work(name: str, wait: bool = False, fail: bool = False):
+            def fn():
+                with lock:
+                    running["a"] += 1
+                    running["max"] = max(running["max"], running["a"])
+                try:
+                    if name == "a1":
+                        a1_started.set()
+                    if name == "b1":  # b1 runs while a1 runs: two jobs at once, of two lanes
+                        assert a1_started.wait(20)
+                    if wait:
+                        assert gate.wait(20)
+                    if fail:
+                        raise InputError(f"{name} failed")
+                    return name
+                finally:
+                    with lock:
+                        running["a"] -= 1
+            return fn
+
+        def shown(result) -> None:
+            change(f"show {result}")()
+
+        def failed(exc) -> None:
+            change(f"fail {getattr(exc, 'message', type(exc).__name__)}")()
+
+        def unshowable(_result) -> None:
+            raise RuntimeError("cannot show")
+
+        def fail_fails(_exc) -> None:
+            raise RuntimeError("cannot show the error either")
+
+        numbers = [jobs.run("a", work("a1", wait=True), shown, fail=failed, busy=change("busy a1")),
+                   jobs.run("a", work("a2", fail=True), shown, fail=failed, busy=change("busy a2")),
+                   jobs.run("a", work("a3"), unshowable, fail=failed, busy=change("busy a3")),
+                   jobs.run("a", work("a4", fail=True), shown, fail=fail_fails),
+                   jobs.run("a", work("a5"), shown, fail=failed, busy=change("busy a5"))]
+        assert numbers == [1, 2, 3, 4, 5]
+        jobs.run("b", work("b1"), shown, fail=failed, busy=change("busy b1"))  # beside lane a, while a1 waits
+        deadline = time.monotonic() + 20
+        while "show b1" not in changes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "show b1" in changes and "show a1" not in changes, changes  # b did not wait for a
+        gate.set()
+        deadline = time.monotonic() + 20
+        while not (jobs.idle() and "show a5" in changes) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        lane_a = [c for c in changes if c.endswith(("a1", "a2", "a3", "a5", "failed", "RuntimeError"))]
+        assert lane_a == ["busy a1", "show a1", "busy a2", "fail a2 failed", "busy a3", "fail RuntimeError",
+                          "busy a5", "show a5"], changes
+        assert changes.index("busy b1") < changes.index("show b1") < changes.index("show a1")
+        assert threads == {True}  # every change on the page's loop, under the document's lock
+        assert running["max"] == 2  # one job of each lane at once, never two of one lane
+        assert "a4" not in " ".join(changes) and "could not be shown" in caplog.text  # the log has it
+        jobs.close()
+        assert jobs.run("a", work("late"), shown, fail=failed) == 0  # the page is gone: nothing starts
+    finally:
+        served.stop()
+
+
+def test_page_jobs_without_a_server_run_at_once():
+    """Outside a server (a notebook preview, the app's warm-up) a job runs in the caller: progress, then result."""
+    from promv5_lab.ui.app.work import PageJobs, PageUpdates
+
+    jobs = PageJobs(PageUpdates(None))
+    seen: list[str] = []
+    jobs.run("x", lambda: 41 + 1, lambda r: seen.append(f"show {r}"), fail=lambda e: seen.append(f"fail {e}"),
+             busy=lambda: seen.append("busy"))
+    jobs.run("x", lambda: 1 / 0, lambda r: seen.append(f"show {r}"), fail=lambda e: seen.append(type(e).__name__))
+    assert seen == ["busy", "show 42", "ZeroDivisionError"] and jobs.idle()
