@@ -5,7 +5,7 @@ executed on the embedded engine; so is the hand-written reference. A case is cor
 same label sets with values within 1e-6 (or, for ``clarify: true`` cases, when the planner asks back).
 Planning latency is measured around ``planner.plan`` only (no backend).
 
-    python benchmarks/nl_eval.py [--lexical] [--limit N] [--verbose]
+    python benchmarks/nl_eval.py [--lexical] [--limit N] [--verbose] [--rerank on|off|both]
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _execute(backend, promql: str, kind: str, at, rng):
 
 
 def run(cases_path: Path = CASES, *, data_dir: Path | None = None, lexical: bool = False,
-        limit: int | None = None, select=None, engine: str = "embedded") -> Report:
+        limit: int | None = None, select=None, engine: str = "embedded", rerank: bool = True) -> Report:
     """Score the cases; ``engine="prometheus"`` backfills the world into a local Prometheus 2.42 and uses it
     for the catalogue (no TYPE/HELP there: a backfilled history has no scrape metadata) and for both queries."""
     import yaml as _yaml
@@ -114,10 +114,10 @@ def run(cases_path: Path = CASES, *, data_dir: Path | None = None, lexical: bool
     doc = _yaml.safe_load(Path(cases_path).read_text())
     d = data_dir or world_dir(doc["world"])
     with telemetry(load_settings(data_dir=d, data_engine=engine)) as backend:
-        return _run(doc, backend, lexical=lexical, limit=limit, select=select)
+        return _run(doc, backend, lexical=lexical, limit=limit, select=select, rerank=rerank)
 
 
-def _run(doc: dict, backend, *, lexical: bool, limit: int | None, select) -> Report:
+def _run(doc: dict, backend, *, lexical: bool, limit: int | None, select, rerank: bool = True) -> Report:
     from promv5_lab.errors import Promv5Error
     from promv5_lab.nl import embed
     from promv5_lab.nl.catalogue import Catalogue
@@ -133,7 +133,7 @@ def _run(doc: dict, backend, *, lexical: bool, limit: int | None, select) -> Rep
     now = as_utc(doc["now"])
     cat = Catalogue.from_backend(backend)
     t0 = time.perf_counter()
-    planner = OfflinePlanner(cat, now=now, use_embeddings=not lexical)
+    planner = OfflinePlanner(cat, now=now, use_embeddings=not lexical, rerank=rerank)
     report = Report(model_load_s=None if lexical else time.perf_counter() - t0, notes=planner.notes)
     if embed.LOAD_SECONDS is not None:
         report.model_load_s = embed.LOAD_SECONDS
@@ -186,10 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", "-v", action="store_true", help="print every failure")
     ap.add_argument("--engine", choices=("embedded", "prometheus"), default="embedded",
                     help="execute on the embedded engine or on a local Prometheus 2.42 (backfilled)")
+    ap.add_argument("--rerank", choices=("on", "off", "both"), default="on",
+                    help="the learned metric reranker (nl/rerank.py): on (default), off (rule order), or both "
+                         "side by side (the figures below are then the reranker's)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    rep = run(Path(args.cases), data_dir=Path(args.data) if args.data else None, lexical=args.lexical,
-              limit=args.limit, engine=args.engine)
+    kw = {"data_dir": Path(args.data) if args.data else None, "lexical": args.lexical, "limit": args.limit,
+              "engine": args.engine}
+    if args.rerank == "both":
+        off = run(Path(args.cases), rerank=False, **kw)
+        print(f"rule order (no reranker): {off.accuracy * 100:.1f}% ({sum(r.ok for r in off.results)}/"
+              f"{len(off.results)}), p95 planning {off.latency(95):.1f} ms")
+    rep = run(Path(args.cases), rerank=args.rerank != "off", **kw)
     by_tag: dict[str, list[bool]] = {}
     for r in rep.results:
         by_tag.setdefault(r.tag, []).append(r.ok)
@@ -209,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     print(f"total {time.perf_counter() - t0:.1f} s; reproduce: python benchmarks/nl_eval.py"
           + (" --lexical" if args.lexical else "") + (f" --limit {args.limit}" if args.limit else "")
-          + (f" --engine {args.engine}" if args.engine != "embedded" else ""))
+          + (f" --engine {args.engine}" if args.engine != "embedded" else "")
+          + (f" --rerank {args.rerank}" if args.rerank != "on" else ""))
     return 0
 
 

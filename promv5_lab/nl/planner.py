@@ -72,8 +72,15 @@ class OfflinePlanner:
 
     def __init__(self, catalogue: Catalogue, *, now: datetime | None = None, use_embeddings: bool = True,
                  default_window: str | float = "5m", cache_dir: str | Path | None = None,
-                 tz: str | None = None) -> None:
+                 tz: str | None = None, rerank: bool | object = True) -> None:
         self.catalogue = catalogue
+        # the learned reorder of the best candidates (.rerank): True = the shipped weights, False = rules only,
+        # or a Reranker (benchmarks train and compare them side by side)
+        if rerank is True:
+            from .rerank import load_shipped
+
+            rerank = load_shipped()
+        self.reranker = rerank or None
         self._now = now
         self.tz = zone(tz)  # the user's zone: "since 14:00" is 14:00 on their wall clock
         self.window_s = parse_duration(default_window)
@@ -97,6 +104,7 @@ class OfflinePlanner:
             "average", "total", "maximum", "minimum", "between", "since", "compared", "yesterday", "today"})
         self._index = MetricIndex(catalogue)
         self._names = self._index.names
+        self._pos = {n: i for i, n in enumerate(self._names)}
         self._typo_cache: dict[str, str] = {}
         self._name_tokens = frozenset(self._index.name_idx)
         # label values (and their host parts) are never "corrected" into vocabulary words: "rabbit" stays
@@ -375,12 +383,24 @@ class OfflinePlanner:
                 lex = np.maximum(lex, lex + (self._index.held(v) & (lex < 1.0)) / max(1, len(content)) * 0.9)
         bonus = self._index.bonus(it)
         score = lex + bonus
+        cos = None
         if self._embedder is not None and self._doc_vecs is not None and not self._decisive(score):
             qv = self._embedder.encode_query(it.text or " ".join(content))
-            score = 0.6 * lex + 0.4 * np.maximum(self._doc_vecs @ qv, 0.0) + bonus
+            cos = np.maximum(self._doc_vecs @ qv, 0.0)
+            score = 0.6 * lex + 0.4 * cos + bonus
         out = [(float(sc), name) for sc, name in zip(score, self._names)]
         out.sort(key=lambda x: (-x[0], x[1]))
+        if self.reranker is not None and cos is not None:  # trained where the embedding took part
+            out = self.reranker.reorder(self, it, out, self._parts(out, lex, bonus, cos))
         return out
+
+    def _parts(self, ranked, lex, bonus, cos) -> dict[str, dict[str, float]]:
+        """The rule score's parts of the best candidates, for the learned reorder's features."""
+        from .rerank import TOP_K
+
+        pos = self._pos
+        return {n: {"lex": float(lex[pos[n]]), "bonus": float(bonus[pos[n]]),
+                    "cos": float(cos[pos[n]]) if cos is not None else float("nan")} for _, n in ranked[:TOP_K]}
 
     @staticmethod
     def _decisive(score) -> bool:
