@@ -73,3 +73,39 @@ def test_reorder_moves_names_and_keeps_the_scores_by_position(exporters_planner)
     assert next(n for _, n in out) == "container_memory_working_set_bytes"
     assert [s for s, _ in out] == [0.9, 0.8, 0.1]
     assert len(out) == len(ranked) and TOP_K >= 3
+
+
+HAPROXY = [  # HAProxy's own exporter names and HELP (a catalogue the shared builder makes)
+    ("haproxy_frontend_http_requests_total", "counter", "Total number of HTTP requests received.", "http-in"),
+    ("haproxy_backend_current_queue", "gauge", "Current number of queued requests.", "backend"),
+    ("haproxy_backend_http_responses_total", "counter", "Total number of HTTP responses.", "backend"),
+    ("haproxy_backend_connection_errors_total", "counter", "Total number of connection errors.", "backend"),
+    ("haproxy_frontend_bytes_out_total", "counter", "Current total of outgoing bytes.", "http-in"),
+    ("haproxy_frontend_bytes_in_total", "counter", "Current total of incoming bytes.", "http-in"),
+    ("haproxy_backend_response_time_average_seconds", "gauge",
+     "Avg. response time for last 1024 successful connections.", "backend"),
+    ("haproxy_frontend_current_sessions", "gauge", "Current number of active sessions.", "http-in"),
+    ("haproxy_backend_active_servers", "gauge", "Current number of active servers.", "backend"),
+    ("haproxy_frontend_limit_sessions", "gauge", "Configured session limit.", "http-in"),
+]
+
+
+def test_shipped_weights_fix_a_question_the_rule_order_gets_wrong():
+    """'requests queued': the rule order takes the requests counter (the word 'requests'); the learned
+    features (HELP says 'queued requests', a gauge, nothing asks per second) put the queue gauge first."""
+    from promv5_lab.nl.planner import OfflinePlanner
+    from promv5_lab.nl.render import render
+
+    from ._catalogue_kit import NOW
+
+    metrics = [metric(n, t, h, instance=["lb-1:8405"], job=["haproxy"],
+                      proxy=["api_backend", "web_backend"] if p == "backend" else ["http-in"])
+               for n, t, h, p in HAPROXY]
+    cat = catalogue(metrics)
+    rules = OfflinePlanner(cat, now=NOW, rerank=False)
+    learned = OfflinePlanner(cat, now=NOW)
+    assert learned.reranker is not None and rules.reranker is None
+    question = "requests queued in haproxy"
+    assert rules.score_metrics(rules.intent(question))[0][1] == "haproxy_frontend_http_requests_total"
+    assert learned.score_metrics(learned.intent(question))[0][1] == "haproxy_backend_current_queue"
+    assert "haproxy_backend_current_queue" in render(learned.plan(question))
