@@ -124,9 +124,12 @@ def failure_events(series: pd.Series, horizon: int, origins: int, every: int,
     threshold within ``horizon`` steps; the forecaster never sees it. The forecast does not depend on the
     threshold, so one ``predict.failures`` call per origin gives the paths, and each threshold's
     probability is counted on them as ``predict.failures`` counts it: on the history's error paths (its
-    default) and, for comparison, on the simulated paths (``crossing="simulated"``, the old default)."""
+    default, shrunk toward the history's own crossing rate: :func:`forecast_errors.crossing_probability`),
+    and, for comparison, their raw share (round 6's default) and the simulated paths' share
+    (``crossing="simulated"``, the default before): tuples (default, crossed, simulated, raw share)."""
     from promv5_lab.analysis import predict
-    from promv5_lab.analysis.capacity import first_crossing
+    from promv5_lab.analysis.capacity import _climate, first_crossing
+    from promv5_lab.analysis.forecast_errors import crossing_probability
 
     step = series.index.freq.nanos / 1e9
     y = series.to_numpy(dtype=float)
@@ -149,13 +152,16 @@ def failure_events(series: pd.Series, horizon: int, origins: int, every: int,
         except InputError:
             continue
         fc = res.forecast
+        climate = _climate(hist, fc.params, horizon)
         for c in FAILURE_MULTIPLES:
             thr = last + c * scale
             rising = thr > last
             p_sim = float(np.mean(first_crossing(fc.paths, thr, rising) >= 0))
-            p = p_sim if fc.error_paths is None else float(np.mean(first_crossing(fc.error_paths, thr, rising) >= 0))
+            p_raw = p_sim if fc.error_paths is None else float(np.mean(first_crossing(fc.error_paths, thr, rising) >= 0))
+            p = p_sim if fc.error_paths is None else crossing_probability(fc.error_paths, climate, thr, rising, last,
+                                                                          horizon)
             crossed = bool(np.any(fut >= thr) if c > 0 else np.any(fut <= thr))
-            out.append((p, crossed, p_sim))
+            out.append((p, crossed, p_sim, p_raw))
     return out
 
 
@@ -353,8 +359,11 @@ def main(argv: list[str] | None = None) -> int:
                                 failures_every=horizon)
         cpu += cpu_f
         events = [e for name in demo for e in (found.get(name) or [])]
-        print("predict.failures (crossings of each path's maximum on the history's error paths, the default):")
+        print("predict.failures (the default: crossings of each path's maximum on the history's error paths, "
+              "shrunk toward the history's own crossing rate, round 7):")
         print("\n".join(reliability(events)))
+        print("the same events, the raw share of the history's error paths (the default of round 6):")
+        print("\n".join(reliability([(e[3], e[1]) for e in events])))
         print("the same events on the simulated ETS paths (crossing='simulated', the default before round 6):")
         print("\n".join(reliability([(e[2], e[1]) for e in events])))
     print(f"done in {time.perf_counter() - t0:.0f} s wall, {cpu:.0f} s CPU in the forecasting processes, "

@@ -134,7 +134,7 @@ class Forecaster:
         last = index[-1]
         period_steps, strength = self._period(y, step, label)
         from .forecast_errors import MIN_ORIGINS as MIN_PATH_ORIGINS
-        from .forecast_errors import floor_half_widths, history_paths, multi_step_errors
+        from .forecast_errors import floor_half_widths, history_paths, multi_step_errors, sample_plan
         from .forecast_models import (
             CANDIDATES,
             SNAIVE_ORIGINS,
@@ -176,15 +176,20 @@ class Forecaster:
             raise InputError(f"{label}: the {chosen} model could not be fitted ({exc})",
                              hint="Use a longer --history or check the series for constant/degenerate values") from exc
         errors = np.empty((0, steps))
+        at, stride = None, 1
         if self.calibrate and self.floor:
+            # every origin x every step ahead while that fits FLOOR_ELEMENTS; a long history x a long horizon
+            # is sampled (every stride-th origin, at most MAX_COLUMNS steps ahead, interpolated between)
+            at, stride = sample_plan(len(y), steps)
             errors = multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
-                                       params=cand.params, vol=vol)
-        elif error_paths:
+                                       params=cand.params, vol=vol, at=at, stride=stride)
+        path_errors = errors if at is None and stride == 1 else np.empty((0, steps))
+        if error_paths and not path_errors.size:
             # only the latest origins, within a memory budget (origins x steps floats); a horizon too long
             # for MIN_ORIGINS whole paths within it gets none (capacity falls back to simulated paths)
             first = max(period_steps, 10, len(y) - PATH_ELEMENTS // steps)
             if len(y) - steps + 1 - first >= MIN_PATH_ORIGINS:
-                errors = multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
+                path_errors = multi_step_errors(chosen, cand.fit, y, raw, steps, period=period_steps, profile=profile,
                                            params=cand.params, vol=vol, first=first)
         cand = scaled(cand, vol, len(y))
         future = pd.date_range(last + pd.Timedelta(seconds=step), periods=steps, freq=pd.Timedelta(seconds=step))
@@ -195,7 +200,7 @@ class Forecaster:
             # the backtests saw four spans; every origin of the history says how far off the model can be
             v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else np.ones(steps)
             below, above, emp_steps, raised = floor_half_widths(below, above, errors, self.level, v,
-                                                                backtest_origins=cal.origins)
+                                                                backtest_origins=cal.origins, at=at, stride=stride)
         lower = mean - below
         upper = mean + above
         paths = None
@@ -214,7 +219,7 @@ class Forecaster:
         hist_paths = None
         if error_paths:
             v = vol[(len(y) + np.arange(steps)) % vol.size] if vol is not None else np.ones(steps)
-            hist_paths = history_paths(errors, mean, v)
+            hist_paths = history_paths(path_errors, mean, v)
         # A series that was never negative (rates, bytes, counts) cannot go below zero: clip, and say so.
         nonneg = bool(np.nanmin(raw) >= 0)
         if nonneg:
@@ -261,6 +266,9 @@ class Forecaster:
             # the share of the horizon where their quantiles widened the backtest-calibrated interval
             "empirical_steps": int(emp_steps),
             "empirical_origins": int(np.isfinite(errors[:, 0]).sum()) if errors.size else 0,
+            # a long history x a long horizon: every stride-th origin, this many steps ahead measured
+            "empirical_stride": int(stride),
+            "empirical_columns": int(steps if at is None else at.size),
             "empirical_raised": round(raised, 4),
             **cand.params,
         }
@@ -320,11 +328,11 @@ def _clean(values: np.ndarray, label: str) -> tuple[np.ndarray, int]:
 
 def _profile(y: np.ndarray, period: int) -> np.ndarray:
     """Classical additive seasonal profile: per-phase mean of y minus its centred moving average."""
-    kernel = np.ones(period) / period
-    if period % 2 == 0:  # 2 x period moving average, centred
-        kernel = np.convolve(kernel, np.ones(2) / 2)
-    trend = np.convolve(y, kernel, mode="same")
-    half = kernel.size // 2
+    from .seasonality import moving_average
+
+    # 2 x period moving average, centred, for an even period
+    trend = moving_average(y, period, centred_even=period % 2 == 0)
+    half = (period + (1 if period % 2 == 0 else 0)) // 2
     detr = (y - trend)[half:y.size - half]
     # per-phase median (not mean): one incident (a traffic surge) in the history must not become part of
     # every future day
