@@ -21,6 +21,12 @@ half-widths before the profile scales them.
 
 The parameters were fitted on the same history (in-sample), so these errors are slightly optimistic; they
 are used as a floor under the interval calibrated out of sample (:func:`empirical_half_widths`).
+
+Every origin x every step ahead of a long history with a long horizon does not fit in memory (200,000
+minutes x a week ahead: 2e9 errors); :func:`sample_plan` keeps the floor within :data:`FLOOR_ELEMENTS` by
+measuring every stride-th origin and at most :data:`MAX_COLUMNS` steps ahead (interpolated between).
+:func:`crossing_probability` turns the error paths into the probability ``predict.failures`` reports,
+shrunk toward the history's own crossing rate (:func:`climate_changes`).
 """
 
 from __future__ import annotations
