@@ -59,6 +59,7 @@ import numpy as np
 from ..errors import InputError
 from . import online_fast
 from .detect import DetectorConfig, DetectorState
+from .online_density import DensityConfig, density_scores
 from .online_weekly import WeeklyConfig, weekly_residual_z
 
 __all__ = ["NAB_THRESHOLD", "SURPRISE_CONFIG", "OnlineConfig", "compress", "novelty_scores", "rank_tail_counts",
@@ -106,6 +107,7 @@ class OnlineConfig:
     weekly_weight: float = 0.8      # its record score r / (1 + r) is weighted like the others' ...
     weekly_decay: float = 0.999     # ... but its recent peak decays faster (its episodes last a day, not a row)
     weekly_growth: float = 3.0      # ... and may grow faster (a smoothed residual ramps up over rows)
+    density: DensityConfig | None = field(default_factory=DensityConfig)  # spike-density scorer (None: off)
 
     def __post_init__(self) -> None:
         for name in ("level_window", "level_min", "novelty_levels", "novelty_init"):
@@ -337,6 +339,11 @@ def score_matrix(t: np.ndarray, values: np.ndarray, config: OnlineConfig | None 
         wz = np.column_stack([weekly_residual_z(tt[:, j] if tt.ndim == 2 else tt, gauge[:, j], c.weekly)
                               for j in range(v.shape[1])])
         s = np.maximum(s, c.weekly_weight * _record(wz, c, c.weekly_decay, c.weekly_growth))
+    if c.density is not None:
+        present = np.isfinite(gauge)
+        dens = np.column_stack([density_scores(z[:, j], present[:, j], c.density, warmup=c.warmup, report=report)
+                                for j in range(v.shape[1])])
+        s = np.maximum(s, dens)
     return _hold(s, report, c.hold, c.hold_fraction)
 
 
