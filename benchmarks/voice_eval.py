@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 VOICES = ["en-us", "en-us+f3", "en-us+m3", "en-us+f2", "en-us-nyc"]
@@ -123,6 +124,37 @@ def wer(ref: str, hyp: str) -> tuple[int, int]:
     return d[len(h)], len(r)
 
 
+def _wacc(rows: list[dict]) -> float:
+    return 1 - sum(r["errors"] for r in rows) / max(1, sum(r["words"] for r in rows))
+
+
+def align(ref: str, hyp: str) -> list[tuple[str, str]]:
+    """The word edits turning ``ref`` into ``hyp``: (said, heard) pairs, '' for a word missing on one side."""
+    r, h = ref.split(), hyp.split()
+    d = [[i + j if not i or not j else 0 for j in range(len(h) + 1)] for i in range(len(r) + 1)]
+    for i in range(1, len(r) + 1):
+        for j in range(1, len(h) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (r[i - 1] != h[j - 1]))
+    i, j, out = len(r), len(h), []
+    while i or j:
+        if i and j and d[i][j] == d[i - 1][j - 1] + (r[i - 1] != h[j - 1]):
+            if r[i - 1] != h[j - 1]:
+                out.append((r[i - 1], h[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and d[i][j] == d[i - 1][j] + 1:
+            out.append((r[i - 1], ""))
+            i -= 1
+        else:
+            out.append(("", h[j - 1]))
+            j -= 1
+    return out[::-1]
+
+
+def word_errors(rows: list[dict]) -> Counter:
+    """How often each word was lost: 'of->on' (heard another), 'me->' (dropped), '->two' (inserted)."""
+    return Counter(f"{a}->{b}" for r in rows for a, b in align(r["text"], r["heard"]))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=120, help="utterances (>= 100)")
@@ -166,6 +198,7 @@ def main() -> int:
             vi_said = intent(item["text"], cat)  # the rules alone, on what was said: recognition excluded
             row = {**item, "heard": heard.text, "intent_heard": vi.kind, "intent_of_text_ok": vi_said.kind == item["kind"], "mode": heard.mode, "ms": heard.decode_ms, "fallback_ms": heard.fallback_ms, "retry_ms": heard.retry_ms,
                    "cpu_ms": cpu_ms, "dur": heard.duration_s, "errors": e, "words": n,
+                   "in_grammar": grammar.graph.accepts(item["text"]),
                    "intent_ok": vi.kind == item["kind"], "rivals": list(heard.rivals),
                    "asked": vi.slots.get("ambiguous") if item["target"] else None,  # "did you mean X or Y?"
                    # a question back is not a right answer: target_ok needs the said service and no question
@@ -218,19 +251,29 @@ def main() -> int:
               f"/{len(k)}")
     print(f"  word accuracy, auto    {wa:.1%} (all {n});  on the first {len(free_rows)}: grammar {wa_gram_sub:.1%} vs "
           f"free-form {wa_free_sub:.1%}")
+    in_grammar = [r for r in rows if r["in_grammar"]]
+    print(f"  word errors            {sum(r['errors'] for r in rows)} in {sum(r['words'] for r in rows)} words: clean "
+          f"{_wacc(clean):.1%}, noisy {_wacc(noisy):.1%} (20 dB {_wacc([r for r in noisy if r['snr_db'] == 20]):.1%}, 10 dB "
+          f"{_wacc([r for r in noisy if r['snr_db'] == 10]):.1%}); said sentences in the grammar {len(in_grammar)}/{n} "
+          f"(word accuracy {_wacc(in_grammar):.1%}); most frequent: " + ", ".join(
+              f"{k} x{v}" for k, v in word_errors(rows).most_common(8)))
     print(f"  grammar decode (wall)  median {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms per utterance "
           f"(target < 100 ms); {len(near3)} utterances of 2.5-3.5 s: median "
           f"{statistics.median(near3) if near3 else float('nan'):.0f} ms; real-time factor median "
           f"{statistics.median(rtf):.3f}; mean utterance {statistics.mean(r['words'] for r in rows):.1f} words, "
           f"{statistics.mean(r['dur'] for r in rows):.1f} s")
-    print("  by length (recording)  " + ";  ".join(
-        f"{lo}-{hi if hi < 99 else ''} s: n={len(b)} median {statistics.median(b):.0f} ms" for lo, hi in bands
-        if (b := [r["ms"] for r in rows if lo <= r["dur"] < hi])))
+    def _p95(xs: list[float]) -> float:
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(0.95 * len(xs)))]
+
+    print("  by length (recording)  wall " + ";  ".join(
+        f"{lo}-{hi if hi < 99 else ''} s: n={len(b)} median {statistics.median(b):.0f} p95 {_p95(b):.0f} ms"
+        for lo, hi in bands if (b := [r["ms"] for r in rows if lo <= r["dur"] < hi])))
     print("  CPU by length          " + ";  ".join(
-        f"{lo}-{hi if hi < 99 else ''} s: median {statistics.median(b):.0f} ms" for lo, hi in bands
+        f"{lo}-{hi if hi < 99 else ''} s: median {statistics.median(b):.0f} p95 {_p95(b):.0f} ms" for lo, hi in bands
         if (b := [r["cpu_ms"] for r in rows if lo <= r["dur"] < hi])) + f";  all: median "
-        f"{statistics.median(r['cpu_ms'] for r in rows):.0f} ms (process time, retries included: what the decode "
-        "costs without the other processes' share of the cores)")
+        f"{statistics.median(r['cpu_ms'] for r in rows):.0f} p95 {_p95([r['cpu_ms'] for r in rows]):.0f} ms "
+        "(process time, retries included: what the decode costs without the other processes' share of the cores)")
     print(f"  wide-beam retry        {len(retried)}/{n} doubtful first passes" + (
         f", retry median {statistics.median(retried):.0f} ms (included in the decode time above)" if retried else ""))
     print(f"  recognition CPU time   median {statistics.median(cpu) if cpu else float('nan'):.0f} ms per grammar-only "

@@ -33,6 +33,7 @@ KEEP_S = 0.2  # quiet kept before the first and after the last loud 20 ms (the r
 # 0.15/0.2 instead of 0.25/0.25: 0.3 s less audio per command (~10% of the decode CPU), and on seeds 1-6 of the
 # benchmark intent 706/720 instead of 700/720 (less quiet for a short word or silence to stretch over)
 SILENT_RMS = 40.0  # int16 units (-58 dBFS): below this there is nothing to hear
+DITHER = 2.0  # int16 units: the standard deviation of the noise added to every sample
 
 _FORMATS = "WAV, AIFF or FLAC"
 _CONVERT = "convert it with e.g. 'sox in.mp3 -r 16000 -c 1 out.wav'"
@@ -173,7 +174,7 @@ def check_speech(pcm: Pcm, *, name: str = "the audio", max_seconds: float = DEFA
     rng = np.random.default_rng(len(pcm.data))  # deterministic: same audio, same transcript
     pad = np.zeros(int(PAD_S * pcm.rate))
     y = np.concatenate([pad, x, pad])
-    y = np.clip(y + rng.normal(0.0, 2.0, y.size), -32768, 32767).astype("<i2")
+    y = np.clip(y + rng.normal(0.0, DITHER, y.size), -32768, 32767).astype("<i2")
     return Pcm(y.tobytes(), pcm.rate, PAD_S, trimmed)
 
 

@@ -54,6 +54,11 @@ DECODER_OPTIONS: dict[str, Any] = {"topn": 4, "bestpath": False}
 # development seeds 1 and 2 it ran for 8 of 240 commands and recovered 6; 150-300 ms each (CPU), a fraction of
 # the free-form pass, which runs only when this one fails too.
 WIDE_OPTIONS: dict[str, Any] = {**DECODER_OPTIONS, "beam": 1e-80, "pbeam": 1e-80, "wbeam": 1e-60}
+# The grammar's choice probabilities are raised to this power before create_fsg: pocketsphinx applies its language
+# weight (lw, 6.5) to the probabilities of a grammar it reads from a file or compiles from JSGF, but not to those
+# given to Decoder.create_fsg (the Python binding passes log(p) straight to fsg_model_trans_add), so they weighed
+# a 6.5th of what a JSGF grammar's do against the acoustics.
+GRAMMAR_WEIGHT = 1.0
 MAX_CACHED = 4  # grammars kept per process; decoders: twice as many (each grammar's fast and wide one, ~10-20 MB)
 
 
@@ -173,6 +178,8 @@ def decoder_for(grammar: Grammar | None, *, wide: bool = False) -> _Decoder:
             options = WIDE_OPTIONS if wide else DECODER_OPTIONS
             arcs = list(graph.transitions) if options.get("fsgusealtpron", True) else \
                 _with_alternatives(graph, grammar.alt_prons)
+            if GRAMMAR_WEIGHT != 1.0:
+                arcs = [(t[0], t[1], t[2] ** GRAMMAR_WEIGHT, *t[3:]) for t in arcs]
             fsg = raw.create_fsg("commands", graph.start, graph.final, arcs)
             raw.add_fsg("commands", fsg)
         except (RuntimeError, ValueError) as exc:
