@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         season: str = typer.Option("1d", "--season", help="Period of the seasonal profile (e.g. 1d, 1h; 0 = none)."),
         weekly: bool = typer.Option(True, "--weekly/--no-weekly",
                                     help="Also compare each stretch with the same hours of the previous weeks."),
+        density: bool = typer.Option(True, "--density/--no-density",
+                                     help="Also score a rise in how often the series spikes (vs its own past rate)."),
     ) -> None:
         """Score a series online, learning from the series itself: each row's score uses only earlier rows."""
         import dataclasses
@@ -42,6 +44,8 @@ def register(app: typer.Typer) -> None:
         config = OnlineConfig().with_season(season_s)
         if not weekly:
             config = dataclasses.replace(config, weekly=None)
+        if not density:
+            config = dataclasses.replace(config, density=None)
         summary = detect_csv(src, out, threshold=NAB_THRESHOLD if threshold is None else threshold,
                              config=config, counter=counter)
         typer.echo(f"{summary['rows']} rows scored, {summary['flags']} flagged, "

@@ -98,3 +98,35 @@ def test_bad_settings_are_input_errors(bad):
 def test_shapes_must_match():
     with pytest.raises(InputError):
         density_scores(np.zeros(5), np.ones(4, bool))
+
+
+def test_detect_command_runs_it_unless_told_not_to(tmp_path):
+    import csv
+
+    import typer
+    from typer.testing import CliRunner
+
+    from promv5_lab.analysis.cli import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command keeps typer in sub-command mode
+        pass
+
+    rng = np.random.default_rng(1)  # the series of the seed-1 case above
+    n, start = 3000, 2200
+    noise = rng.normal(0.0, 1.0, n)
+    spike = rng.random(n) < np.where(np.arange(n) < start, 0.01, 0.5)
+    v = 50.0 + noise + np.where(spike, 6.0, 0.0)
+    src = tmp_path / "in.csv"
+    src.write_text("timestamp,value\n" + "".join(f"{1.4e9 + 300.0 * i:.0f},{x!r}\n" for i, x in enumerate(v.tolist())))
+    flags = {}
+    for opt in ([], ["--no-density"]):
+        out = tmp_path / "out.csv"
+        res = CliRunner().invoke(app, ["detect", str(src), "--out", str(out), *opt])
+        assert res.exit_code == 0, res.output
+        flags[bool(opt)] = np.array([int(r["is_anomaly"]) for r in csv.DictReader(out.open())])
+    assert flags[False][start:start + 48].sum() == 1
+    assert flags[True][start:start + 48].sum() == 0
