@@ -35,7 +35,10 @@ How it works, so a person can redo it by hand:
    widen the upper side; ``params["empirical_raised"]`` is the share of steps where this widened it).
    The floor is weighed by evidence (:func:`forecast_errors.floor_half_widths`): where it is the wider,
    the half-width moves from the calibrated one toward it by ``m / (m + k)``, ``k`` the backtest origins
-   and ``m`` the independent horizon windows of the history (origins / steps).
+   and ``m`` the independent horizon windows of the history (origins / steps). A long history with a long
+   horizon is sampled to stay within :data:`forecast_errors.FLOOR_ELEMENTS` (every stride-th origin, at
+   most :data:`forecast_errors.MAX_COLUMNS` steps ahead; ``params["empirical_stride"]``,
+   ``params["empirical_columns"]``).
    ``params`` records the method, every candidate's validation error, the interval factors per horizon
    bin, the calibration origins and points, and how many points were cleaned.
 """
