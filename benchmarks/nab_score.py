@@ -3,7 +3,7 @@
     python benchmarks/nab_score.py                 # all 58 files, the three NAB profiles, every detector
     python benchmarks/nab_score.py --via-cli       # run the real CLI on every file (slower, same scores)
     python benchmarks/nab_score.py --nab-dir PATH  # or PROMV5_NAB_DIR=PATH
-    python benchmarks/nab_score.py --per-file      # + each file's loss, FPs and windows, both halves
+    python benchmarks/nab_score.py --per-file      # + each file's loss, FPs and windows, both halves (corpus threshold)
 
 Detectors: ``promv5-lab detect`` (the online ensemble of promv5_lab/analysis/online.py), the streaming
 detector of ``watch`` alone (promv5_lab/analysis/detect.py, the previous ``detect``), and a rolling
@@ -21,7 +21,8 @@ detectors alike.
 Detection is causal: the batched run scores all 58 series together with the same code as
 ``promv5-lab detect`` (``--via-cli`` proves it by running the command per file and comparing).
 
-Held-out check: the ensemble's parameters were chosen looking at the scores of half of the files
+Held-out check (rounds 3-6; half B has been looked at since round 6, see round 7 below): the
+ensemble's parameters were chosen looking at the scores of half of the files
 (split A: every other file of each category in sorted order); the figures of the other half (split B)
 are printed too, with the threshold swept on A only, so the gap between A and B shows how much of the
 figure is tuning. The weekly-residual scorer (online_weekly.py) was designed on A's nyc_taxi and its
@@ -62,6 +63,52 @@ gain); novelty exempt from the hold, a strict hold, other hold lengths, a factor
 of the rows seen (A 79.7-82.0); a discount of scores the series already reached m times (A 67-80); noisy-OR or
 max-plus-second combinations of the members (A 73.9-79.9); record decay, growth and floor, rank factor (A
 77.5-82.0, none above the kept setting).
+
+Round 7: a new keep rule, and B is no longer held out. Half B's misses were read file by file in round 6
+(``--per-file``) and B's files were looked at again this round to diagnose the density member, so B is NOT a
+held-out half any more, and A is saturated (2 of 57 windows missed). The lead's rule since this round: a change
+is kept when it raises the whole-corpus standard score AND lowers neither half, both halves scored at the
+corpus threshold NAB chooses (printed as "halves at the corpus threshold"; before this round: A 81.93, B
+64.51; at A's own threshold A 82.03, B 62.95). Every setting below was chosen looking at the whole corpus
+and both halves: no figure here is held out, and the corpus figure is as optimistic as NAB's scoreboard.
+
+Kept: the spike-density member (promv5_lab/analysis/online_density.py). Round 6's version (binomial tail of
+the z >= 3 count in the last 24/48 rows against the earlier rate, a record of its own) re-built: all 74.3-75.0,
+A 79.2-79.6, B 69.5-70.6. Which A files gained FPs (``--per-file``): 12 files, 1-5 FPs each (nyc_taxi +5
+at its twice-daily runs of z >= 3, CRM/FB/PFE bursts, speed_t4013/speed_6005, ambient_temperature, 24ae8d).
+Two general causes: (1) the record rises at most 1.5x a row, so a count that builds up over a few rows
+gives r of about 1.2 row after row, each just above the report level, and a slightly higher score breaks
+through the hold (CRM, FB, GOOG fired on two consecutive rows); (2) the record decays (0.9997 a row), so a
+series whose spikes always cluster (nyc_taxi, bursty tweets) forgets its own clusters in ~2,000 rows.
+Conditions tried (all / A / B at the corpus threshold; low-FP / low-FN where noted):
+  count only spike onsets (runs count once): 71.4-72.1 / 79.2-81.0 / 63.1-64.8 (the caught B windows are runs);
+  excess must persist (rolling minimum of the statistic over 6 rows): W24 75.2 / 80.4 / 70.1;
+  slower record decay (0.9999, 0.99995, none) and floor 3-7: best W24 persist 6 no decay floor 5 75.8 / 81.5 / 70.3;
+  z of the count against the mean / sd of the series' earlier window counts (overdispersion): 72.7-73.9 / 79.5-81.9
+  / 64.3-67.5; binomial tail with counts divided by the earlier dispersion index: 74.4-75.8 / 80.2-81.6 / 68.2-70.9;
+  silent after a report until the count is back at the earlier rate ("once per regime"): W24 persist 6 decay
+  0.99995 floor 5: 76.05 / 81.73 / 70.56 (low-FP 66.33, low-FN 81.45); record growth 2, 3, unbounded: no change;
+  weight 0.6-0.78 with that record: 0.7 and 0.75 never report (a ramp's r stays near 1.2), 0.78 73.4-74.0 / 78.2-79.1;
+  a record of the statistic up to ``lag`` rows back (not the current build-up), no decay, floor 6, weight 0.7:
+  lag 24 75.98 / 81.74 / 70.41, lag 6 76.03 / 81.84 / 70.41, lag 3 or 1: never reports (= baseline), 4: 76.12 /
+  81.84 / 70.60; spikes by the surprise alone (not max with the level z): 72.3-72.9 (no B window caught); rows
+  equal to the previous value are no spikes: 75.3-76.1 / 81.2-81.8 / 69.2-71.2; flat/drop-out events excluded:
+  no change; min_rows 600/1000: 74.9 / 81.3-81.5; z_spike 2.5/4: 75.9/75.2; window 16/36: 75.3/75.0; prior 200
+  rows: 75.93; weight (lag 24) 0.65 74.5, 0.75 75.6, (lag 4) 0.68 74.1 / 81.36, 0.70 76.12 / 81.84, 0.72 76.08 /
+  81.93.
+  KEPT: window 24, z 3, lag 4, floor 6, no decay, weight 0.72, silent until the rate is back:
+  all 73.07 -> 76.08 (low-FP 63.64 -> 66.45, low-FN 78.31 -> 81.46), threshold 0.4277 unchanged; halves at
+  the corpus threshold A 81.934 -> 81.932 (one FP more on Twitter_volume_FB at a drop-out to zeros, one window
+  of exchange-3_cpc caught earlier), B 64.51 -> 70.42 (load_balancer_spikes, 53ea38, 77c1ca and TravelTime_451
+  caught, 3 FPs more); at A's own threshold A 82.03 -> 82.03, B 62.95 -> 67.18. Per category (standard):
+  artificialWithAnomaly 68.0 -> 83.7, realAWSCloudwatch 63.5 -> 69.4, realAdExchange 80.8 -> 81.2,
+  realKnownCause 77.6 -> 77.3 (rogue_agent_key_hold: one FP), realTraffic 77.3 -> 83.3, realTweets 75.2 -> 75.0.
+  Caveats: the kept setting sits on a ridge (weight 0.68 or lag 3 lose 2-3 points, 0.70 keeps A at 81.84), A is
+  0.002 below its old figure (the rule's A >= 81.9 holds), and the member was chosen on the whole corpus.
+  Not done from the round-6 list: small slow changes with no record, a spike smaller than one of probation.
+  Cost: CPU of the scoring alone 23 -> 36 us/row (4 files, density off/on interleaved, load 16); ``--via-cli``
+  204 us/row with CSV read/write at load 13.9 (round 6: 128 us/row at a lower load). Pure Python, one code path
+  for the batched and one-series runs (no fast path needed).
 """
 
 from __future__ import annotations
@@ -139,8 +186,9 @@ _CLI_SECONDS = [0.0]  # wall time inside the detect command (read CSV, score, wr
 _NAB_DIR = ""
 
 
-def per_file_report(res: dict[str, np.ndarray], labels, a_keys: set[str], b_keys: set[str]) -> None:
-    """Each file's share of its half's loss at A's threshold: what a diagnosis of the A/B gap starts from.
+def per_file_report(res: dict[str, np.ndarray], labels, a_keys: set[str], b_keys: set[str],
+                    threshold: float | None = None) -> None:
+    """Each file's share of its half's loss at the corpus threshold (A's if none is given).
 
     ``lost`` is (perfect - raw) of the file in points of its half's normalised score; a window is shown
     as the fraction of its width at its first detection (0.50: at the label NAB centred it on), MISS, or
@@ -148,8 +196,9 @@ def per_file_report(res: dict[str, np.ndarray], labels, a_keys: set[str], b_keys
     """
     from promv5_lab.analysis.nabscore import _perfect_scores, row_weights, score_file
 
-    ra = score_corpus({k: res[k] for k in a_keys}, {k: labels[k] for k in a_keys})
-    th = ra.threshold
+    if threshold is None:
+        threshold = score_corpus({k: res[k] for k in a_keys}, {k: labels[k] for k in a_keys}).threshold
+    th = threshold
     for half, keys in (("A", a_keys), ("B", b_keys)):
         rows, null_sum, perf_sum = [], 0.0, 0.0
         for k in sorted(keys):
@@ -170,7 +219,7 @@ def per_file_report(res: dict[str, np.ndarray], labels, a_keys: set[str], b_keys
                 wins.append(f"{hit[0] / (b - a + 1):.2f}" if hit.size else "MISS")
             rows.append((k, r, perf, wins))
         span = perf_sum - null_sum
-        print(f"\nper file, half {half} (threshold {th:.4f} from A): points of the half's score lost, FPs, windows")
+        print(f"\nper file, half {half} (threshold {th:.4f}): points of the half's score lost, FPs, windows")
         for k, r, perf, wins in rows:
             print(f"  {k:58s} lost {100 * (perf - r['score']) / span:5.2f}  fp {r['fp']:3d}  "
                   f"windows {' '.join(wins) or '-'}")
@@ -241,8 +290,17 @@ def main(argv: list[str] | None = None) -> int:
             rb = score_corpus({k: res[k] for k in b_keys}, {k: labels[k] for k in b_keys}, threshold=ra.threshold)
             print(f"  {name:28s} A {ra.score:6.2f} (threshold {ra.threshold:.4f})   B {rb.score:6.2f}"
                   f"   ({len(a_keys)} / {len(b_keys)} files)")
+        print("halves at the corpus threshold (standard profile; the keep rule since round 7: a change must raise the "
+              "corpus score and lower neither half)")
+        for name, res in runs.items():
+            th = chosen.get((name, "standard"))
+            if th is None:
+                continue
+            ra = score_corpus({k: res[k] for k in a_keys}, {k: labels[k] for k in a_keys}, threshold=th)
+            rb = score_corpus({k: res[k] for k in b_keys}, {k: labels[k] for k in b_keys}, threshold=th)
+            print(f"  {name:28s} A {ra.score:6.2f}   B {rb.score:6.2f}   (threshold {th:.4f})")
     if args.per_file and a_keys and b_keys:
-        per_file_report(runs[DETECT], labels, a_keys, b_keys)
+        per_file_report(runs[DETECT], labels, a_keys, b_keys, chosen.get((DETECT, "standard")))
     if ("promv5-lab detect", "standard") in chosen:
         th = chosen[(DETECT, "standard")]
         note = "matches" if abs(th - NAB_THRESHOLD) < 5e-5 else "DIFFERS from"
