@@ -462,7 +462,7 @@ class OfflinePlanner:
         slack = 0.3 if held and min(held_by) <= 2 else 0.2 if held else 0.0
         # "cassandra read latency": an unknown first word, and the best metric belongs to a system not named
         first = next((w for w in it.words if w not in STOPWORDS and w not in LABEL_WORDS), None)
-        common = self._embedder.common_words if self.ordinary_words and self._embedder is not None else frozenset()
+        common = getattr(self._embedder, "common_words", frozenset()) if self.ordinary_words else frozenset()
         unknown_subject = first is not None and first in it.unknown and first not in common \
             and tokens(best)[0] not in it.words and not (held and min(held_by) <= 1)
         # an ordinary English word the catalogue lacks ("how often", "sitting in the queue") names no missing
