@@ -46,9 +46,9 @@ _FILLERS = ("<s>", "</s>", "<sil>", "[NOISE]", "(NULL)")
 # few percent of time, and wider ones (1e-80, 1e-120) cost 5-30x the time without finding the missed commands.
 # Round 8, seeds 1-8 (960 commands; intent / service right / word accuracy, CPU median): these settings 942 / 917 /
 # 92.5%, 104 ms; ds=2 935 / 898 / 89.9%, 81 ms; wbeam 1e-20 (a 4x smaller lattice for the n-best) 922 / 898 /
-# 89.5%, 92 ms. Where the time goes (perf, cProfile): ~75% is the acoustic model's Gaussians (ptm_mgau), ~20 ms
+# 89.5%, 92 ms. Where the time goes (perf, cProfile): ~70% is the acoustic model's Gaussians (ptm_mgau), ~20 ms
 # per second of audio whatever the grammar (a one-word grammar costs 70% of the full one's time), so a recording
-# over ~4 s cannot decode in 100 ms at topn 4 without frame skipping; ~10% the FSG search; for long commands the
+# over ~4 s cannot decode in 100 ms at topn 4 without frame skipping; ~20% the FSG search; for long commands the
 # n-best's lattice 18-56 ms (fsg_search_lattice matches every history entry against every node: it grows with
 # the square of the length). pl_window does nothing here (pocketsphinx runs its phone loop for n-gram search only).
 # fsgusealtpron stays on: the dictionary's second pronunciations ("the(2)", "an(2)": 461 extra arcs for the demo
