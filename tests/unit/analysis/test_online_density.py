@@ -100,20 +100,12 @@ def test_shapes_must_match():
         density_scores(np.zeros(5), np.ones(4, bool))
 
 
-def test_detect_command_runs_it_unless_told_not_to(tmp_path):
+def test_detect_command_runs_it_unless_told_not_to(tmp_path, analysis_cli):
     import csv
 
-    import typer
     from typer.testing import CliRunner
 
-    from promv5_lab.analysis.cli import register
-
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:  # a second command keeps typer in sub-command mode
-        pass
+    app = analysis_cli
 
     rng = np.random.default_rng(1)  # the series of the seed-1 case above
     n, start = 3000, 2200

@@ -84,21 +84,13 @@ def test_bad_weekly_config_is_a_clear_error(kwargs, message):
         weekly_residual_z(np.zeros(3), np.zeros(4))
 
 
-def test_detect_command_uses_it_and_no_weekly_turns_it_off(tmp_path):
+def test_detect_command_uses_it_and_no_weekly_turns_it_off(tmp_path, analysis_cli):
     import csv
     from datetime import datetime, timezone
 
-    import typer
     from typer.testing import CliRunner
 
-    from promv5_lab.analysis.cli import register
-
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:  # a second command keeps typer in sub-command mode
-        pass
+    app = analysis_cli
 
     t, v = _office(seed=0, holiday=HOLIDAY)
     src = tmp_path / "office.csv"
